@@ -1,0 +1,93 @@
+import { promisify } from 'node:util'
+import { gunzip as gunzipCb } from 'node:zlib'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { TokenSet } from '../core/auth.js'
+import { DaytwoError } from '../core/errors.js'
+import { NDJSON, decodeBatch } from '../core/wire.js'
+import type { StreamBatch } from '../core/record.js'
+import type { LogStore } from '../store/log-store.js'
+import type { CollectorMetrics } from './metrics.js'
+
+const gunzip = promisify(gunzipCb)
+
+export interface IngestOptions {
+  store: LogStore
+  tokens: TokenSet
+  metrics: CollectorMetrics
+  maxBodyBytes: number
+  /** Enrichment and limits run here, between validation and the store. */
+  transform?: (batches: StreamBatch[]) => StreamBatch[] | Promise<StreamBatch[]>
+}
+
+/**
+ * POST /api/v1/ingest: a forwarder's batch (wire format in core/wire.ts), gzip or identity.
+ * 200 only after the store committed it; retries are safe because writes are idempotent.
+ */
+export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, opts) => {
+  const { store, tokens, metrics } = opts
+  app.addContentTypeParser([NDJSON, 'application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body))
+
+  app.addHook('onRequest', async (req) => {
+    // Before the body is read: an unauthenticated client never makes us buffer anything.
+    if (!tokens.accepts(req.headers.authorization)) {
+      metrics.reject('unauthorized', 1, req.ip)
+      metrics.batches.inc({ code: '401' })
+      throw new DaytwoError('UNAUTHORIZED')
+    }
+  })
+
+  app.post('/api/v1/ingest', async (req, reply) => {
+    const raw = req.body
+    if (!Buffer.isBuffer(raw)) {
+      metrics.reject('malformed_batch')
+      metrics.batches.inc({ code: '400' })
+      throw new DaytwoError('BAD_BATCH', `expected a body of type ${NDJSON}`)
+    }
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
+    let body: Buffer
+    if (encoding === 'gzip') {
+      try {
+        body = await gunzip(raw, { maxOutputLength: opts.maxBodyBytes })
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          metrics.reject('too_large')
+          metrics.batches.inc({ code: '413' })
+          throw new DaytwoError('BATCH_TOO_LARGE', String(opts.maxBodyBytes))
+        }
+        metrics.reject('malformed_batch')
+        metrics.batches.inc({ code: '400' })
+        throw new DaytwoError('BAD_BATCH', `gzip: ${(err as Error).message}`)
+      }
+    } else if (encoding === 'identity') {
+      body = raw
+    } else {
+      metrics.reject('bad_encoding')
+      metrics.batches.inc({ code: '415' })
+      throw new DaytwoError('BAD_ENCODING', encoding)
+    }
+    let batches: StreamBatch[]
+    try {
+      batches = decodeBatch(body.toString('utf8'))
+    } catch (err) {
+      metrics.reject('malformed_batch', 1, (err as Error).message)
+      metrics.batches.inc({ code: '400' })
+      throw err
+    }
+    if (opts.transform) batches = await opts.transform(batches)
+    let result
+    try {
+      result = await store.write(batches)
+    } catch (err) {
+      metrics.reject('store_unavailable', 1, (err as Error).message)
+      metrics.batches.inc({ code: '503' })
+      throw err instanceof DaytwoError ? err : new DaytwoError('STORE_UNAVAILABLE', (err as Error).message)
+    }
+    metrics.batches.inc({ code: '200' })
+    metrics.recordsReceived.inc(result.lines)
+    metrics.bytesReceived.inc(result.bytes)
+    metrics.recordsStored.inc(result.newLines)
+    metrics.bytesStored.inc(result.newBytes)
+    metrics.duplicates.inc(result.lines - result.newLines)
+    return reply.send({ received: result.lines, stored: result.newLines, duplicates: result.lines - result.newLines })
+  })
+}

@@ -1,0 +1,33 @@
+import { parseArgs } from 'node:util'
+import { configReferenceMarkdown, loadConfig } from '../config.js'
+import type { Command } from './main.js'
+
+const SECRET = /token|password|apikey/i
+
+function redact (v: unknown, key = ''): unknown {
+  if (Array.isArray(v)) return SECRET.test(key) ? v.map(() => '***') : v
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x, k)]))
+  return SECRET.test(key) && v !== '' ? '***' : v
+}
+
+export const configCommand: Command = {
+  summary: 'logs config — check the configuration, or print the reference of every key',
+  usage: `Usage:
+  logs config check [--config FILE]   load file + DAYTWO_* environment, validate, print the result (secrets hidden)
+  logs config reference               every key, its environment variable, type, default and meaning (Markdown)
+`,
+  async run (argv) {
+    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' } } })
+    if (positionals[0] === 'reference') {
+      process.stdout.write(configReferenceMarkdown() + '\n')
+      return 0
+    }
+    if (positionals[0] === 'check') {
+      const cfg = loadConfig(values.config ? { file: values.config } : {})
+      process.stdout.write(JSON.stringify(redact(cfg), null, 2) + '\n')
+      return 0
+    }
+    process.stderr.write(this.usage)
+    return 2
+  }
+}

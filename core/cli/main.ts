@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { isDaytwoError } from '../errors.js'
+
+// `logs`: the one command of daytwo. This file is the composition root: it maps each
+// subcommand to the module that implements it and loads only that one, so `logs fetch`
+// never loads SQLite and `serve forwarder` never loads the query service.
+
+export interface Command {
+  summary: string
+  usage: string
+  run (argv: string[]): Promise<number>
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).serveCommand,
+  fetch: async () => (await import('../../query/cli/fetch.js')).fetchCommand,
+  config: async () => (await import('./config-command.js')).configCommand
+}
+
+const HELP = `logs — daytwo, logs and metrics for Kubernetes, Cloud Foundry and BOSH operators
+
+Usage: logs <command> [options]
+
+Commands:
+  serve <roles>            run roles: forwarder, collector, query (comma-separated) or all
+  fetch <dep>/<job>[/<i>]  download a job's logs as a .tgz, like \`bosh logs\`
+  config check|reference   validate the configuration, or print every key
+
+Run \`logs <command> --help\` for a command's options.
+
+Examples:
+  logs serve all                          everything in one process, embedded store in ./.data
+  logs fetch cf/router                    all instances of router in deployment cf
+  logs fetch kube-system/coredns --dir /tmp --since 2h
+`
+
+export async function main (argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP)
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version') {
+    process.stdout.write('daytwo 0.1.0\n')
+    return 0
+  }
+  const load = commands[name]
+  if (!load) {
+    process.stderr.write(`logs: unknown command '${name}'\n\n${HELP}`)
+    return 2
+  }
+  const cmd = await load()
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${cmd.summary}\n\n${cmd.usage}`)
+    return 0
+  }
+  return await cmd.run(rest)
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+}, (err: unknown) => {
+  if (isDaytwoError(err)) process.stderr.write(`logs: ${err.message} [${err.code}]\n`)
+  else process.stderr.write(`logs: ${(err as Error).stack ?? String(err)}\n`)
+  process.exitCode = 1
+})

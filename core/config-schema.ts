@@ -1,0 +1,76 @@
+import { hostname } from 'node:os'
+import { z } from 'zod'
+
+// The configuration of every role, declared once: type, default and description beside each
+// field (Vector's way). The README's configuration table is generated from this schema, and
+// every key can also be set by an environment variable (see config.ts).
+
+const host = z.string().default('127.0.0.1').describe('Address to listen on (0.0.0.0 in a pod).')
+const port = (p: number) => z.number().int().min(0).max(65535).default(p).describe('TCP port for the role\'s HTTP server (0 picks a free port).')
+
+export const forwarderSchema = z.object({
+  host,
+  port: port(9601),
+  collectorUrl: z.string().url().default('http://127.0.0.1:9602').describe('Base URL of the collector to ship batches to.'),
+  token: z.string().default('').describe('Bearer token presented to the collector (secret). `serve all` generates one when empty.'),
+  podLogRoot: z.string().default('/var/log/pods').describe('Kubernetes pod log root: `<root>/<ns>_<pod>_<uid>/<container>/N.log` (CRI or Docker json-file lines). Empty disables.'),
+  containerLogRoot: z.string().default('/var/log/containers').describe('Kubernetes container log links: `<root>/<pod>_<ns>_<container>-<id>.log`. Files already tailed through podLogRoot are not read twice. Empty disables.'),
+  boshLogRoot: z.string().default('/var/vcap/sys/log').describe('BOSH job log root: `<root>/<process>/**/*.log`, plain lines. Empty disables.'),
+  boshSpecFile: z.string().default('/var/vcap/bosh/spec.json').describe('BOSH agent spec read for deployment, job (instance group) and index when those are not set.'),
+  deployment: z.string().default('').describe('BOSH deployment of this node\'s job logs (default: from boshSpecFile, else `bosh`).'),
+  job: z.string().default('').describe('BOSH instance group of this node (default: from boshSpecFile, else the node name).'),
+  index: z.string().default('').describe('BOSH instance index of this node (default: from boshSpecFile, else `0`).'),
+  readFrom: z.enum(['head', 'tail']).default('head').describe('Where to start files found at the very first start (no checkpoint yet). Files created later are always read from their head.'),
+  scanIntervalMs: z.number().int().min(50).default(1000).describe('How often the log roots are scanned for new files.'),
+  pollIntervalMs: z.number().int().min(10).default(250).describe('How often open files are checked for new data, truncation and rotation.'),
+  maxLineBytes: z.number().int().min(1024).default(262144).describe('Longest line kept whole; longer lines are truncated to this size and counted (reason `line_too_long`).'),
+  batchMaxBytes: z.number().int().min(1024).default(1048576).describe('A batch is shipped when its messages reach this many bytes.'),
+  batchMaxLines: z.number().int().min(1).default(10000).describe('A batch is shipped when it holds this many lines.'),
+  flushIntervalMs: z.number().int().min(1).default(200).describe('A batch is shipped at most this long after its first line.'),
+  maxQueuedBatches: z.number().int().min(1).default(2).describe('Sealed batches waiting for the collector before reading stops (backpressure bound: about maxQueuedBatches × batchMaxBytes of memory).'),
+  checkpointIntervalMs: z.number().int().min(10).default(1000).describe('How often acknowledged offsets are written to disk (also on stop).'),
+  retryMaxMs: z.number().int().min(10).default(30000).describe('Longest wait between retries of a batch the collector did not accept.')
+}).strict()
+
+export const collectorSchema = z.object({
+  host,
+  port: port(9602),
+  tokens: z.array(z.string()).default([]).describe('Tokens forwarders may present (secret; comma-separated in the environment). `serve all` adds the forwarder\'s own.'),
+  maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.')
+}).strict()
+
+export const querySchema = z.object({
+  host,
+  port: port(9603),
+  tokens: z.array(z.string()).default([]).describe('Operator tokens that may read every tenant (secret; comma-separated in the environment). `serve all` generates one when empty and writes it to `<dataDir>/operator-token`.')
+}).strict()
+
+export const storeSchema = z.object({
+  kind: z.enum(['embedded', 'elasticsearch']).default('embedded').describe('Where records go: the embedded SQLite store, or Elasticsearch.'),
+  path: z.string().default('').describe('Embedded store directory (default `<dataDir>/store`).'),
+  blockLines: z.number().int().min(1).default(1000).describe('Embedded store: lines per compressed block, at most.'),
+  elasticsearch: z.object({
+    url: z.string().default('').describe('Elasticsearch URL, e.g. https://es:9200.'),
+    username: z.string().default('').describe('Basic-auth user.'),
+    password: z.string().default('').describe('Basic-auth password (secret).'),
+    apiKey: z.string().default('').describe('API key, instead of user and password (secret).'),
+    caFile: z.string().default('').describe('CA certificate file to verify the cluster with.'),
+    dataStream: z.string().default('logs-daytwo-default').describe('Data stream records are written to.')
+  }).strict().prefault({})
+}).strict()
+
+export const configSchema = z.object({
+  node: z.string().default(hostname()).describe('This node\'s name (host.name on every record). In Kubernetes, spec.nodeName.'),
+  dataDir: z.string().default('.data').describe('Directory for checkpoints, spools, tokens and the embedded store.'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Level of daytwo\'s own log (JSON lines on stderr).'),
+  forwarder: forwarderSchema.prefault({}),
+  collector: collectorSchema.prefault({}),
+  query: querySchema.prefault({}),
+  store: storeSchema.prefault({})
+}).strict()
+
+export type Config = z.infer<typeof configSchema>
+export type ForwarderConfig = Config['forwarder']
+export type CollectorConfig = Config['collector']
+export type QueryConfig = Config['query']
+export type StoreConfig = Config['store']

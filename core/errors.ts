@@ -1,0 +1,45 @@
+// Every error daytwo reports is defined here once, with a stable code and an HTTP status,
+// the way fastify's lib/errors.js and undici's lib/core/errors.js do.
+
+export interface ErrorSpec {
+  code: string
+  status: number
+  message: string
+}
+
+const specs = {
+  BAD_BATCH: { status: 400, message: 'malformed batch: %s' },
+  BAD_ENCODING: { status: 415, message: 'unsupported content encoding %s; send gzip or identity' },
+  BATCH_TOO_LARGE: { status: 413, message: 'batch exceeds %s bytes once decompressed; send smaller batches' },
+  UNAUTHORIZED: { status: 401, message: 'missing or unknown token' },
+  FORBIDDEN: { status: 403, message: '%s' },
+  NOT_FOUND: { status: 404, message: '%s' },
+  BAD_QUERY: { status: 400, message: '%s' },
+  STORE_UNAVAILABLE: { status: 503, message: 'store unavailable: %s' },
+  CONFIG: { status: 500, message: 'invalid configuration: %s' },
+  UNREACHABLE: { status: 502, message: 'cannot reach %s: %s' }
+} as const
+
+export type ErrorName = keyof typeof specs
+
+export class DaytwoError extends Error {
+  readonly code: string
+  readonly statusCode: number
+  constructor (name: ErrorName, ...args: string[]) {
+    const spec = specs[name]
+    let i = 0
+    super(spec.message.replace(/%s/g, () => args[i++] ?? ''))
+    this.name = 'DaytwoError'
+    this.code = `DAYTWO_ERR_${name}`
+    this.statusCode = spec.status
+  }
+}
+
+export function isDaytwoError (err: unknown): err is DaytwoError {
+  return err instanceof DaytwoError
+}
+
+/** Every code, for the README and for tests that check responses carry one. */
+export function errorCodes (): Array<ErrorSpec> {
+  return Object.entries(specs).map(([k, v]) => ({ code: `DAYTWO_ERR_${k}`, status: v.status, message: v.message }))
+}

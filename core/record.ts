@@ -1,0 +1,51 @@
+// The record schema shared by every role. A record is one log line; records travel and are
+// stored grouped by stream (one file generation, or one syslog sender), the stream's tags
+// once and then its entries, as Loki's push API does (see DESIGN.md "Delivery").
+
+/** Tags that are the same for every line of a stream. Field names follow DESIGN.md. */
+export interface StreamTags {
+  /** Deterministic stream id: hash of (node, source identity). Entry ids are `${id}:${offset}`. */
+  id: string
+  source: 'file' | 'syslog'
+  /** host.name: the node the forwarder runs on. */
+  node: string
+  deployment: string
+  job: string
+  index: string
+  process: string
+  /** log.file.path for files; the listener (e.g. `udp://0.0.0.0:514`) for syslog. */
+  path: string
+  namespace?: string
+  pod?: string
+  container?: string
+  org?: string
+  space?: string
+  app?: string
+  /** Anything else worth keeping as a label (syslog host, kubernetes labels). */
+  labels?: Record<string, string>
+}
+
+/**
+ * One line: [timestamp in Unix nanoseconds as a decimal string, byte offset (or receive
+ * sequence for syslog), message, stdio stream ('stdout' | 'stderr' | '')].
+ * A tuple rather than an object: it is what the hot path builds and what the wire carries.
+ */
+export type Entry = [ts: string, offset: number, message: string, stdio: string]
+
+export interface StreamBatch {
+  stream: StreamTags
+  entries: Entry[]
+}
+
+export const TS = 0
+export const OFFSET = 1
+export const MESSAGE = 2
+export const STDIO = 3
+
+/** The id of one record, deterministic across retries and restarts. */
+export function recordId (streamId: string, offset: number): string {
+  return `${streamId}:${offset}`
+}
+
+/** Identity tags that every query and every label set uses, in display order. */
+export const IDENTITY_TAGS = ['deployment', 'job', 'index', 'process'] as const

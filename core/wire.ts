@@ -1,0 +1,108 @@
+import { DaytwoError } from './errors.js'
+import type { Entry, StreamBatch, StreamTags } from './record.js'
+
+// The wire format between roles (forwarder → collector, query → CLI): NDJSON, one line per
+// stream group: {"stream":{…tags},"entries":[["<ts ns>",<offset>,"<message>","<stdio>"],…]}.
+// Tags travel once per group, not once per line (DESIGN.md "Delivery").
+
+export const NDJSON = 'application/x-ndjson'
+
+/** The constant head of a stream's group; callers cache it per stream. */
+export function groupPrefix (tags: StreamTags): string {
+  return '{"stream":' + JSON.stringify(tags) + ',"entries":['
+}
+
+export function encodeEntry (e: Entry): string {
+  return '["' + e[0] + '",' + e[1] + ',' + JSON.stringify(e[2]) + ',"' + e[3] + '"]'
+}
+
+/** One NDJSON line for a group, given its cached prefix. */
+export function encodeGroup (prefix: string, entries: Entry[]): string {
+  let s = prefix
+  for (let i = 0; i < entries.length; i++) {
+    if (i > 0) s += ','
+    s += encodeEntry(entries[i]!)
+  }
+  return s + ']}\n'
+}
+
+export function encodeBatch (groups: StreamBatch[]): string {
+  let s = ''
+  for (const g of groups) s += encodeGroup(groupPrefix(g.stream), g.entries)
+  return s
+}
+
+const TAG_STRINGS = ['id', 'node', 'deployment', 'job', 'index', 'process', 'path'] as const
+const OPTIONAL_STRINGS = ['namespace', 'pod', 'container', 'org', 'space', 'app'] as const
+const TS_RE = /^-?\d{1,20}$/
+const MAX_TAG = 1024
+
+function bad (line: number, why: string): DaytwoError {
+  return new DaytwoError('BAD_BATCH', `line ${line}: ${why}`)
+}
+
+function checkTags (t: unknown, line: number): StreamTags {
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw bad(line, '"stream" must be an object')
+  const o = t as Record<string, unknown>
+  for (const k of TAG_STRINGS) {
+    const v = o[k]
+    if (typeof v !== 'string') throw bad(line, `stream.${k} must be a string`)
+    if (v.length > MAX_TAG) throw bad(line, `stream.${k} is longer than ${MAX_TAG}`)
+  }
+  if ((o.id as string).length === 0) throw bad(line, 'stream.id must not be empty')
+  if (o.source !== 'file' && o.source !== 'syslog') throw bad(line, 'stream.source must be "file" or "syslog"')
+  for (const k of OPTIONAL_STRINGS) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw bad(line, `stream.${k} must be a string`)
+  }
+  if (o.labels !== undefined) {
+    if (typeof o.labels !== 'object' || o.labels === null || Array.isArray(o.labels)) throw bad(line, 'stream.labels must be an object')
+    for (const v of Object.values(o.labels)) if (typeof v !== 'string') throw bad(line, 'stream.labels values must be strings')
+  }
+  return o as unknown as StreamTags
+}
+
+function checkEntries (es: unknown, line: number): Entry[] {
+  if (!Array.isArray(es)) throw bad(line, '"entries" must be an array')
+  let last = -1
+  for (let i = 0; i < es.length; i++) {
+    const e = es[i] as unknown[]
+    if (!Array.isArray(e) || e.length !== 4) throw bad(line, `entries[${i}] must be [ts, offset, message, stdio]`)
+    if (typeof e[0] !== 'string' || !TS_RE.test(e[0])) throw bad(line, `entries[${i}][0] must be Unix nanoseconds as a decimal string`)
+    const off = e[1]
+    if (typeof off !== 'number' || !Number.isSafeInteger(off) || off < 0) throw bad(line, `entries[${i}][1] must be a non-negative integer offset`)
+    if (off <= last) throw bad(line, `entries[${i}][1]: offsets must increase within a group`)
+    last = off
+    if (typeof e[2] !== 'string') throw bad(line, `entries[${i}][2] must be a string`)
+    if (typeof e[3] !== 'string') throw bad(line, `entries[${i}][3] must be a string`)
+  }
+  return es as Entry[]
+}
+
+/** Parse and validate a whole NDJSON body. Throws DAYTWO_ERR_BAD_BATCH naming the line. */
+export function decodeBatch (body: string): StreamBatch[] {
+  const out: StreamBatch[] = []
+  let start = 0
+  let lineNo = 0
+  while (start < body.length) {
+    let nl = body.indexOf('\n', start)
+    if (nl === -1) nl = body.length
+    lineNo++
+    const text = body.slice(start, nl)
+    start = nl + 1
+    if (text.trim().length === 0) continue
+    out.push(decodeGroup(text, lineNo))
+  }
+  return out
+}
+
+export function decodeGroup (text: string, lineNo = 1): StreamBatch {
+  let obj: unknown
+  try {
+    obj = JSON.parse(text)
+  } catch (err) {
+    throw bad(lineNo, `not JSON (${(err as Error).message})`)
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw bad(lineNo, 'each line must be an object')
+  const o = obj as Record<string, unknown>
+  return { stream: checkTags(o.stream, lineNo), entries: checkEntries(o.entries, lineNo) }
+}

@@ -1,0 +1,99 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DaytwoError } from '../core/errors.js'
+
+// Acknowledged read positions, one per file fingerprint. Written to a temp file, fsynced and
+// renamed (Vector's checkpointer), on a timer and on stop (Promtail's positions), and only
+// when something changed. A file that exists but cannot be read stops the start, as Alloy
+// does: silently starting over would ship every file again.
+
+export const CHECKPOINT_VERSION = 1
+
+export interface Checkpoint {
+  /** Fingerprint: dev, inode and a hash of the first line. */
+  fingerprint: string
+  generation: number
+  /** Resume here: every record before it is acknowledged. */
+  offset: number
+  path: string
+  dev: number
+  ino: number
+  updatedMs: number
+}
+
+export interface CheckpointStore {
+  readonly firstStart: boolean
+  get (fingerprint: string): Checkpoint | undefined
+  set (cp: Checkpoint): void
+  delete (fingerprint: string): void
+  all (): Checkpoint[]
+  flush (): void
+}
+
+export class FileCheckpoints implements CheckpointStore {
+  readonly firstStart: boolean
+  private readonly entries = new Map<string, Checkpoint>()
+  private dirty = false
+
+  constructor (private readonly file: string) {
+    let text: string | null = null
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DaytwoError('CONFIG', `cannot read checkpoints ${file}: ${(err as Error).message}`)
+    }
+    this.firstStart = text === null
+    if (text !== null) {
+      let doc: { version?: unknown, files?: unknown }
+      try {
+        doc = JSON.parse(text) as typeof doc
+      } catch (err) {
+        throw new DaytwoError('CONFIG', `checkpoints ${file} are corrupt (${(err as Error).message}); move the file away to re-read every file from its start`)
+      }
+      if (doc.version !== CHECKPOINT_VERSION || !Array.isArray(doc.files)) {
+        throw new DaytwoError('CONFIG', `checkpoints ${file} have version ${String(doc.version)}; this daytwo reads version ${CHECKPOINT_VERSION}`)
+      }
+      for (const cp of doc.files as Checkpoint[]) this.entries.set(cp.fingerprint, cp)
+    }
+    mkdirSync(dirname(file), { recursive: true })
+  }
+
+  get (fingerprint: string): Checkpoint | undefined { return this.entries.get(fingerprint) }
+
+  set (cp: Checkpoint): void {
+    const prev = this.entries.get(cp.fingerprint)
+    if (prev && prev.generation === cp.generation && prev.offset === cp.offset && prev.path === cp.path) return
+    this.entries.set(cp.fingerprint, cp)
+    this.dirty = true
+  }
+
+  delete (fingerprint: string): void {
+    if (this.entries.delete(fingerprint)) this.dirty = true
+  }
+
+  all (): Checkpoint[] { return [...this.entries.values()] }
+
+  flush (): void {
+    if (!this.dirty) return
+    const tmp = this.file + '.new'
+    const fd = openSync(tmp, 'w', 0o600)
+    try {
+      writeSync(fd, JSON.stringify({ version: CHECKPOINT_VERSION, files: this.all() }))
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, this.file)
+    this.dirty = false
+  }
+}
+
+/** Remembers nothing: for read-only runs and tests that need no disk (Alloy's nop positions). */
+export class NopCheckpoints implements CheckpointStore {
+  readonly firstStart = true
+  get (): undefined { return undefined }
+  set (): void {}
+  delete (): void {}
+  all (): Checkpoint[] { return [] }
+  flush (): void {}
+}

@@ -1,0 +1,38 @@
+import type { Registry } from 'prom-client'
+import { Gauge } from 'prom-client'
+import { counter, createDropCounter, type DropFn } from '../core/metrics.js'
+import type { Logger } from '../core/logger.js'
+
+export const FORWARDER_DROP_REASONS = ['line_too_long', 'unparsed_envelope', 'rejected_by_collector', 'file_vanished']
+
+export interface ForwarderMetrics {
+  linesRead: ReturnType<typeof counter>
+  bytesRead: ReturnType<typeof counter>
+  linesShipped: ReturnType<typeof counter>
+  bytesShipped: ReturnType<typeof counter>
+  batches: ReturnType<typeof counter>
+  altered: ReturnType<typeof counter>
+  openFiles: Gauge
+  queuedBatches: Gauge
+  queuedBytes: Gauge
+  drop: DropFn
+}
+
+export function forwarderMetrics (registry: Registry, log: Logger): ForwarderMetrics {
+  const p = 'daytwo_forwarder'
+  const m: ForwarderMetrics = {
+    linesRead: counter(registry, `${p}_lines_read_total`, 'Log lines read from sources.', ['source']),
+    bytesRead: counter(registry, `${p}_bytes_read_total`, 'Bytes read from sources (file bytes, syslog frames).', ['source']),
+    linesShipped: counter(registry, `${p}_lines_shipped_total`, 'Lines the collector acknowledged.'),
+    bytesShipped: counter(registry, `${p}_bytes_shipped_total`, 'Message bytes the collector acknowledged.'),
+    batches: counter(registry, `${p}_batches_total`, 'Batch send attempts, by result (ok, retry, rejected, split).', ['result']),
+    altered: counter(registry, `${p}_lines_altered_total`, 'Lines kept but changed, by reason (invalid_utf8 replaced, truncated).', ['reason']),
+    openFiles: new Gauge({ name: `${p}_open_files`, help: 'Files being tailed.', registers: [registry] }),
+    queuedBatches: new Gauge({ name: `${p}_queued_batches`, help: 'Sealed batches waiting for the collector.', registers: [registry] }),
+    queuedBytes: new Gauge({ name: `${p}_queued_bytes`, help: 'Message bytes in batches not yet acknowledged.', registers: [registry] }),
+    drop: createDropCounter(registry, p, FORWARDER_DROP_REASONS, log)
+  }
+  for (const r of ['ok', 'retry', 'rejected', 'split']) m.batches.inc({ result: r }, 0)
+  for (const r of ['invalid_utf8', 'truncated']) m.altered.inc({ reason: r }, 0)
+  return m
+}

@@ -1,0 +1,42 @@
+import { join } from 'node:path'
+import { DaytwoError } from '../core/errors.js'
+import { createRegistry } from '../core/metrics.js'
+import type { RoleContext, RunningRole } from '../core/role.js'
+import { createServer, listen } from '../core/server.js'
+import { FileCheckpoints } from './checkpoints.js'
+import { forwarderMetrics } from './metrics.js'
+import { Shipper } from './shipper.js'
+import { FileSource } from './sources/file-source.js'
+import { boshIdentity, discoveryPatterns } from './tags.js'
+
+export async function start (ctx: RoleContext): Promise<RunningRole> {
+  const { config, log } = ctx
+  const cfg = config.forwarder
+  if (!cfg.token) throw new DaytwoError('CONFIG', 'forwarder.token (DAYTWO_FORWARDER_TOKEN) is empty: the collector accepts only authenticated forwarders')
+  const registry = createRegistry('forwarder')
+  const metrics = forwarderMetrics(registry, log)
+  const checkpoints = new FileCheckpoints(join(config.dataDir, 'forwarder', 'checkpoints.json'))
+  const shipper = new Shipper(cfg, cfg.token, metrics, log)
+  const files = new FileSource(cfg, config.node, boshIdentity(cfg, config.node), shipper, checkpoints, metrics, log)
+  const flushTimer = setInterval(() => {
+    try { checkpoints.flush() } catch (err) { log.error({ err }, 'writing checkpoints failed') }
+  }, cfg.checkpointIntervalMs)
+
+  const app = createServer({ role: 'forwarder', registry, log })
+  const url = await listen(app, cfg.host, cfg.port)
+  await files.start()
+  return {
+    name: 'forwarder',
+    url,
+    summary: `ships to ${cfg.collectorUrl}; reads ${discoveryPatterns(cfg).join(', ') || 'no files'}`,
+    async stop () {
+      await files.stop()
+      const drained = await shipper.drain(5000)
+      if (!drained) log.warn('collector did not acknowledge every batch before stop; they are read again at the next start')
+      shipper.stop()
+      clearInterval(flushTimer)
+      checkpoints.flush()
+      await app.close()
+    }
+  }
+}

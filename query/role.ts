@@ -1,0 +1,37 @@
+import { TokenSet } from '../core/auth.js'
+import { DaytwoError } from '../core/errors.js'
+import { counter, createRegistry } from '../core/metrics.js'
+import type { RoleContext, RunningRole } from '../core/role.js'
+import { createServer, listen } from '../core/server.js'
+import { requireToken } from './auth.js'
+import { logsApi } from './logs-api.js'
+
+export async function start (ctx: RoleContext): Promise<RunningRole> {
+  const { config, log } = ctx
+  const cfg = config.query
+  const tokens = new TokenSet(cfg.tokens)
+  if (tokens.size === 0) throw new DaytwoError('CONFIG', 'query.tokens (DAYTWO_QUERY_TOKENS) is empty: nobody could read logs')
+  if (!ctx.store) throw new DaytwoError('CONFIG', 'the query service needs a store')
+  const store = await ctx.store()
+  const registry = createRegistry('query')
+  const requests = counter(registry, 'daytwo_query_requests_total', 'API requests answered, by route and HTTP status code.', ['route', 'code'])
+  const linesServed = counter(registry, 'daytwo_query_lines_served_total', 'Log lines sent to clients.')
+  const rejected = counter(registry, 'daytwo_query_rejected_requests_total', 'Requests refused, by reason.', ['reason'])
+  rejected.inc({ reason: 'unauthorized' }, 0)
+  const app = createServer({ role: 'query', registry, log, readiness: () => store.check() })
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown'
+    if (route.startsWith('/api/')) requests.inc({ route, code: String(reply.statusCode) })
+  })
+  await app.register(async (api) => {
+    requireToken(api, tokens, () => rejected.inc({ reason: 'unauthorized' }))
+    await api.register(logsApi, { store, onLines: (n) => linesServed.inc(n) })
+  })
+  const url = await listen(app, cfg.host, cfg.port)
+  return {
+    name: 'query',
+    url,
+    summary: `logs API at ${url}/api/v1 (reads the ${store.kind} store)`,
+    async stop () { await app.close() }
+  }
+}

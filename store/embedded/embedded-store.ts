@@ -1,0 +1,175 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
+import type Database from 'better-sqlite3'
+import type { Entry, StreamBatch } from '../../core/record.js'
+import { DaytwoError } from '../../core/errors.js'
+import type { LogStore, ReadRequest, StreamInfo, StreamSelector, UsageRequest, UsageRow, WriteResult } from '../log-store.js'
+import { decodeBlock } from './block-codec.js'
+import { openDatabase } from './schema.js'
+import type { WriterResult } from './writer.js'
+
+interface StreamRow {
+  sid: bigint, id: string, source: 'file' | 'syslog', node: string, deployment: string, job: string, idx: string, process: string, path: string,
+  namespace: string | null, pod: string | null, container: string | null, org: string, space: string, app: string, labels: string | null,
+  first_seen: bigint, last_ts: bigint, lines: bigint, bytes: bigint
+}
+
+const MAX_TS = (1n << 63n) - 1n
+
+/** The embedded LogStore: SQLite in WAL mode, writes in a worker, reads on a connection of its own. */
+export class EmbeddedStore implements LogStore {
+  readonly kind = 'embedded'
+  private readonly worker: Worker
+  private readonly reader: Database.Database
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  private seq = 0
+  private closed = false
+  private workerError: Error | null = null
+
+  private constructor (worker: Worker, reader: Database.Database) {
+    this.worker = worker
+    this.reader = reader
+    worker.on('message', (msg: { id: number, ok: boolean, result?: unknown, error?: string }) => {
+      const p = this.pending.get(msg.id)
+      if (!p) return
+      this.pending.delete(msg.id)
+      if (msg.ok) p.resolve(msg.result)
+      else p.reject(new DaytwoError('STORE_UNAVAILABLE', msg.error ?? 'write failed'))
+    })
+    worker.on('error', (err) => this.fail(err))
+    worker.on('exit', (code) => { if (!this.closed) this.fail(new Error(`store writer exited with code ${code}`)) })
+  }
+
+  static async open (dir: string, opts: { blockLines?: number } = {}): Promise<EmbeddedStore> {
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, 'daytwo.sqlite')
+    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { file, blockLines: opts.blockLines ?? 1000 } })
+    // The worker creates the schema; wait for it before opening the read connection.
+    await new Promise<void>((resolve, reject) => {
+      const onMsg = (m: { id: number }) => { if (m.id === 0) { cleanup(); resolve() } }
+      const onErr = (e: Error) => { cleanup(); reject(e) }
+      const cleanup = () => { worker.off('message', onMsg); worker.off('error', onErr) }
+      worker.on('message', onMsg)
+      worker.on('error', onErr)
+    })
+    const reader = openDatabase(file, { readonly: true })
+    reader.defaultSafeIntegers(true)
+    return new EmbeddedStore(worker, reader)
+  }
+
+  private fail (err: Error): void {
+    this.workerError = err
+    for (const p of this.pending.values()) p.reject(new DaytwoError('STORE_UNAVAILABLE', err.message))
+    this.pending.clear()
+  }
+
+  private call<T> (msg: Record<string, unknown>): Promise<T> {
+    if (this.workerError) return Promise.reject(new DaytwoError('STORE_UNAVAILABLE', this.workerError.message))
+    const id = ++this.seq
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      this.worker.postMessage({ ...msg, id })
+    })
+  }
+
+  async write (batches: StreamBatch[]): Promise<WriteResult> {
+    const r = await this.call<WriterResult>({ op: 'write', batches })
+    return { ...r, perStream: new Map(r.perStream.map(([id, lines, bytes]) => [id, { lines, bytes }])) }
+  }
+
+  async streams (sel: StreamSelector): Promise<StreamInfo[]> {
+    return this.selectStreams(sel).map(toInfo)
+  }
+
+  private selectStreams (sel: StreamSelector): StreamRow[] {
+    const where: string[] = []
+    const args: unknown[] = []
+    const eq = (col: string, v: string | undefined) => { if (v !== undefined) { where.push(`${col} = ?`); args.push(v) } }
+    eq('deployment', sel.deployment)
+    eq('job', sel.job)
+    eq('idx', sel.index)
+    eq('process', sel.process)
+    eq('org', sel.org)
+    if (sel.streamIds) {
+      if (sel.streamIds.length === 0) return []
+      where.push(`id IN (${sel.streamIds.map(() => '?').join(',')})`)
+      args.push(...sel.streamIds)
+    }
+    const sql = `SELECT * FROM streams ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY first_seen, sid`
+    return this.reader.prepare(sql).all(...args) as StreamRow[]
+  }
+
+  async * read (req: ReadRequest): AsyncIterable<{ stream: StreamInfo, entries: Entry[] }> {
+    const from = req.fromNs ?? -MAX_TS
+    const to = req.toNs ?? MAX_TS
+    const blocks = this.reader.prepare('SELECT first_offset, last_offset, data FROM blocks WHERE sid = ? AND first_offset >= ? AND last_offset > ? AND max_ts >= ? AND min_ts <= ? ORDER BY first_offset LIMIT 64')
+    const hasBounds = req.fromNs !== undefined || req.toNs !== undefined
+    for (const row of this.selectStreams(req.selector)) {
+      const info = toInfo(row)
+      const after = req.after?.get(row.id) ?? -1
+      let cursor = -1n
+      for (;;) {
+        // Page through blocks so a long stream never holds more than 64 blocks in memory.
+        const page = blocks.all(row.sid, cursor + 1n, BigInt(after), from, to) as Array<{ first_offset: bigint, last_offset: bigint, data: Buffer }>
+        if (page.length === 0) break
+        for (const b of page) {
+          let entries = decodeBlock(b.data)
+          if (after >= 0 || hasBounds) {
+            entries = entries.filter((e) => {
+              if (e[1] <= after) return false
+              if (!hasBounds) return true
+              const ts = BigInt(e[0])
+              return ts >= from && ts <= to
+            })
+          }
+          if (entries.length > 0) yield { stream: info, entries }
+        }
+        cursor = page[page.length - 1]!.first_offset
+        if (page.length < 64) break
+      }
+    }
+  }
+
+  async usage (req: UsageRequest): Promise<UsageRow[]> {
+    const args: unknown[] = [req.fromMs, req.toMs]
+    let sql = 'SELECT minute, org, app, lines, bytes FROM usage WHERE minute >= ? AND minute < ?'
+    if (req.org !== undefined) { sql += ' AND org = ?'; args.push(req.org) }
+    sql += ' ORDER BY minute, org, app'
+    const rows = this.reader.prepare(sql).all(...args) as Array<{ minute: bigint, org: string, app: string, lines: bigint, bytes: bigint }>
+    return rows.map((r) => ({ minute: Number(r.minute), org: r.org, app: r.app, lines: Number(r.lines), bytes: Number(r.bytes) }))
+  }
+
+  async check (): Promise<string | null> {
+    if (this.workerError) return this.workerError.message
+    try {
+      this.reader.prepare('SELECT 1').get()
+      return null
+    } catch (err) {
+      return (err as Error).message
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    if (!this.workerError) await this.call({ op: 'close' }).catch(() => {})
+    this.closed = true
+    await this.worker.terminate()
+    this.reader.close()
+  }
+}
+
+function toInfo (r: StreamRow): StreamInfo {
+  const info: StreamInfo = {
+    id: r.id, source: r.source, node: r.node, deployment: r.deployment, job: r.job, index: r.idx, process: r.process, path: r.path,
+    firstSeenNs: r.first_seen.toString(), lastTsNs: r.last_ts.toString(), lines: Number(r.lines), bytes: Number(r.bytes)
+  }
+  if (r.namespace !== null) info.namespace = r.namespace
+  if (r.pod !== null) info.pod = r.pod
+  if (r.container !== null) info.container = r.container
+  if (r.org) info.org = r.org
+  if (r.space) info.space = r.space
+  if (r.app) info.app = r.app
+  if (r.labels !== null) info.labels = JSON.parse(r.labels) as Record<string, string>
+  return info
+}

@@ -1,0 +1,101 @@
+import type Database from 'better-sqlite3'
+import type { Entry, StreamBatch } from '../../core/record.js'
+import { encodeBlock } from './block-codec.js'
+
+export interface WriterResult {
+  lines: number
+  bytes: number
+  newLines: number
+  newBytes: number
+  perStream: Array<[string, number, number]>
+}
+
+/** Writes batches in one transaction, skipping lines at or below each stream's mark. */
+export class BlockWriter {
+  private readonly getStream: Database.Statement
+  private readonly insertStream: Database.Statement
+  private readonly updateStream: Database.Statement
+  private readonly updateTags: Database.Statement
+  private readonly insertBlock: Database.Statement
+  private readonly addUsage: Database.Statement
+  private readonly tx: (batches: StreamBatch[], nowMs: number) => WriterResult
+
+  constructor (private readonly db: Database.Database, private readonly blockLines: number) {
+    this.getStream = db.prepare('SELECT sid, hwm, org, app, deployment, job, idx FROM streams WHERE id = ?').safeIntegers(false)
+    this.insertStream = db.prepare(`INSERT INTO streams (id, source, node, deployment, job, idx, process, path, namespace, pod, container, org, space, app, labels, first_seen, last_ts)
+      VALUES (@id, @source, @node, @deployment, @job, @idx, @process, @path, @namespace, @pod, @container, @org, @space, @app, @labels, @first, @first)`)
+    this.updateStream = db.prepare('UPDATE streams SET hwm = ?, lines = lines + ?, bytes = bytes + ?, last_ts = max(last_ts, ?) WHERE sid = ?')
+    // Tags may be refined after a stream started (kubelet metadata, tenant directory).
+    this.updateTags = db.prepare('UPDATE streams SET deployment = @deployment, job = @job, idx = @idx, org = @org, space = @space, app = @app WHERE sid = @sid')
+    this.insertBlock = db.prepare('INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this.addUsage = db.prepare(`INSERT INTO usage (minute, org, app, lines, bytes) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (minute, org, app) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes`)
+    this.tx = db.transaction((batches: StreamBatch[], nowMs: number) => this.writeAll(batches, nowMs))
+  }
+
+  write (batches: StreamBatch[]): WriterResult {
+    return this.tx(batches, Date.now())
+  }
+
+  private writeAll (batches: StreamBatch[], nowMs: number): WriterResult {
+    const res: WriterResult = { lines: 0, bytes: 0, newLines: 0, newBytes: 0, perStream: [] }
+    const minute = Math.floor(nowMs / 60000) * 60000
+    const usage = new Map<string, [string, string, number, number]>()
+    for (const { stream, entries } of batches) {
+      let bytes = 0
+      for (const e of entries) bytes += Buffer.byteLength(e[2])
+      res.lines += entries.length
+      res.bytes += bytes
+      if (entries.length === 0) continue
+      const t = stream
+      const org = t.org ?? ''
+      const app = t.app ?? ''
+      let row = this.getStream.get(t.id) as { sid: number, hwm: number, org: string, app: string, deployment: string, job: string, idx: string } | undefined
+      if (row === undefined) {
+        this.insertStream.run({
+          id: t.id, source: t.source, node: t.node, deployment: t.deployment, job: t.job, idx: t.index, process: t.process, path: t.path,
+          namespace: t.namespace ?? null, pod: t.pod ?? null, container: t.container ?? null, org, space: t.space ?? '', app,
+          labels: t.labels ? JSON.stringify(t.labels) : null, first: BigInt(entries[0]![0])
+        })
+        row = this.getStream.get(t.id) as { sid: number, hwm: number, org: string, app: string, deployment: string, job: string, idx: string }
+      } else if (row.org !== org || row.app !== app || row.deployment !== t.deployment || row.job !== t.job || row.idx !== t.index) {
+        this.updateTags.run({ sid: row.sid, deployment: t.deployment, job: t.job, idx: t.index, org, space: t.space ?? '', app })
+      }
+      let start = 0
+      while (start < entries.length && entries[start]![1] <= row.hwm) start++
+      if (start === entries.length) continue
+      let newBytes = 0
+      let maxTs = 0n
+      for (let i = start; i < entries.length; i += this.blockLines) {
+        const chunk = entries.slice(i, i + this.blockLines)
+        const { min, max, bytes: b } = bounds(chunk)
+        if (max > maxTs) maxTs = max
+        newBytes += b
+        this.insertBlock.run(row.sid, chunk[0]![1], chunk[chunk.length - 1]![1], min, max, chunk.length, b, encodeBlock(chunk))
+      }
+      const newLines = entries.length - start
+      this.updateStream.run(entries[entries.length - 1]![1], newLines, newBytes, maxTs, row.sid)
+      res.newLines += newLines
+      res.newBytes += newBytes
+      res.perStream.push([t.id, newLines, newBytes])
+      const key = org + '\0' + app
+      const u = usage.get(key)
+      if (u) { u[2] += newLines; u[3] += newBytes } else usage.set(key, [org, app, newLines, newBytes])
+    }
+    for (const [org, app, lines, bytes] of usage.values()) this.addUsage.run(minute, org, app, lines, bytes)
+    return res
+  }
+}
+
+function bounds (chunk: Entry[]): { min: bigint, max: bigint, bytes: number } {
+  let min = BigInt(chunk[0]![0])
+  let max = min
+  let bytes = 0
+  for (const e of chunk) {
+    const ts = BigInt(e[0])
+    if (ts < min) min = ts
+    if (ts > max) max = ts
+    bytes += Buffer.byteLength(e[2])
+  }
+  return { min, max, bytes }
+}

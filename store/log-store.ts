@@ -1,0 +1,71 @@
+import type { Entry, StreamBatch, StreamTags } from '../core/record.js'
+
+// The LogStore interface every role reads and writes through (DESIGN.md "Store").
+
+export interface WriteResult {
+  /** Lines and message bytes in the request. */
+  lines: number
+  bytes: number
+  /** Lines and bytes newly committed: the rest were already stored (a retry). */
+  newLines: number
+  newBytes: number
+  /** Newly committed lines and bytes per stream id, for accounting. */
+  perStream: Map<string, { lines: number, bytes: number }>
+}
+
+export interface StreamSelector {
+  deployment?: string
+  job?: string
+  index?: string
+  process?: string
+  org?: string
+  streamIds?: string[]
+}
+
+export interface StreamInfo extends StreamTags {
+  firstSeenNs: string
+  lastTsNs: string
+  lines: number
+  bytes: number
+}
+
+export interface ReadRequest {
+  selector: StreamSelector
+  /** Inclusive bounds in Unix ns. */
+  fromNs?: bigint
+  toNs?: bigint
+  /** Entries with offset greater than this, per stream id (used to resume a follow). */
+  after?: Map<string, number>
+}
+
+export interface UsageRow {
+  /** Start of the minute, Unix ms. */
+  minute: number
+  org: string
+  app: string
+  lines: number
+  bytes: number
+}
+
+export interface UsageRequest {
+  fromMs: number
+  toMs: number
+  org?: string
+}
+
+export interface LogStore {
+  readonly kind: string
+  /** Idempotent by (stream id, offset): returns what was new. Resolves after commit. */
+  write (batches: StreamBatch[]): Promise<WriteResult>
+  /** Streams matching the selector, oldest first. */
+  streams (selector: StreamSelector): Promise<StreamInfo[]>
+  /**
+   * The matching entries, stream by stream (in `streams()` order) and in offset order within
+   * a stream, in chunks so that a large read keeps memory flat.
+   */
+  read (req: ReadRequest): AsyncIterable<{ stream: StreamInfo, entries: Entry[] }>
+  usage (req: UsageRequest): Promise<UsageRow[]>
+  /** null when the store answers; otherwise why not. */
+  check (): Promise<string | null>
+  close (): Promise<void>
+}

@@ -1,0 +1,15 @@
+import { join } from 'node:path'
+import type { Config } from '../core/config.js'
+import { DaytwoError } from '../core/errors.js'
+import type { LogStore } from './log-store.js'
+
+/** The store the configuration names. Imported lazily so a forwarder never loads SQLite. */
+export async function openStore (config: Config): Promise<LogStore> {
+  const s = config.store
+  if (s.kind === 'embedded') {
+    const { EmbeddedStore } = await import('./embedded/embedded-store.js')
+    return await EmbeddedStore.open(s.path || join(config.dataDir, 'store'), { blockLines: s.blockLines })
+  }
+  if (!s.elasticsearch.url) throw new DaytwoError('CONFIG', 'store.kind is elasticsearch but store.elasticsearch.url (DAYTWO_STORE_ELASTICSEARCH_URL) is empty')
+  throw new DaytwoError('CONFIG', 'the Elasticsearch store is not built yet; use store.kind=embedded')
+}
