@@ -1,5 +1,10 @@
 import { hostname } from 'node:os'
 import { z } from 'zod'
+import { elasticsearchSchema } from './config/elasticsearch.js'
+import { fleetSchema, nodeMetricsSchema } from './config/fleet.js'
+import { usageSchema } from './config/query-extras.js'
+import { syslogSchema } from './config/syslog.js'
+import { tenantsSchema } from './config/tenants.js'
 
 // The configuration of every role, declared once: type, default and description beside each
 // field (Vector's way). The README's configuration table is generated from this schema, and
@@ -29,14 +34,18 @@ export const forwarderSchema = z.object({
   flushIntervalMs: z.number().int().min(1).default(200).describe('A batch is shipped at most this long after its first line.'),
   maxQueuedBatches: z.number().int().min(1).default(2).describe('Sealed batches waiting for the collector before reading stops (backpressure bound: about maxQueuedBatches × batchMaxBytes of memory).'),
   checkpointIntervalMs: z.number().int().min(10).default(1000).describe('How often acknowledged offsets are written to disk (also on stop).'),
-  retryMaxMs: z.number().int().min(10).default(30000).describe('Longest wait between retries of a batch the collector did not accept.')
+  retryMaxMs: z.number().int().min(10).default(30000).describe('Longest wait between retries of a batch the collector did not accept.'),
+  syslog: syslogSchema.prefault({}),
+  metrics: nodeMetricsSchema.prefault({})
 }).strict()
 
 export const collectorSchema = z.object({
   host,
   port: port(9602),
   tokens: z.array(z.string()).default([]).describe('Tokens forwarders may present (secret; comma-separated in the environment). `serve all` adds the forwarder\'s own.'),
-  maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.')
+  maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.'),
+  tenants: tenantsSchema.prefault({}),
+  fleet: fleetSchema.prefault({})
 }).strict()
 
 export const querySchema = z.object({
@@ -49,14 +58,7 @@ export const storeSchema = z.object({
   kind: z.enum(['embedded', 'elasticsearch']).default('embedded').describe('Where records go: the embedded SQLite store, or Elasticsearch.'),
   path: z.string().default('').describe('Embedded store directory (default `<dataDir>/store`).'),
   blockLines: z.number().int().min(1).default(1000).describe('Embedded store: lines per compressed block, at most.'),
-  elasticsearch: z.object({
-    url: z.string().default('').describe('Elasticsearch URL, e.g. https://es:9200.'),
-    username: z.string().default('').describe('Basic-auth user.'),
-    password: z.string().default('').describe('Basic-auth password (secret).'),
-    apiKey: z.string().default('').describe('API key, instead of user and password (secret).'),
-    caFile: z.string().default('').describe('CA certificate file to verify the cluster with.'),
-    dataStream: z.string().default('logs-daytwo-default').describe('Data stream records are written to.')
-  }).strict().prefault({})
+  elasticsearch: elasticsearchSchema.prefault({})
 }).strict()
 
 export const configSchema = z.object({

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cliPath } from './repo.js'
+
+export interface DaytwoProcess {
+  child: ChildProcess
+  /** Base URL per role, parsed from the start banner. */
+  urls: Record<string, string>
+  stdout: () => string
+  stderr: () => string
+  /** SIGTERM and wait for exit. */
+  stop: () => Promise<number | null>
+  /** SIGKILL and wait for exit. */
+  kill: () => Promise<void>
+}
+
+/** A free TCP port on 127.0.0.1 (for listeners that must be known before start). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address()
+      const port = typeof addr === 'object' && addr ? addr.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export function tempDir (prefix = 'daytwo-test-'): { path: string, cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix))
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/**
+ * Start `logs serve <roles>` with a JSON config written to `dir/config.json`; resolves once
+ * the banner shows every role's URL. Rejects with the process's stderr if it exits first.
+ */
+export async function startDaytwo (roles: string, config: Record<string, unknown>, dir: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 20000): Promise<DaytwoProcess> {
+  const cfgFile = join(dir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`)
+  writeFileSync(cfgFile, JSON.stringify(config))
+  const childEnv: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DAYTWO_')) childEnv[k] = v
+  const child = spawn(process.execPath, [cliPath(), 'serve', roles, '--config', cfgFile], { env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const expected = roles === 'all' ? 3 : roles.split(',').length
+  const urls: Record<string, string> = {}
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`daytwo did not start in ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`)) }, timeoutMs)
+    const check = () => {
+      for (const m of out.matchAll(/^ {2}(forwarder|collector|query)\s+(http:\/\/\S+)/gm)) urls[m[1]!] = m[2]!
+      if (Object.keys(urls).length >= expected) { clearTimeout(timer); resolve() }
+    }
+    child.stdout!.on('data', check)
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`daytwo exited with ${code} before it was up\nstdout:\n${out}\nstderr:\n${err}`)) })
+  })
+  return {
+    child,
+    urls,
+    stdout: () => out,
+    stderr: () => err,
+    stop: async () => { child.kill('SIGTERM'); return await exited },
+    kill: async () => { child.kill('SIGKILL'); await exited }
+  }
+}
+
+/** Poll `fn` until it returns true or `timeoutMs` passes; returns whether it did. */
+export async function waitFor (fn: () => boolean | Promise<boolean>, timeoutMs = 15000, everyMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (await fn()) return true
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+  return await fn()
+}
