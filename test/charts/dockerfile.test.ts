@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { before, describe, it } from "node:test";
+import { ROOT } from "./helm.js";
+import { execForm, lineage, parseCopy, parseDockerfile, stageNamed, type Dockerfile, type Stage } from "./dockerfile.js";
+
+// Docker cannot run here, so charts/Dockerfile is checked statically: its stages, what each
+// installs, what reaches the runtime image, the user and the entrypoint.
+
+const DOCKERFILE = join(ROOT, "charts", "Dockerfile");
+const IGNORE = join(ROOT, "charts", "Dockerfile.dockerignore");
+
+function runs(stage: Stage): string[] {
+  return stage.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args);
+}
+
+function npmCi(stage: Stage): string[] {
+  return runs(stage).filter((r) => /\bnpm ci\b/.test(r));
+}
+
+describe("parseDockerfile", () => {
+  it("joins continuations, skips comments and reads stages", () => {
+    const df = parseDockerfile(
+      "ARG A=1\n# c\nFROM x:1 AS one\nRUN a \\\n  # inner\n  && b\nFROM one\nUSER 5\n",
+    );
+    assert.equal(df.globalArgs.get("A"), "1");
+    assert.deepEqual(df.stages.map((s) => [s.base, s.name]), [["x:1", "one"], ["one", undefined]]);
+    assert.deepEqual(runs(df.stages[0]!), ["a && b"]);
+    assert.deepEqual(lineage(df, df.stages[1]!).map((s) => s.index), [1, 0]);
+  });
+  it("rejects an instruction before FROM", () => {
+    assert.throws(() => parseDockerfile("RUN x\nFROM y\n"), /before the first FROM/);
+  });
+});
+
+describe("charts/Dockerfile", () => {
+  let df: Dockerfile;
+  let runtime: Stage;
+  before(() => {
+    df = parseDockerfile(readFileSync(DOCKERFILE, "utf8"));
+    runtime = df.stages[df.stages.length - 1]!;
+  });
+
+  it("is multi-stage on a Node 20 base, ending in a runtime stage", () => {
+    assert.ok(df.stages.length >= 2, "multi-stage");
+    assert.equal(runtime.name, "runtime");
+    const image = df.globalArgs.get("NODE_IMAGE");
+    assert.match(image ?? "", /^node:20[-.]/);
+    for (const s of df.stages) {
+      if (!stageNamed(df, s.base)) assert.equal(s.base, "${NODE_IMAGE}", `stage ${s.name} base`);
+    }
+  });
+
+  it("builds with npm ci and npm run build where python3, make and g++ are installed", () => {
+    const builders = df.stages.filter((s) => runs(s).some((r) => /\bnpm run build\b/.test(r)));
+    assert.equal(builders.length, 1, "one build stage");
+    const build = builders[0]!;
+    assert.ok(npmCi(build).some((r) => !/--omit=dev/.test(r)), "build stage installs dev dependencies");
+    const installs = lineage(df, build).flatMap(runs).join(" ");
+    for (const pkg of ["python3", "make", "g++"]) assert.match(installs, new RegExp(`apt-get install[^&]*\\b${pkg.replace("+", "\\+")}`));
+  });
+
+  it("puts only production dependencies in the runtime image", () => {
+    const chain = lineage(df, runtime);
+    assert.equal(chain.length, 1, "runtime starts from the base image, not from a stage with the toolchain");
+    assert.deepEqual(npmCi(runtime), [], "no install in the runtime stage");
+    assert.doesNotMatch(runs(runtime).join(" "), /apt-get install|g\+\+|python3/);
+    const copies = runtime.instructions.filter((i) => i.keyword === "COPY").map(parseCopy);
+    const modules = copies.filter((c) => c.sources.some((s) => s.includes("node_modules")));
+    assert.equal(modules.length, 1, "node_modules copied once");
+    assert.ok(modules[0]!.from, "node_modules come from a stage");
+    const depsStage = stageNamed(df, modules[0]!.from!);
+    assert.ok(depsStage, `stage ${modules[0]!.from}`);
+    const ci = npmCi(depsStage);
+    assert.ok(ci.length > 0 && ci.every((r) => /--omit=dev/.test(r)), "that stage runs only npm ci --omit=dev");
+    for (const c of copies) {
+      assert.ok(c.from !== undefined, `runtime copies only from stages: COPY ${c.sources.join(" ")}`);
+      assert.ok(c.sources.every((s) => !/\/(test|bench)\b/.test(s) && !s.endsWith("/dist")), `no tests: ${c.sources}`);
+    }
+    const dist = copies.filter((c) => c.sources.some((s) => s.includes("/dist/")));
+    assert.deepEqual(
+      dist.map((c) => c.sources[0]).sort(),
+      ["collector", "core", "forwarder", "query", "store"].map((d) => `/app/dist/${d}`),
+    );
+    assert.ok(copies.some((c) => c.sources.includes("/app/package.json")), "package.json (\"type\": \"module\")");
+  });
+
+  it("runs as a numeric non-root user", () => {
+    const users = runtime.instructions.filter((i) => i.keyword === "USER");
+    assert.ok(users.length > 0, "USER set in the runtime stage");
+    const user = users[users.length - 1]!.args;
+    assert.match(user, /^\d+(:\d+)?$/, "numeric, so runAsNonRoot can check it");
+    assert.notEqual(Number(user.split(":")[0]), 0);
+    const chartValues = readFileSync(join(ROOT, "charts", "daytwo", "values.yaml"), "utf8");
+    assert.match(chartValues, new RegExp(`runAsUser: ${user.split(":")[0]}\\b`), "chart's default user is the image's");
+  });
+
+  it("starts node /app/dist/core/cli/main.js, the package's bin", () => {
+    const eps = runtime.instructions.filter((i) => i.keyword === "ENTRYPOINT");
+    assert.equal(eps.length, 1);
+    assert.deepEqual(execForm(eps[0]!.args), ["node", "/app/dist/core/cli/main.js"]);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { type: string; bin: Record<string, string> };
+    assert.equal(`/app/${pkg.bin["logs"]}`, "/app/dist/core/cli/main.js");
+    assert.equal(pkg.type, "module");
+    assert.equal(runtime.instructions.filter((i) => i.keyword === "WORKDIR").at(-1)?.args, "/app");
+  });
+
+  it("copies only sources that exist and the context filter keeps", () => {
+    const ignored = readFileSync(IGNORE, "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#"));
+    for (const must of ["**/node_modules", "dist", ".git"]) assert.ok(ignored.includes(must), `ignores ${must}`);
+    for (const s of df.stages) {
+      for (const ins of s.instructions.filter((i) => i.keyword === "COPY" || i.keyword === "ADD")) {
+        assert.equal(ins.keyword, "COPY", `line ${ins.line}: use COPY, not ADD`);
+        const c = parseCopy(ins);
+        if (c.from) {
+          assert.ok(stageNamed(df, c.from), `line ${ins.line}: --from=${c.from} is a stage`);
+          continue;
+        }
+        for (const src of c.sources) {
+          assert.ok(existsSync(join(ROOT, src)), `line ${ins.line}: ${src} exists in the repo`);
+          const top = src.split("/")[0]!;
+          assert.ok(!ignored.includes(top) && !ignored.includes(src), `line ${ins.line}: ${src} is not ignored`);
+        }
+      }
+    }
+  });
+});
