@@ -37,6 +37,8 @@ export class Shipper {
   private idleWaiters: Array<() => void> = []
   private readonly url: string
   private failingSince = 0
+  /** Called for every entry handed to the shipper (log-derived metrics hook in here). */
+  readonly observers: Array<(handle: StreamHandle, entry: Entry, bytes: number) => void> = []
 
   constructor (private readonly cfg: ForwarderConfig, private readonly token: string, private readonly metrics: ForwarderMetrics, private readonly log: Logger) {
     this.url = new URL('/api/v1/ingest', cfg.collectorUrl).toString()
@@ -52,6 +54,7 @@ export class Shipper {
     }
     g.entries.push(entry)
     g.resume = resumeOffset
+    for (let i = 0; i < this.observers.length; i++) this.observers[i]!(handle, entry, bytes)
     this.openLines++
     this.openBytes += bytes
     this.metrics.queuedBytes.inc(bytes)

@@ -5,6 +5,7 @@ import type { StreamTags } from '../core/record.js'
 import { parseTimeArg } from '../core/time.js'
 import { NDJSON, encodeGroup, groupPrefix } from '../core/wire.js'
 import type { LogStore, StreamInfo, StreamSelector } from '../store/log-store.js'
+import { orgScope } from './auth.js'
 
 export interface LogsApiOptions {
   store: LogStore
@@ -13,8 +14,9 @@ export interface LogsApiOptions {
 
 interface IdentityQuery { deployment?: string, job?: string, index?: string, since?: string, until?: string }
 
-function selector (q: IdentityQuery): StreamSelector {
+function selector (q: IdentityQuery, org: string | undefined): StreamSelector {
   const s: StreamSelector = {}
+  if (org !== undefined) s.org = org
   if (q.deployment) s.deployment = q.deployment
   if (q.job) s.job = q.job
   if (q.index) s.index = q.index
@@ -43,14 +45,14 @@ function tagsOf (s: StreamInfo): StreamTags {
 export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => {
   const { store } = opts
 
-  app.get('/api/v1/jobs', async () => {
+  app.get('/api/v1/jobs', async (req) => {
     const seen = new Map<string, { deployment: string, job: string, index: string }>()
-    for (const s of await store.streams({})) seen.set(`${s.deployment}\0${s.job}\0${s.index}`, { deployment: s.deployment, job: s.job, index: s.index })
+    for (const s of await store.streams(selector({}, orgScope(req)))) seen.set(`${s.deployment}\0${s.job}\0${s.index}`, { deployment: s.deployment, job: s.job, index: s.index })
     return { jobs: [...seen.values()] }
   })
 
   app.get<{ Querystring: IdentityQuery }>('/api/v1/instances', async (req) => {
-    const streams = await store.streams(selector(req.query))
+    const streams = await store.streams(selector(req.query, orgScope(req)))
     const instances = new Map<string, { deployment: string, job: string, index: string, files: Array<{ process: string, path: string, lines: number, bytes: number }> }>()
     for (const s of streams) {
       const key = `${s.deployment}\0${s.job}\0${s.index}`
@@ -67,7 +69,7 @@ export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => 
     const fromNs = timeBound('since', q.since)
     const toNs = timeBound('until', q.until)
     if (fromNs !== undefined && toNs !== undefined && fromNs > toNs) throw new DaytwoError('BAD_QUERY', 'since is after until')
-    const sel = selector(q)
+    const sel = selector(q, orgScope(req))
     const known = await store.streams(sel)
     if (known.length === 0) throw new DaytwoError('NOT_FOUND', `no logs for ${[q.deployment, q.job, q.index].filter(Boolean).join('/')}`)
     const req2 = { selector: { streamIds: known.map((s) => s.id) }, ...(fromNs !== undefined ? { fromNs } : {}), ...(toNs !== undefined ? { toNs } : {}) }

@@ -1,16 +1,15 @@
-import { TokenSet } from '../core/auth.js'
 import { DaytwoError } from '../core/errors.js'
 import { counter, createRegistry } from '../core/metrics.js'
 import type { RoleContext, RunningRole } from '../core/role.js'
 import { createServer, listen } from '../core/server.js'
-import { requireToken } from './auth.js'
+import { QueryAuth, requireToken } from './auth.js'
 import { logsApi } from './logs-api.js'
 
 export async function start (ctx: RoleContext): Promise<RunningRole> {
   const { config, log } = ctx
   const cfg = config.query
-  const tokens = new TokenSet(cfg.tokens)
-  if (tokens.size === 0) throw new DaytwoError('CONFIG', 'query.tokens (DAYTWO_QUERY_TOKENS) is empty: nobody could read logs')
+  const auth = new QueryAuth(cfg.tokens, cfg.tenantTokens)
+  if (cfg.tokens.length === 0 && cfg.tenantTokens.length === 0) throw new DaytwoError('CONFIG', 'query.tokens (DAYTWO_QUERY_TOKENS) is empty: nobody could read logs')
   if (!ctx.store) throw new DaytwoError('CONFIG', 'the query service needs a store')
   const store = await ctx.store()
   const registry = createRegistry('query')
@@ -24,7 +23,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     if (route.startsWith('/api/')) requests.inc({ route, code: String(reply.statusCode) })
   })
   await app.register(async (api) => {
-    requireToken(api, tokens, () => rejected.inc({ reason: 'unauthorized' }))
+    requireToken(api, auth, () => rejected.inc({ reason: 'unauthorized' }))
     await api.register(logsApi, { store, onLines: (n) => linesServed.inc(n) })
   })
   const url = await listen(app, cfg.host, cfg.port)

@@ -45,6 +45,17 @@ export interface UsageRow {
   app: string
   lines: number
   bytes: number
+  /** Records dropped before the store (rate limits), by the same org/app and minute. */
+  droppedLines: number
+  droppedBytes: number
+}
+
+export interface DropRow {
+  org: string
+  app: string
+  reason: string
+  lines: number
+  bytes: number
 }
 
 export interface UsageRequest {
@@ -65,6 +76,8 @@ export interface LogStore {
    */
   read (req: ReadRequest): AsyncIterable<{ stream: StreamInfo, entries: Entry[] }>
   usage (req: UsageRequest): Promise<UsageRow[]>
+  /** Count records dropped before the store (e.g. rate limited), for usage reports. */
+  recordDrops (rows: DropRow[]): Promise<void>
   /** null when the store answers; otherwise why not. */
   check (): Promise<string | null>
   close (): Promise<void>

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Entry, StreamBatch } from '../../core/record.js'
 import { DaytwoError } from '../../core/errors.js'
-import type { LogStore, ReadRequest, StreamInfo, StreamSelector, UsageRequest, UsageRow, WriteResult } from '../log-store.js'
+import type { DropRow, LogStore, ReadRequest, StreamInfo, StreamSelector, UsageRequest, UsageRow, WriteResult } from '../log-store.js'
 import { decodeBlock } from './block-codec.js'
 import { openDatabase } from './schema.js'
 import type { WriterResult } from './writer.js'
@@ -133,11 +133,15 @@ export class EmbeddedStore implements LogStore {
 
   async usage (req: UsageRequest): Promise<UsageRow[]> {
     const args: unknown[] = [req.fromMs, req.toMs]
-    let sql = 'SELECT minute, org, app, lines, bytes FROM usage WHERE minute >= ? AND minute < ?'
+    let sql = 'SELECT minute, org, app, lines, bytes, dropped_lines, dropped_bytes FROM usage WHERE minute >= ? AND minute < ?'
     if (req.org !== undefined) { sql += ' AND org = ?'; args.push(req.org) }
     sql += ' ORDER BY minute, org, app'
-    const rows = this.reader.prepare(sql).all(...args) as Array<{ minute: bigint, org: string, app: string, lines: bigint, bytes: bigint }>
-    return rows.map((r) => ({ minute: Number(r.minute), org: r.org, app: r.app, lines: Number(r.lines), bytes: Number(r.bytes) }))
+    const rows = this.reader.prepare(sql).all(...args) as Array<{ minute: bigint, org: string, app: string, lines: bigint, bytes: bigint, dropped_lines: bigint, dropped_bytes: bigint }>
+    return rows.map((r) => ({ minute: Number(r.minute), org: r.org, app: r.app, lines: Number(r.lines), bytes: Number(r.bytes), droppedLines: Number(r.dropped_lines), droppedBytes: Number(r.dropped_bytes) }))
+  }
+
+  async recordDrops (rows: DropRow[]): Promise<void> {
+    if (rows.length > 0) await this.call({ op: 'drops', rows })
   }
 
   async check (): Promise<string | null> {

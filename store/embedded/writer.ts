@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3'
 import type { Entry, StreamBatch } from '../../core/record.js'
 import { encodeBlock } from './block-codec.js'
 
+import type { DropRow } from '../log-store.js'
+
 export interface WriterResult {
   lines: number
   bytes: number
@@ -19,6 +21,7 @@ export class BlockWriter {
   private readonly insertBlock: Database.Statement
   private readonly addUsage: Database.Statement
   private readonly tx: (batches: StreamBatch[], nowMs: number) => WriterResult
+  private readonly addDrops: Database.Statement
 
   constructor (private readonly db: Database.Database, private readonly blockLines: number) {
     this.getStream = db.prepare('SELECT sid, hwm, org, app, deployment, job, idx FROM streams WHERE id = ?').safeIntegers(false)
@@ -30,11 +33,18 @@ export class BlockWriter {
     this.insertBlock = db.prepare('INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     this.addUsage = db.prepare(`INSERT INTO usage (minute, org, app, lines, bytes) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (minute, org, app) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes`)
+    this.addDrops = db.prepare(`INSERT INTO usage (minute, org, app, dropped_lines, dropped_bytes) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (minute, org, app) DO UPDATE SET dropped_lines = dropped_lines + excluded.dropped_lines, dropped_bytes = dropped_bytes + excluded.dropped_bytes`)
     this.tx = db.transaction((batches: StreamBatch[], nowMs: number) => this.writeAll(batches, nowMs))
   }
 
   write (batches: StreamBatch[]): WriterResult {
     return this.tx(batches, Date.now())
+  }
+
+  recordDrops (rows: DropRow[]): void {
+    const minute = Math.floor(Date.now() / 60000) * 60000
+    this.db.transaction(() => { for (const r of rows) this.addDrops.run(minute, r.org, r.app, r.lines, r.bytes) })()
   }
 
   private writeAll (batches: StreamBatch[], nowMs: number): WriterResult {
