@@ -51,7 +51,9 @@ export const collectorSchema = z.object({
 export const querySchema = z.object({
   host,
   port: port(9603),
-  tokens: z.array(z.string()).default([]).describe('Operator tokens that may read every tenant (secret; comma-separated in the environment). `serve all` generates one when empty and writes it to `<dataDir>/operator-token`.')
+  tokens: z.array(z.string()).default([]).describe('Operator tokens that may read every tenant (secret; comma-separated in the environment). `serve all` generates one when empty and writes it to `<dataDir>/operator-token`.'),
+  tenantTokens: tenantTokensSchema,
+  usage: usageSchema.prefault({})
 }).strict()
 
 export const storeSchema = z.object({
