@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { configReferenceMarkdown, loadConfig } from '../config.js'
 import type { Command } from './main.js'
@@ -14,11 +15,20 @@ export const configCommand: Command = {
   summary: 'logs config — check the configuration, or print the reference of every key',
   usage: `Usage:
   logs config check [--config FILE]   load file + DAYTWO_* environment, validate, print the result (secrets hidden)
-  logs config reference               every key, its environment variable, type, default and meaning (Markdown)
+  logs config reference [--readme F]  every key, its environment variable, type, default and meaning (Markdown);
+                                      with --readme, rewrite the table between F's config-reference markers
 `,
   async run (argv) {
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' } } })
+    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, readme: { type: 'string' } } })
     if (positionals[0] === 'reference') {
+      if (values.readme) {
+        // Rewrite the table between the README's config-reference markers.
+        const text = readFileSync(values.readme, 'utf8')
+        const re = /<!-- config-reference -->\n[\s\S]*?<!-- \/config-reference -->/
+        if (!re.test(text)) throw new Error(`${values.readme} has no <!-- config-reference --> markers`)
+        writeFileSync(values.readme, text.replace(re, () => `<!-- config-reference -->\n${configReferenceMarkdown()}\n<!-- /config-reference -->`))
+        return 0
+      }
       process.stdout.write(configReferenceMarkdown() + '\n')
       return 0
     }
