@@ -17,7 +17,9 @@ const specs = {
   BAD_QUERY: { status: 400, message: '%s' },
   STORE_UNAVAILABLE: { status: 503, message: 'store unavailable: %s' },
   CONFIG: { status: 500, message: 'invalid configuration: %s' },
-  UNREACHABLE: { status: 502, message: 'cannot reach %s: %s' }
+  UNREACHABLE: { status: 502, message: 'cannot reach %s: %s' },
+  BAD_LOGQL: { status: 400, message: '%s' },
+  UNSUPPORTED_LOGQL: { status: 400, message: 'daytwo does not support this LogQL yet: %s' }
 } as const
 
 export type ErrorName = keyof typeof specs
