@@ -4,7 +4,7 @@
 // exact byte offsets, and it never buffers more than `maxLineBytes` of one line.
 
 export interface RawLine {
-  /** The line without its newline (and without a trailing CR), at most maxLineBytes long. */
+  /** The line without its newline, at most maxLineBytes long. */
   bytes: Buffer
   /** Byte offset of the line's first byte in the file. */
   offset: number
@@ -68,8 +68,8 @@ export class LineSplitter {
   }
 
   private take (end: number): RawLine {
-    let bytes = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailLen)
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d && !this.truncated) bytes = bytes.subarray(0, bytes.length - 1)
+    // A CR before the LF stays: the bundle must give back exactly the bytes written.
+    const bytes = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailLen)
     const line: RawLine = { bytes, offset: this.tailStart, end, truncated: this.truncated }
     this.tail = []
     this.tailLen = 0

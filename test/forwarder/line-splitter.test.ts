@@ -19,9 +19,9 @@ test('lines keep their byte offsets across chunk boundaries', () => {
   assert.deepEqual(lines.map((l) => [l.bytes.toString(), l.offset, l.end]), [['abc', 0, 4], ['de', 4, 7], ['f', 7, 9]])
 })
 
-test('CRLF endings lose the CR, multibyte characters keep their bytes', () => {
+test('CRLF endings keep the CR (bytes come back as written), multibyte characters keep their bytes', () => {
   const lines = split(['héllo\r\n', '✓\n'])
-  assert.deepEqual(lines.map((l) => [l.bytes.toString(), l.offset, l.end]), [['héllo', 0, 8], ['✓', 8, 12]])
+  assert.deepEqual(lines.map((l) => [l.bytes.toString(), l.offset, l.end]), [['héllo\r', 0, 8], ['✓', 8, 12]])
 })
 
 test('a runaway line is cut at the limit and the rest skipped to the newline', () => {
