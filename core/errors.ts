@@ -18,6 +18,7 @@ const specs = {
   STORE_UNAVAILABLE: { status: 503, message: 'store unavailable: %s' },
   CONFIG: { status: 500, message: 'invalid configuration: %s' },
   UNREACHABLE: { status: 502, message: 'cannot reach %s: %s' },
+  USAGE: { status: 400, message: '%s (see `logs %s --help`)' },
   BAD_LOGQL: { status: 400, message: '%s' },
   UNSUPPORTED_LOGQL: { status: 400, message: 'daytwo does not support this LogQL yet: %s' }
 } as const
