@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { extract, runCli } from '../helpers/bundle.js'
-import { append, corpusFiles, expected, roots, type CorpusFile } from '../helpers/corpus.js'
+import { append, corpusFiles, e2eConfig, expected, type CorpusFile } from '../helpers/corpus.js'
 import { startDaytwo, tempDir, waitFor, type DaytwoProcess } from '../helpers/daytwo-process.js'
 import { operatorToken, totalStored } from '../helpers/query-api.js'
 
@@ -16,17 +16,6 @@ const tmp = tempDir('daytwo-e2e-')
 const files = corpusFiles(LINES_PER_FILE)
 let daytwo: DaytwoProcess
 let env: NodeJS.ProcessEnv
-
-export function e2eConfig (base: string): Record<string, unknown> {
-  const r = roots(base)
-  return {
-    dataDir: join(base, 'data'),
-    logLevel: 'warn',
-    forwarder: { podLogRoot: r.pods, containerLogRoot: r.containers, boshLogRoot: r.bosh, boshSpecFile: join(base, 'no-spec.json'), deployment: 'cf', job: 'router', index: '0', port: 0, scanIntervalMs: 200, pollIntervalMs: 50 },
-    collector: { port: 0 },
-    query: { port: 0 }
-  }
-}
 
 before(async () => {
   const cfg = e2eConfig(tmp.path)

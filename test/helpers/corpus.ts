@@ -83,3 +83,15 @@ export function append (root: string, f: CorpusFile, from: number, to: number): 
 export function expected (f: CorpusFile, upto = f.messages.length): string {
   return f.messages.slice(0, upto).map((m) => m + '\n').join('')
 }
+
+/** A `serve all` config reading the corpus roots under `base`, with fast scans for tests. */
+export function e2eConfig (base: string): Record<string, unknown> {
+  const r = roots(base)
+  return {
+    dataDir: join(base, 'data'),
+    logLevel: 'warn',
+    forwarder: { podLogRoot: r.pods, containerLogRoot: r.containers, boshLogRoot: r.bosh, boshSpecFile: join(base, 'no-spec.json'), deployment: 'cf', job: 'router', index: '0', port: 0, scanIntervalMs: 200, pollIntervalMs: 50 },
+    collector: { port: 0 },
+    query: { port: 0 }
+  }
+}
