@@ -18,6 +18,9 @@ const specs = {
   STORE_UNAVAILABLE: { status: 503, message: 'store unavailable: %s' },
   CONFIG: { status: 500, message: 'invalid configuration: %s' },
   UNREACHABLE: { status: 502, message: 'cannot reach %s: %s' },
+  BAD_REPORT: { status: 400, message: 'malformed metrics report: %s' },
+  ES_NOT_ELASTICSEARCH: { status: 502, message: '%s' },
+  ES_SETUP: { status: 503, message: 'cannot install the Elasticsearch %s: %s' },
   USAGE: { status: 400, message: '%s (see `logs %s --help`)' },
   BAD_LOGQL: { status: 400, message: '%s' },
   UNSUPPORTED_LOGQL: { status: 400, message: 'daytwo does not support this LogQL yet: %s' }

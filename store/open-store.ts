@@ -11,5 +11,7 @@ export async function openStore (config: Config): Promise<LogStore> {
     return await EmbeddedStore.open(s.path || join(config.dataDir, 'store'), { blockLines: s.blockLines })
   }
   if (!s.elasticsearch.url) throw new DaytwoError('CONFIG', 'store.kind is elasticsearch but store.elasticsearch.url (DAYTWO_STORE_ELASTICSEARCH_URL) is empty')
-  throw new DaytwoError('CONFIG', 'the Elasticsearch store is not built yet; use store.kind=embedded')
+  const { ElasticsearchStore } = await import('./elasticsearch/elasticsearch-store.js')
+  const { createLogger } = await import('../core/logger.js')
+  return await ElasticsearchStore.open(s.elasticsearch, createLogger(config.logLevel))
 }

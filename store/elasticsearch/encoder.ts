@@ -1,0 +1,53 @@
+import type { Entry, StreamTags } from '../../core/record.js'
+import { recordId } from '../../core/record.js'
+import { nsToIso } from './timestamp.js'
+
+// Records → bulk NDJSON, by concatenation onto a per-stream cached tail (STYLE.md "Hot
+// paths"). Field names follow ECS where ECS has one; dotted keys in _source are what the
+// index template maps (see templates.ts), and what reader.ts reads back.
+
+/** The constant part of every document of a stream, after the per-line fields. */
+export function streamTail (t: StreamTags): string {
+  let s = '"log.file.path":' + JSON.stringify(t.path) +
+    ',"host.name":' + JSON.stringify(t.node) +
+    ',"daytwo.stream_id":' + JSON.stringify(t.id) +
+    ',"daytwo.source":"' + t.source + '"' +
+    ',"deployment":' + JSON.stringify(t.deployment) +
+    ',"job":' + JSON.stringify(t.job) +
+    ',"index":' + JSON.stringify(t.index) +
+    ',"process":' + JSON.stringify(t.process)
+  if (t.namespace !== undefined) s += ',"orchestrator.type":"kubernetes","kubernetes.namespace":' + JSON.stringify(t.namespace)
+  if (t.pod !== undefined) s += ',"kubernetes.pod.name":' + JSON.stringify(t.pod)
+  if (t.container !== undefined) s += ',"kubernetes.container.name":' + JSON.stringify(t.container)
+  if (t.org) s += ',"organization.name":' + JSON.stringify(t.org)
+  if (t.space) s += ',"space":' + JSON.stringify(t.space)
+  if (t.app) s += ',"app":' + JSON.stringify(t.app)
+  if (t.labels && Object.keys(t.labels).length > 0) s += ',"labels":' + JSON.stringify(t.labels)
+  return s + '}\n'
+}
+
+/** The action line and the document of one record: `create` with the record id. */
+export function encodeRecord (streamId: string, tail: string, e: Entry): string {
+  const id = recordId(streamId, e[1])
+  let s = '{"create":{"_id":' + JSON.stringify(id) + '}}\n{"@timestamp":"' + nsToIso(e[0]) + '","message":' + JSON.stringify(e[2])
+  if (e[3]) s += ',"stream":' + JSON.stringify(e[3])
+  return s + ',"log.offset":' + e[1] + ',' + tail
+}
+
+/**
+ * The dead-letter document of a refused record: the original document as text (it did not
+ * fit the mapping, so it must not be parsed again) and Elasticsearch's reason.
+ */
+export function encodeDeadLetter (id: string, streamId: string, original: string, status: number, error: unknown, nowIso: string): string {
+  const err = (error ?? {}) as { type?: unknown, reason?: unknown, caused_by?: { type?: unknown, reason?: unknown } }
+  const reason = [err.reason, err.caused_by?.reason].filter((r) => typeof r === 'string').join(': ')
+  return '{"create":{"_id":' + JSON.stringify(id) + '}}\n' + JSON.stringify({
+    '@timestamp': nowIso,
+    'daytwo.record_id': id,
+    'daytwo.stream_id': streamId,
+    'error.type': typeof err.type === 'string' ? err.type : 'unknown',
+    'error.message': reason || JSON.stringify(error ?? null),
+    'http.response.status_code': status,
+    'event.original': original
+  }) + '\n'
+}

@@ -1,0 +1,158 @@
+import type { Client } from '@elastic/elasticsearch'
+import type { ElasticsearchConfig } from '../../core/config/elasticsearch.js'
+
+// What daytwo installs at start: one lifecycle policy and four composable index templates.
+// PUT is idempotent, so every collector may install them at every start; `_meta.version`
+// says which daytwo wrote them. Priority 200 wins over Elasticsearch's built-in `logs`
+// template (priority 100, pattern `logs-*-*`).
+
+export const TEMPLATE_VERSION = 1
+const PRIORITY = 200
+const meta = { managed_by: 'daytwo', version: TEMPLATE_VERSION }
+const keyword = { type: 'keyword' }
+
+export function ilmPolicy (cfg: ElasticsearchConfig): Record<string, unknown> {
+  return {
+    _meta: meta,
+    phases: {
+      hot: { actions: { rollover: { max_primary_shard_size: cfg.rolloverMaxPrimaryShardSize, max_age: cfg.rolloverMaxAge } } },
+      delete: { min_age: `${cfg.retentionDays}d`, actions: { delete: {} } }
+    }
+  }
+}
+
+function lifecycle (cfg: ElasticsearchConfig): Record<string, unknown> {
+  return cfg.ilmPolicy ? { 'index.lifecycle.name': cfg.ilmPolicy } : {}
+}
+
+/** The records' data stream: ECS names, `@timestamp` in nanoseconds, tags as keywords. */
+export function logsTemplate (cfg: ElasticsearchConfig): Record<string, unknown> {
+  return {
+    index_patterns: [cfg.dataStream],
+    data_stream: {},
+    priority: PRIORITY,
+    _meta: meta,
+    template: {
+      settings: { ...lifecycle(cfg), 'index.codec': 'best_compression' },
+      mappings: {
+        // Unknown fields are kept in _source but not indexed: a new tag never fails a write.
+        dynamic: false,
+        properties: {
+          '@timestamp': { type: 'date_nanos' },
+          message: { type: 'match_only_text' },
+          stream: keyword,
+          log: { properties: { file: { properties: { path: keyword } }, offset: { type: 'long' } } },
+          host: { properties: { name: keyword } },
+          daytwo: { properties: { stream_id: keyword, source: keyword } },
+          deployment: keyword,
+          job: keyword,
+          index: keyword,
+          process: keyword,
+          orchestrator: { properties: { type: keyword } },
+          kubernetes: { properties: { namespace: keyword, pod: { properties: { name: keyword } }, container: { properties: { name: keyword } } } },
+          organization: { properties: { name: keyword } },
+          space: keyword,
+          app: keyword,
+          labels: { type: 'flattened' }
+        }
+      }
+    }
+  }
+}
+
+/** Records Elasticsearch refused: kept as text with the reason, never parsed again. */
+export function deadLetterTemplate (cfg: ElasticsearchConfig): Record<string, unknown> {
+  return {
+    index_patterns: [cfg.deadLetterDataStream],
+    data_stream: {},
+    priority: PRIORITY + 1,
+    _meta: meta,
+    template: {
+      settings: lifecycle(cfg),
+      mappings: {
+        dynamic: false,
+        properties: {
+          '@timestamp': { type: 'date' },
+          daytwo: { properties: { record_id: keyword, stream_id: keyword } },
+          error: { properties: { type: keyword, message: { type: 'match_only_text' } } },
+          http: { properties: { response: { properties: { status_code: { type: 'long' } } } } },
+          event: { properties: { original: { type: 'keyword', index: false, doc_values: false } } }
+        }
+      }
+    }
+  }
+}
+
+/** Per-minute rollups of stored and dropped records per org/app (see rollups.ts). */
+export function usageTemplate (cfg: ElasticsearchConfig): Record<string, unknown> {
+  return {
+    index_patterns: [cfg.usageIndex],
+    priority: PRIORITY,
+    _meta: meta,
+    template: {
+      mappings: {
+        dynamic: false,
+        properties: {
+          minute: { type: 'date', format: 'epoch_millis' },
+          org: keyword,
+          app: keyword,
+          reason: keyword,
+          lines: { type: 'long' },
+          bytes: { type: 'long' },
+          dropped_lines: { type: 'long' },
+          dropped_bytes: { type: 'long' }
+        }
+      }
+    }
+  }
+}
+
+/** One document per stream, `_id` = stream id: what `streams()` reads. */
+export function streamsTemplate (cfg: ElasticsearchConfig): Record<string, unknown> {
+  return {
+    index_patterns: [cfg.streamsIndex],
+    priority: PRIORITY,
+    _meta: meta,
+    template: {
+      mappings: {
+        dynamic: false,
+        properties: {
+          id: keyword,
+          source: keyword,
+          node: keyword,
+          deployment: keyword,
+          job: keyword,
+          index: keyword,
+          process: keyword,
+          path: keyword,
+          namespace: keyword,
+          pod: keyword,
+          container: keyword,
+          org: keyword,
+          space: keyword,
+          app: keyword,
+          labels: { type: 'flattened' },
+          first_seen: { type: 'date_nanos' },
+          lines: { type: 'long' },
+          bytes: { type: 'long' }
+        }
+      }
+    }
+  }
+}
+
+/** Template names, derived from what they match so two daytwo installs on one cluster can coexist. */
+export function templateNames (cfg: ElasticsearchConfig): Record<'logs' | 'deadLetter' | 'usage' | 'streams', string> {
+  return { logs: cfg.dataStream, deadLetter: cfg.deadLetterDataStream, usage: cfg.usageIndex, streams: cfg.streamsIndex }
+}
+
+export async function installTemplates (client: Client, cfg: ElasticsearchConfig): Promise<void> {
+  if (cfg.ilmPolicy) {
+    await client.transport.request({ method: 'PUT', path: `/_ilm/policy/${encodeURIComponent(cfg.ilmPolicy)}`, body: { policy: ilmPolicy(cfg) } })
+  }
+  const names = templateNames(cfg)
+  const bodies = { logs: logsTemplate(cfg), deadLetter: deadLetterTemplate(cfg), usage: usageTemplate(cfg), streams: streamsTemplate(cfg) }
+  for (const k of ['logs', 'deadLetter', 'usage', 'streams'] as const) {
+    await client.transport.request({ method: 'PUT', path: `/_index_template/${encodeURIComponent(names[k])}`, body: bodies[k] })
+  }
+}
