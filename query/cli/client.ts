@@ -16,8 +16,20 @@ export class QueryClient {
   }
 
   async get (path: string, params: Record<string, string | undefined>): Promise<Response> {
-    const url = new URL(this.base + path)
-    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') url.searchParams.set(k, v)
+    const q = new URLSearchParams()
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v)
+    return await this.getQuery(path, q)
+  }
+
+  /** GET with a query string that may repeat keys (`only=a&only=b`). */
+  async getQuery (path: string, query: URLSearchParams): Promise<Response> {
+    let url: URL
+    try {
+      url = new URL(this.base + path)
+    } catch {
+      throw new DaytwoError('USAGE', `--url ${this.base} is not a URL (e.g. http://127.0.0.1:9603)`, 'fetch')
+    }
+    url.search = query.toString()
     let res: Response
     try {
       res = await fetch(url, { headers: { authorization: `Bearer ${this.token}`, 'user-agent': 'daytwo-cli' } })
@@ -32,6 +44,8 @@ export class QueryClient {
   async json<T> (path: string, params: Record<string, string | undefined> = {}): Promise<T> {
     const res = await this.get(path, params)
     const body = await res.json() as T & { message?: string, code?: string }
+    if (res.status === 403) throw new DaytwoError('FORBIDDEN', body.message ?? '')
+    if (res.status === 404) throw new DaytwoError('NOT_FOUND', body.message ?? '')
     if (!res.ok) throw new DaytwoError('BAD_QUERY', `${res.status} ${body.message ?? ''}`)
     return body
   }

@@ -1,23 +1,25 @@
-import { createWriteStream, type WriteStream } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
-import { Readable } from 'node:stream'
-import { once } from 'node:events'
+import { resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import split2 from 'split2'
-import * as tar from 'tar'
+import type { ReadableStream } from 'node:stream/web'
 import { DaytwoError } from '../../core/errors.js'
-import { decodeGroup } from '../../core/wire.js'
+import { parseTimeArg } from '../../core/time.js'
 import type { Command } from '../../core/cli/main.js'
+import { BundleWriter } from './bundle-writer.js'
 import { QueryClient } from './client.js'
+import { logGroups } from './log-groups.js'
 import { Progress, formatBytes } from './progress.js'
+import { TextWriter } from './text-writer.js'
+import { notFoundMessage } from './not-found.js'
 
 interface Target { deployment: string, job?: string | undefined, index?: string | undefined }
 
+const MAX_NUM = 10_000_000
+
 export function parseTarget (s: string | undefined): Target {
-  if (!s) throw new DaytwoError('BAD_QUERY', 'name what to fetch: <deployment>/<job>[/<index>]')
+  if (!s) throw new DaytwoError('USAGE', 'name what to fetch: <deployment>[/<job>[/<index>]]', 'fetch')
   const parts = s.split('/')
-  if (parts.length > 3 || parts.some((p) => p === '')) throw new DaytwoError('BAD_QUERY', `'${s}' is not <deployment>/<job>[/<index>]`)
+  if (parts.length > 3 || parts.some((p) => p === '')) throw new DaytwoError('USAGE', `'${s}' is not <deployment>[/<job>[/<index>]]`, 'fetch')
   return { deployment: parts[0]!, job: parts[1], index: parts[2] }
 }
 
@@ -28,90 +30,207 @@ export function bundleName (t: Target, now = new Date()): string {
   return [t.deployment, t.job, t.index].filter(Boolean).join('.') + `-${stamp}.tgz`
 }
 
-/** One folder per instance, one file per original log file: `<job>.<index>/<process>/<file>`. */
-function bundlePath (s: { job: string, index: string, process: string, path: string }): string {
-  const safe = (x: string) => x.replace(/[/\\]/g, '_').replace(/^\.+$/, '_')
-  return join(safe(`${s.job}.${s.index}`), safe(s.process), safe(basename(s.path)))
+const OPTIONS = {
+  dir: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  num: { type: 'string', short: 'n' },
+  only: { type: 'string', multiple: true },
+  follow: { type: 'boolean', short: 'f' },
+  format: { type: 'string' },
+  'no-prefix': { type: 'boolean' },
+  url: { type: 'string' },
+  token: { type: 'string' }
+} as const
+
+interface FetchFlags {
+  target: Target
+  dir: string
+  since?: string | undefined
+  until?: string | undefined
+  num?: string | undefined
+  only: string[]
+  follow: boolean
+  format: 'tgz' | 'text'
+  prefix: boolean
+  url?: string | undefined
+  token?: string | undefined
 }
 
-export const fetchCommand: Command = {
-  summary: 'logs fetch — download a job\'s logs as a .tgz, like `bosh logs`',
-  usage: `Usage: logs fetch <deployment>[/<job>[/<index>]] [options]
+/** Flags checked before anything is asked of the server, each mistake named. */
+export function parseFetchFlags (argv: string[]): FetchFlags {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })
+  } catch (err) {
+    throw new DaytwoError('USAGE', (err as Error).message.split('. ')[0]!.replace(/\.$/, ''), 'fetch')
+  }
+  const { positionals, values } = parsed
+  if (positionals.length > 1) throw new DaytwoError('USAGE', `one target at a time, got ${positionals.join(' ')}`, 'fetch')
+  const target = parseTarget(positionals[0])
+  const follow = values.follow === true
+  const format = values.format ?? (follow ? 'text' : 'tgz')
+  if (format !== 'tgz' && format !== 'text') throw new DaytwoError('USAGE', `--format ${format}: use tgz or text`, 'fetch')
+  if (follow && format === 'tgz') throw new DaytwoError('USAGE', '--follow streams lines to stdout: it works with --format text, not tgz', 'fetch')
+  if (follow && values.until !== undefined) throw new DaytwoError('USAGE', '--follow waits for new lines; --until would stop them', 'fetch')
+  if (values['no-prefix'] && format !== 'text') throw new DaytwoError('USAGE', '--no-prefix applies to --format text', 'fetch')
+  if (values.dir !== undefined && format === 'text') throw new DaytwoError('USAGE', '--dir applies to --format tgz; text goes to stdout', 'fetch')
+  if (values.num !== undefined && (!/^\d+$/.test(values.num) || Number(values.num) < 1 || Number(values.num) > MAX_NUM)) {
+    throw new DaytwoError('USAGE', `--num ${values.num}: give a whole number of lines from 1 to ${MAX_NUM}`, 'fetch')
+  }
+  const times: Record<string, bigint> = {}
+  for (const k of ['since', 'until'] as const) {
+    const v = values[k]
+    if (v === undefined) continue
+    const t = parseTimeArg(v)
+    if (t === null) throw new DaytwoError('USAGE', `--${k} ${v}: give RFC 3339 (2026-11-23T10:00:00Z), Unix seconds, or a duration before now (90s, 2h, 7d)`, 'fetch')
+    times[k] = t
+  }
+  if (times.since !== undefined && times.until !== undefined && times.since > times.until) {
+    throw new DaytwoError('USAGE', `--since ${values.since} is after --until ${values.until}`, 'fetch')
+  }
+  return {
+    target,
+    dir: resolve(values.dir ?? '.'),
+    since: values.since,
+    until: values.until,
+    num: values.num,
+    only: values.only ?? [],
+    follow,
+    format,
+    prefix: values['no-prefix'] !== true,
+    url: values.url,
+    token: values.token
+  }
+}
 
-Writes <deployment>.<job>[.<index>]-<YYYYMMDD-HHMMSS>.tgz with one folder per instance
-(<job>.<index>/) and one file per original log file, lines in their original order.
+function query (f: FetchFlags, after?: string): URLSearchParams {
+  const p = new URLSearchParams()
+  p.set('deployment', f.target.deployment)
+  if (f.target.job) p.set('job', f.target.job)
+  if (f.target.index) p.set('index', f.target.index)
+  if (f.since) p.set('since', f.since)
+  if (f.until) p.set('until', f.until)
+  if (f.num && after === undefined) p.set('num', f.num)
+  for (const o of f.only) p.append('only', o)
+  if (f.follow) p.set('follow', '1')
+  if (after) p.set('after', after)
+  return p
+}
 
-Options:
-  --dir DIR        where to write the bundle (default: the current directory)
-  --since TIME     only lines at or after TIME: RFC 3339, Unix time, or a duration (2h, 30m)
-  --until TIME     only lines at or before TIME
-  --url URL        query service (default: DAYTWO_QUERY_URL, else http://127.0.0.1:9603)
-  --token TOKEN    operator or tenant token (default: DAYTWO_TOKEN, else <dataDir>/operator-token)
+async function open (client: QueryClient, f: FetchFlags, after?: string): Promise<ReadableStream<Uint8Array>> {
+  const res = await client.getQuery('/api/v1/logs', query(f, after))
+  if (res.status === 404) {
+    const body = await res.json() as { message?: string }
+    throw new DaytwoError('NOT_FOUND', await notFoundMessage(client, f.target, body.message ?? ''))
+  }
+  if (!res.ok || res.body === null) {
+    const text = await res.text()
+    let msg = text
+    try { msg = (JSON.parse(text) as { message: string }).message } catch {}
+    throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', msg)
+  }
+  return res.body as ReadableStream<Uint8Array>
+}
+
+const USAGE = `Usage: logs fetch <deployment>[/<job>[/<index>]] [options]
+
+Downloads the logs of every instance of a job (or one instance, or a whole deployment)
+as <deployment>.<job>[.<index>]-<YYYYMMDD-HHMMSS>.tgz, like \`bosh logs\`: one folder per
+instance (<job>.<index>/), one file per original log file (<process>/<file>), lines in
+their original order, byte for byte as the program wrote them. With --format text the
+lines go to stdout instead, each prefixed with where it comes from.
+
+Selecting lines:
+  --since TIME       lines at or after TIME: RFC 3339 (2026-11-23T10:00:00Z), Unix
+                     seconds, or a duration before now (90s, 30m, 2h, 7d)
+  --until TIME       lines at or before TIME (same forms)
+  -n, --num N        the last N lines of each file (after --since/--until)
+  --only GLOB        only files whose name matches GLOB (*, ?, [abc]); repeatable.
+                     A GLOB with a slash matches <process>/<file>: --only 'nginx/*'
+
+Output:
+  --format tgz|text  tgz (default): a bundle in --dir. text: lines on stdout,
+                     prefixed "<job>/<index> <process>/<file>: "
+  --no-prefix        text without the prefix, exactly the lines as written
+  --dir DIR          where the bundle goes (default: the current directory)
+  -f, --follow       print the history, then new lines as they arrive, until
+                     interrupted (Ctrl-C); implies --format text. Reconnects by
+                     itself, resuming after the last line printed: no gap, no repeat
+
+Connection:
+  --url URL          query service (default: DAYTWO_QUERY_URL, else http://127.0.0.1:9603)
+  --token TOKEN      operator or tenant token (default: DAYTWO_TOKEN, else the
+                     operator token that \`logs serve all\` wrote to <dataDir>)
+
+A progress line is shown on a terminal (not when stderr is piped). An unknown
+deployment, job or index is answered with the ones that exist.
 
 Examples:
-  logs fetch cf/router             every router instance
-  logs fetch cf/router/0 --since 2h
-`,
-  async run (argv) {
-    const { positionals, values } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { dir: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } }
-    })
-    const target = parseTarget(positionals[0])
-    const client = new QueryClient({ url: values.url, token: values.token })
-    const params = { deployment: target.deployment, job: target.job, index: target.index, since: values.since, until: values.until }
-    const res = await client.get('/api/v1/logs', params)
-    if (res.status === 404) {
-      const { jobs } = await client.json<{ jobs: Array<{ deployment: string, job: string, index: string }> }>('/api/v1/jobs')
-      const known = [...new Set(jobs.map((j) => `${j.deployment}/${j.job}`))].sort()
-      throw new DaytwoError('NOT_FOUND', `no logs for ${positionals[0]}. Known jobs:\n  ${known.join('\n  ') || '(none yet)'}`)
-    }
-    if (!res.ok || res.body === null) {
-      const body = await res.text()
-      let msg = body
-      try { msg = (JSON.parse(body) as { message: string }).message } catch {}
-      throw new DaytwoError('BAD_QUERY', msg)
-    }
+  logs fetch cf/router                          every router instance, all files
+  logs fetch cf/router/0 --since 2h             one instance, the last two hours
+  logs fetch cf/router --only '*.stderr.log' -n 100
+  logs fetch cf/router --format text | grep -i error
+  logs fetch kube-system/coredns -f             like \`bosh logs -f\` / \`kubectl logs -f\`
+`
 
-    const dir = resolve(values.dir ?? '.')
-    await mkdir(dir, { recursive: true })
-    const stage = await mkdtemp(join(dir, '.daytwo-fetch-'))
-    const progress = new Progress(`fetching ${positionals[0]}`)
-    let lines = 0
-    let bytes = 0
-    const files = new Map<string, WriteStream>()
+export const fetchCommand: Command = {
+  summary: 'logs fetch — download a job\'s logs as a .tgz, or stream them, like `bosh logs`',
+  usage: USAGE,
+  async run (argv) {
+    const f = parseFetchFlags(argv)
+    const client = new QueryClient({ url: f.url, token: f.token })
+    const label = [f.target.deployment, f.target.job, f.target.index].filter(Boolean).join('/')
+    if (f.format === 'text') return await runText(client, f)
+
+    const body = await open(client, f)
+    const bundle = await BundleWriter.create(f.dir, bundleName(f.target))
+    const progress = new Progress(`fetching ${label}`)
     try {
-      const groups = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream).pipe(split2({ maxLength: 512 * 1024 * 1024 }))
-      for await (const text of groups as AsyncIterable<string>) {
-        if (text.length === 0) continue
-        const g = decodeGroup(text)
-        const rel = bundlePath(g.stream)
-        let out = files.get(rel)
-        if (!out) {
-          await mkdir(join(stage, rel, '..'), { recursive: true })
-          out = createWriteStream(join(stage, rel), { flags: 'a' })
-          files.set(rel, out)
-        }
-        let chunk = ''
-        for (const e of g.entries) chunk += e[2] + '\n'
-        lines += g.entries.length
-        bytes += Buffer.byteLength(chunk)
-        if (!out.write(chunk)) await once(out, 'drain')
-        progress.update(lines, bytes)
+      for await (const g of logGroups(body)) {
+        await bundle.write(g)
+        progress.update(bundle.lines, bundle.bytes)
       }
-      for (const out of files.values()) { out.end(); await once(out, 'close') }
-      progress.update(lines, bytes, true)
+      progress.update(bundle.lines, bundle.bytes, true)
       progress.done()
-      const name = bundleName(target)
-      const entries = [...new Set([...files.keys()].map((k) => k.split(/[/\\]/)[0]!))].sort()
-      await tar.create({ gzip: true, file: join(dir, name), cwd: stage, portable: true }, entries)
-      process.stdout.write(join(dir, name) + '\n')
-      process.stderr.write(`${lines.toLocaleString('en')} lines (${formatBytes(bytes)}) from ${files.size} files in ${entries.length} instances\n`)
+      const file = await bundle.finish()
+      process.stdout.write(file + '\n')
+      process.stderr.write(`${bundle.lines.toLocaleString('en')} lines (${formatBytes(bundle.bytes)}) from ${bundle.files} files in ${bundle.instanceCount} instances\n`)
       return 0
-    } finally {
-      for (const out of files.values()) out.destroy()
-      await rm(stage, { recursive: true, force: true })
+    } catch (err) {
+      progress.done()
+      await bundle.abort()
+      throw err
+    }
+  }
+}
+
+/** Text to stdout; with --follow, reconnect after a drop and resume after the last line seen. */
+async function runText (client: QueryClient, f: FetchFlags): Promise<number> {
+  const out = new TextWriter(process.stdout, f.prefix)
+  const seen = new Map<string, number>()
+  let body = await open(client, f)
+  for (;;) {
+    try {
+      for await (const g of logGroups(body)) {
+        await out.write(g)
+        seen.set(g.stream.id, g.entries[g.entries.length - 1]![1])
+        if (out.closed) return 0
+      }
+      if (!f.follow) return 0
+    } catch (err) {
+      if (!f.follow || err instanceof DaytwoError) throw err
+    }
+    // The follow ended: the service restarted or the network dropped. Resume where we were.
+    process.stderr.write('logs: connection to the query service lost; reconnecting…\n')
+    for (;;) {
+      await sleep(1000)
+      try {
+        body = await open(client, f, [...seen].map(([id, off]) => `${id}:${off}`).join(',') || undefined)
+        break
+      } catch (err) {
+        if (err instanceof DaytwoError && err.code !== 'DAYTWO_ERR_UNREACHABLE') throw err
+      }
     }
   }
 }
