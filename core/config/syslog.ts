@@ -1,7 +1,25 @@
 import { z } from 'zod'
 
+const port = (what: string) => z.number().int().min(0).max(65535).default(0).describe(what)
+
+const mapping = /^[^=]+=[^=]+$/
+
 /** forwarder.syslog — syslog listeners (UDP, TCP, TLS) and their disk spool. */
 export const syslogSchema = z.object({
-  udpPort: z.number().int().min(0).max(65535).default(0).describe('UDP syslog port (0 = off).'),
-  tcpPort: z.number().int().min(0).max(65535).default(0).describe('TCP syslog port, LF or octet-counted framing (0 = off).')
+  host: z.string().default('127.0.0.1').describe('Address the syslog listeners bind to (0.0.0.0 to accept from other hosts).'),
+  udpPort: port('UDP syslog port, one message per datagram (0 = off).'),
+  tcpPort: port('TCP syslog port; each frame is LF-terminated or RFC 6587 octet-counted, detected per frame (0 = off).'),
+  tlsPort: port('TLS syslog port (RFC 5425), same framing as TCP; needs tlsCertFile and tlsKeyFile (0 = off).'),
+  tlsCertFile: z.string().default('').describe('PEM certificate (chain) presented by the TLS listener.'),
+  tlsKeyFile: z.string().default('').describe('PEM private key of tlsCertFile (secret file).'),
+  maxConnections: z.number().int().min(1).default(1024).describe('Open TCP/TLS connections per listener; further connections are refused.'),
+  maxMessageBytes: z.number().int().min(480).default(65536).describe('Longest message kept whole; longer ones are cut to this size and counted (lines_altered_total{reason="truncated"}).'),
+  defaultDeployment: z.string().min(1).default('syslog').describe('deployment of messages whose sender names none (no `daytwo@…` or BOSH `instance@47450` structured data, no match in deployments).'),
+  deployments: z.array(z.string().regex(mapping, 'expected `<hostname glob>=<deployment>`')).default([]).describe('Sender hostname → deployment, as `<hostname glob>=<deployment>` (`*` matches any run of characters); the first match wins. Comma-separated in the environment.'),
+  rfc3164TimeZone: z.string().regex(/^(local|UTC|[+-]\d{2}:\d{2})$/, 'expected local, UTC or ±HH:MM').default('local').describe('Zone of RFC 3164 timestamps, which carry none: `local` (this process\'s TZ), `UTC` or an offset like `-07:00`. The year is the one that puts the time nearest to now.'),
+  spoolMaxBytes: z.number().int().min(65536).default(268435456).describe('Disk spool bound (messages not yet acknowledged by the collector); when full, new messages are dropped and counted (reason `spool_full`).'),
+  spoolSegmentBytes: z.number().int().min(4096).default(8388608).describe('Spool segment file size; a segment is deleted once every message in it was acknowledged.'),
+  spoolFsyncIntervalMs: z.number().int().min(1).default(100).describe('How often spooled messages are fsynced; a message is shipped only after its fsync, so a power loss cannot lose a message the collector has not stored.')
 }).strict()
+
+export type SyslogConfig = z.infer<typeof syslogSchema>
