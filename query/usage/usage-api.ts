@@ -1,0 +1,49 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { DaytwoError } from '../../core/errors.js'
+import { parseTimeArg } from '../../core/time.js'
+import type { LogStore } from '../../store/log-store.js'
+import { orgScope } from '../auth.js'
+import { GROUP_BY, buildReport, reportCsv, type GroupBy } from './report.js'
+
+export interface UsageApiOptions {
+  store: LogStore
+  pricePerGiB: number
+  currency: string
+}
+
+interface UsageQuery { org?: string, from?: string, to?: string, by?: string, format?: string }
+
+/** Default range: the last 30 days. */
+export const DEFAULT_FROM = '30d'
+
+function timeMs (name: string, v: string | undefined, fallback: string): number {
+  const t = parseTimeArg(v === undefined || v === '' ? fallback : v)
+  if (t === null) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give RFC 3339 (2026-11-01T00:00:00Z), Unix time, or a duration before now (24h, 7d)`)
+  return Number(t / 1_000_000n)
+}
+
+/**
+ * GET /api/v1/usage?org&from&to&by=org|app|day&format=json|csv
+ * Stored bytes and lines, drops and cost per org (or org/app, or day and org). A tenant
+ * token sees its own org only; asking for another is 403.
+ */
+export const usageApi: FastifyPluginAsync<UsageApiOptions> = async (app, opts) => {
+  app.get<{ Querystring: UsageQuery }>('/api/v1/usage', async (req, reply) => {
+    const q = req.query
+    const org = orgScope(req, q.org)
+    const by = (q.by ?? 'org') as GroupBy
+    if (!GROUP_BY.includes(by)) throw new DaytwoError('BAD_QUERY', `by=${JSON.stringify(q.by)}: use org, app or day`)
+    const format = q.format ?? 'json'
+    if (format !== 'json' && format !== 'csv') throw new DaytwoError('BAD_QUERY', `format=${JSON.stringify(q.format)}: use json or csv`)
+    const fromMs = timeMs('from', q.from, DEFAULT_FROM)
+    const toMs = q.to === undefined || q.to === '' ? Date.now() + 1 : timeMs('to', q.to, '0s')
+    if (fromMs >= toMs) throw new DaytwoError('BAD_QUERY', 'from is not before to')
+    const rows = await opts.store.usage({ fromMs, toMs, ...(org !== undefined ? { org } : {}) })
+    const report = buildReport(rows, { fromMs, toMs, by, org: org ?? null, pricePerGiB: opts.pricePerGiB, currency: opts.currency })
+    if (format === 'csv') {
+      void reply.header('content-type', 'text/csv; charset=utf-8')
+      return reportCsv(report)
+    }
+    return report
+  })
+}
