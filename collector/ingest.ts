@@ -5,7 +5,7 @@ import { TokenSet } from '../core/auth.js'
 import { DaytwoError } from '../core/errors.js'
 import { NDJSON, decodeBatch } from '../core/wire.js'
 import type { StreamBatch } from '../core/record.js'
-import type { LogStore } from '../store/log-store.js'
+import type { LogStore, WriteResult } from '../store/log-store.js'
 import type { CollectorMetrics } from './metrics.js'
 
 const gunzip = promisify(gunzipCb)
@@ -17,6 +17,8 @@ export interface IngestOptions {
   maxBodyBytes: number
   /** Enrichment and limits run here, between validation and the store. */
   transform?: (batches: StreamBatch[]) => StreamBatch[] | Promise<StreamBatch[]>
+  /** After the store committed (accounting); not called when the write failed. */
+  committed?: (batches: StreamBatch[], result: WriteResult) => void
 }
 
 /**
@@ -73,6 +75,12 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       metrics.batches.inc({ code: '400' })
       throw err
     }
+    let lines = 0
+    let bytes = 0
+    for (const b of batches) {
+      lines += b.entries.length
+      for (const e of b.entries) bytes += Buffer.byteLength(e[2])
+    }
     if (opts.transform) batches = await opts.transform(batches)
     let result
     try {
@@ -82,12 +90,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       metrics.batches.inc({ code: '503' })
       throw err instanceof DaytwoError ? err : new DaytwoError('STORE_UNAVAILABLE', (err as Error).message)
     }
+    opts.committed?.(batches, result)
     metrics.batches.inc({ code: '200' })
-    metrics.recordsReceived.inc(result.lines)
-    metrics.bytesReceived.inc(result.bytes)
+    metrics.recordsReceived.inc(lines)
+    metrics.bytesReceived.inc(bytes)
     metrics.recordsStored.inc(result.newLines)
     metrics.bytesStored.inc(result.newBytes)
     metrics.duplicates.inc(result.lines - result.newLines)
-    return reply.send({ received: result.lines, stored: result.newLines, duplicates: result.lines - result.newLines })
+    // `stored` may include collector notices (rate limits); `received` is what the client sent.
+    return reply.send({ received: lines, stored: result.newLines, duplicates: result.lines - result.newLines })
   })
 }

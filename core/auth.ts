@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { DaytwoError } from './errors.js'
 
 /** Constant-time bearer-token check against a set of accepted tokens. */
 export class TokenSet {
@@ -28,4 +30,44 @@ export function bearer (header: string | undefined): string | null {
 
 function digest (s: string): Buffer {
   return createHash('sha256').update(s).digest()
+}
+
+/** TLS files of a listener (collector.tlsCertFile, tlsKeyFile, clientCaFile). */
+export interface TlsFiles {
+  tlsCertFile: string
+  tlsKeyFile: string
+  clientCaFile: string
+}
+
+export interface ServerTls {
+  cert: Buffer
+  key: Buffer
+  /** Set with requestCert and rejectUnauthorized: a client without a certificate signed by it is refused in the handshake. */
+  ca?: Buffer
+  requestCert: boolean
+  rejectUnauthorized: boolean
+}
+
+/** The https options for a listener, null for plain http; DAYTWO_ERR_CONFIG names the key at fault. */
+export function serverTls (files: TlsFiles, prefix = 'collector'): ServerTls | null {
+  const { tlsCertFile, tlsKeyFile, clientCaFile } = files
+  if (!tlsCertFile && !tlsKeyFile) {
+    if (clientCaFile) throw new DaytwoError('CONFIG', `${prefix}.clientCaFile needs ${prefix}.tlsCertFile and ${prefix}.tlsKeyFile (mTLS runs over TLS)`)
+    return null
+  }
+  if (!tlsCertFile || !tlsKeyFile) throw new DaytwoError('CONFIG', `${prefix}.tlsCertFile and ${prefix}.tlsKeyFile go together`)
+  const read = (key: string, file: string) => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new DaytwoError('CONFIG', `${prefix}.${key} ${file}: ${(err as Error).message}`)
+    }
+  }
+  const tls: ServerTls = { cert: read('tlsCertFile', tlsCertFile), key: read('tlsKeyFile', tlsKeyFile), requestCert: false, rejectUnauthorized: false }
+  if (clientCaFile) {
+    tls.ca = read('clientCaFile', clientCaFile)
+    tls.requestCert = true
+    tls.rejectUnauthorized = true
+  }
+  return tls
 }

@@ -4,7 +4,7 @@ import { elasticsearchSchema } from './config/elasticsearch.js'
 import { fleetSchema, nodeMetricsSchema } from './config/fleet.js'
 import { tenantTokensSchema, usageSchema } from './config/query-extras.js'
 import { syslogSchema } from './config/syslog.js'
-import { tenantsSchema } from './config/tenants.js'
+import { collectorTlsShape, tenantsSchema } from './config/tenants.js'
 
 // The configuration of every role, declared once: type, default and description beside each
 // field (Vector's way). The README's configuration table is generated from this schema, and
@@ -44,6 +44,7 @@ export const collectorSchema = z.object({
   port: port(9602),
   tokens: z.array(z.string()).default([]).describe('Tokens forwarders may present (secret; comma-separated in the environment). `serve all` adds the forwarder\'s own.'),
   maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.'),
+  ...collectorTlsShape,
   tenants: tenantsSchema.prefault({}),
   fleet: fleetSchema.prefault({})
 }).strict()
