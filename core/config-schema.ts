@@ -10,6 +10,22 @@ import { collectorTlsShape, tenantsSchema } from './config/tenants.js'
 // field (Vector's way). The README's configuration table is generated from this schema, and
 // every key can also be set by an environment variable (see config.ts).
 
+const multilineRuleSchema = z.object({
+  paths: z.array(z.string()).min(1).describe('Globs on the file\'s live path.'),
+  preset: z.enum(['java', 'go', 'python', 'custom']).default('custom').describe('Stack-trace rules for Java, Go or Python; `custom` uses `start`.'),
+  start: z.string().default('').describe('With preset custom: a line matching this regex starts a record; other lines continue it.'),
+  flushMs: z.number().int().min(1).default(1000).describe('A pending record is shipped after this long without a new line.'),
+  maxLines: z.number().int().min(1).default(500).describe('A record never joins more lines than this.')
+}).strict()
+
+const kubernetesSchema = z.object({
+  kubeletUrl: z.string().default('').describe('The kubelet on this node (e.g. https://$NODE_IP:10250); its /pods refines tags from owner references. Empty: tags come from log paths only.'),
+  apiServerUrl: z.string().default('').describe('API server, asked only when the kubelet is not reachable (e.g. https://kubernetes.default.svc).'),
+  tokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token').describe('Bearer token file for the kubelet and the API server.'),
+  caFile: z.string().default('').describe('CA to verify the kubelet and the API server with; empty skips verification of the kubelet\'s self-signed certificate.'),
+  cacheTtlMs: z.number().int().min(1000).default(60000).describe('How long a pod\'s metadata is cached.')
+}).strict()
+
 const host = z.string().default('127.0.0.1').describe('Address to listen on (0.0.0.0 in a pod).')
 const port = (p: number) => z.number().int().min(0).max(65535).default(p).describe('TCP port for the role\'s HTTP server (0 picks a free port).')
 
@@ -35,6 +51,13 @@ export const forwarderSchema = z.object({
   maxQueuedBatches: z.number().int().min(1).default(2).describe('Sealed batches waiting for the collector before reading stops (backpressure bound: about maxQueuedBatches × batchMaxBytes of memory).'),
   checkpointIntervalMs: z.number().int().min(10).default(1000).describe('How often acknowledged offsets are written to disk (also on stop).'),
   retryMaxMs: z.number().int().min(10).default(30000).describe('Longest wait between retries of a batch the collector did not accept.'),
+  exclude: z.array(z.string()).default([]).describe('Glob patterns of files under the roots never to read (compressed rotations are never read).'),
+  readRotated: z.boolean().default(true).describe('Also find rotated files (`app.log.1`, `0.log.20261123-101500`) not seen before, so lines written just before a rotation are shipped even when the rotation was faster than a scan.'),
+  longLines: z.enum(['truncate', 'split']).default('truncate').describe('What to do with a line longer than maxLineBytes: keep its head (`truncate`), or ship it in maxLineBytes pieces (`split`, plain files only). Counted in daytwo_forwarder_lines_altered_total.'),
+  watch: z.boolean().default(true).describe('Use inotify (fs.watch) to notice new data, files and rotations at once; idle files are then polled only every idlePollMaxMs.'),
+  idlePollMaxMs: z.number().int().min(10).default(5000).describe('Longest gap between two checks of an idle file while watching works.'),
+  multiline: z.array(multilineRuleSchema).default([]).describe('Multiline rules, first match wins: `{"paths":["**/uaa/*.log"],"preset":"java"}` or `{"paths":[…],"start":"^\\d{4}-"}`. Off when empty. JSON in the environment.'),
+  kubernetes: kubernetesSchema.prefault({}),
   syslog: syslogSchema.prefault({}),
   metrics: nodeMetricsSchema.prefault({})
 }).strict()

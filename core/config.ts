@@ -62,6 +62,9 @@ function coerce (key: ConfigKey, raw: string): unknown {
     if (raw === 'false' || raw === '0') return false
     throw new DaytwoError('CONFIG', `${key.env}=${JSON.stringify(raw)}: expected true or false`)
   }
+  if (key.type.endsWith('[]') && raw.trim().startsWith('[')) {
+    try { return JSON.parse(raw) as unknown } catch (err) { throw new DaytwoError('CONFIG', `${key.env}: not a JSON array (${(err as Error).message})`) }
+  }
   if (key.type.endsWith('[]')) return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
   return raw
 }
