@@ -5,6 +5,7 @@ import { DaytwoError } from '../core/errors.js'
 import { createRegistry } from '../core/metrics.js'
 import type { RoleContext, RunningRole } from '../core/role.js'
 import { createServer, listen } from '../core/server.js'
+import { fleetPlugin } from './fleet/fleet-plugin.js'
 import { ingestPlugin } from './ingest.js'
 import { collectorMetrics } from './metrics.js'
 import { createTenantPipeline } from './tenants/pipeline.js'
@@ -29,6 +30,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     transform: (b) => tenants.transform(b),
     committed: (b, r) => tenants.committed(b, r)
   })
+  if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log })
   let url: string
   let https: HttpsServer | undefined
   if (tls) {

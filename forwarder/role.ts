@@ -5,6 +5,7 @@ import type { RoleContext, RunningRole } from '../core/role.js'
 import { createServer, listen } from '../core/server.js'
 import { FileCheckpoints } from './checkpoints.js'
 import { forwarderMetrics } from './metrics.js'
+import { startNodeMetrics } from './node-metrics/start-node-metrics.js'
 import { Shipper } from './shipper.js'
 import { FileSource } from './sources/file-source.js'
 import { boshIdentity, discoveryPatterns } from './tags.js'
@@ -24,12 +25,14 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
 
   const app = createServer({ role: 'forwarder', registry, log })
   const url = await listen(app, cfg.host, cfg.port)
+  const nodeMetrics = startNodeMetrics(config, shipper, registry, log)
   await files.start()
   return {
     name: 'forwarder',
     url,
     summary: `ships to ${cfg.collectorUrl}; reads ${discoveryPatterns(cfg).join(', ') || 'no files'}`,
     async stop () {
+      await nodeMetrics?.stop()
       await files.stop()
       const drained = await shipper.drain(5000)
       if (!drained) log.warn('collector did not acknowledge every batch before stop; they are read again at the next start')

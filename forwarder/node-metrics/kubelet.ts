@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import type { Instance, SampleSet } from '../../core/metric-samples.js'
+import { workloadOf } from '../tags.js'
+
+// Pod resource metrics from the kubelet on this node (`GET /stats/summary`), never from the API
+// server: one agent per node must not load the control plane (DESIGN.md). Unreachable or
+// refusing kubelets are skipped quietly: `daytwo_node_kubelet_up` says so.
+
+const MAX_BODY = 32 * 1024 * 1024
+
+interface ContainerStats {
+  name?: string
+  cpu?: { usageCoreNanoSeconds?: number }
+  memory?: { workingSetBytes?: number, rssBytes?: number }
+}
+interface PodStats { podRef?: { name?: string, namespace?: string }, containers?: ContainerStats[] }
+export interface StatsSummary { pods?: PodStats[] }
+
+export interface KubeletOptions {
+  url: string
+  tokenFile: string
+  caFile: string
+  insecureSkipVerify: boolean
+  timeoutMs: number
+}
+
+export function getJson (url: string, headers: Record<string, string>, tls: { ca?: string, rejectUnauthorized: boolean }, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const opts = { method: 'GET', headers, timeout: timeoutMs, ...(u.protocol === 'https:' ? tls : {}) }
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, opts, (res) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (c: Buffer) => {
+        size += c.length
+        if (size > MAX_BODY) { req.destroy(new Error(`answer larger than ${MAX_BODY} bytes`)); return }
+        chunks.push(c)
+      })
+      res.on('end', () => {
+        if (res.statusCode !== 200) { reject(new Error(`HTTP ${res.statusCode ?? 0}`)); return }
+        try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) } catch (err) { reject(err as Error) }
+      })
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Samples for each container of each pod, tagged with the pod's deployment/job/index. */
+export function summarySamples (summary: StatsSummary, out: SampleSet): Instance[] {
+  const instances: Instance[] = []
+  for (const pod of summary.pods ?? []) {
+    const ns = pod.podRef?.namespace; const name = pod.podRef?.name
+    if (!ns || !name) continue
+    const w = workloadOf(name)
+    instances.push({ deployment: ns, job: w.job, index: w.index })
+    for (const ctr of pod.containers ?? []) {
+      if (!ctr.name) continue
+      const labels = [ns, w.job, w.index, ctr.name]
+      if (typeof ctr.cpu?.usageCoreNanoSeconds === 'number') out.add('daytwo_pod_container_cpu_seconds_total', labels, ctr.cpu.usageCoreNanoSeconds / 1e9)
+      if (typeof ctr.memory?.workingSetBytes === 'number') out.add('daytwo_pod_container_memory_working_set_bytes', labels, ctr.memory.workingSetBytes)
+      if (typeof ctr.memory?.rssBytes === 'number') out.add('daytwo_pod_container_memory_rss_bytes', labels, ctr.memory.rssBytes)
+    }
+  }
+  return instances
+}
+
+export class Kubelet {
+  /** The last failure, logged once until the kubelet answers again. */
+  lastError: string | null = null
+
+  constructor (private readonly opts: KubeletOptions) {}
+
+  get enabled (): boolean { return this.opts.url !== '' }
+
+  /** Pod instances seen, or null when the kubelet could not be read (reason in lastError). */
+  async collect (nodeId: string[], out: SampleSet): Promise<Instance[] | null> {
+    if (!this.enabled) return null
+    try {
+      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'daytwo-forwarder' }
+      const token = await readOptional(this.opts.tokenFile)
+      if (token) headers.authorization = `Bearer ${token.trim()}`
+      const ca = this.opts.caFile ? await readFile(this.opts.caFile, 'utf8') : undefined
+      const tls = { ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: !this.opts.insecureSkipVerify }
+      const summary = await getJson(new URL('/stats/summary', this.opts.url).toString(), headers, tls, this.opts.timeoutMs) as StatsSummary
+      const instances = summarySamples(summary, out)
+      out.add('daytwo_node_kubelet_up', nodeId, 1)
+      this.lastError = null
+      return instances
+    } catch (err) {
+      out.add('daytwo_node_kubelet_up', nodeId, 0)
+      this.lastError = (err as Error).message
+      return null
+    }
+  }
+}
+
+async function readOptional (file: string): Promise<string | null> {
+  if (!file) return null
+  try { return await readFile(file, 'utf8') } catch { return null }
+}
