@@ -14,6 +14,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).serveCommand,
   fetch: async () => (await import('../../query/cli/fetch.js')).fetchCommand,
+  usage: async () => (await import('../../query/cli/usage.js')).usageCommand,
   config: async () => (await import('./config-command.js')).configCommand
 }
 
@@ -24,6 +25,7 @@ Usage: logs <command> [options]
 Commands:
   serve <roles>            run roles: forwarder, collector, query (comma-separated) or all
   fetch <dep>/<job>[/<i>]  download a job's logs as a .tgz, like \`bosh logs\`
+  usage [--org O]          per-tenant bytes, lines, drops and cost
   config check|reference   validate the configuration, or print every key
 
 Run \`logs <command> --help\` for a command's options.
