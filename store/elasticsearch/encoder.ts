@@ -38,6 +38,9 @@ export function encodeRecord (streamId: string, tail: string, e: Entry): string 
  * The dead-letter document of a refused record: the original document as text (it did not
  * fit the mapping, so it must not be parsed again) and Elasticsearch's reason.
  */
+/** The original document is kept up to this many characters (a record refused as too large must still fit). */
+export const DEAD_LETTER_ORIGINAL_MAX = 32768
+
 export function encodeDeadLetter (id: string, streamId: string, original: string, status: number, error: unknown, nowIso: string): string {
   const err = (error ?? {}) as { type?: unknown, reason?: unknown, caused_by?: { type?: unknown, reason?: unknown } }
   const reason = [err.reason, err.caused_by?.reason].filter((r) => typeof r === 'string').join(': ')
@@ -48,6 +51,7 @@ export function encodeDeadLetter (id: string, streamId: string, original: string
     'error.type': typeof err.type === 'string' ? err.type : 'unknown',
     'error.message': reason || JSON.stringify(error ?? null),
     'http.response.status_code': status,
-    'event.original': original
+    'event.original': original.length > DEAD_LETTER_ORIGINAL_MAX ? original.slice(0, DEAD_LETTER_ORIGINAL_MAX) : original,
+    ...(original.length > DEAD_LETTER_ORIGINAL_MAX ? { 'daytwo.original_truncated': true } : {})
   }) + '\n'
 }
