@@ -1,0 +1,151 @@
+// Frames on a syslog TCP/TLS connection (RFC 6587), detected per frame:
+//   - octet counting (§3.4.1): MSG-LEN SP SYSLOG-MSG, MSG-LEN = NONZERO-DIGIT *8DIGIT;
+//   - non-transparent framing (§3.4.2): the message ends at LF (a CR before it is dropped).
+// A frame that starts with digits and a space is octet-counted; anything else is LF-framed,
+// so one connection may mix both (rsyslog can switch at reconnect, loggen does either).
+// Bytes between frames that are only LF, CR or NUL are skipped.
+//
+// Frames longer than maxBytes are cut: the first maxBytes are kept, the rest skipped without
+// being buffered (a 10 MB frame costs maxBytes of memory).
+//
+// A lying octet count cannot be resynchronised reliably: after it, any byte may be a frame
+// boundary, and guessing (e.g. at the next LF) could splice the tail of one message onto the
+// head of another and store that as a real record. So when a counted frame does not begin
+// with "<" (a syslog message always does) or is followed by a byte that cannot begin a frame,
+// the framer reports `octet_count_mismatch` and the connection is closed: a correct sender
+// reconnects and starts at a frame boundary, and the count names the problem.
+
+export interface Frame {
+  bytes: Buffer
+  /** Cut at maxBytes. */
+  truncated: boolean
+}
+
+export type FramingError = 'octet_count_mismatch'
+
+const enum Mode { Start, Count, Counted, Lines }
+
+const MAX_COUNT_DIGITS = 9
+
+function isDigit (c: number): boolean { return c >= 0x30 && c <= 0x39 }
+function isFiller (c: number): boolean { return c === 0x0a || c === 0x0d || c === 0x00 }
+
+export class FrameSplitter {
+  private mode = Mode.Start
+  /** Digits of an octet count seen so far (also the start of a possible LF-framed message). */
+  private countDigits = ''
+  private remaining = 0
+  private parts: Buffer[] = []
+  private kept = 0
+  private truncated = false
+  private afterCounted = false
+  private failed: FramingError | null = null
+
+  constructor (private readonly maxBytes: number) {}
+
+  /** Bytes of an unfinished frame (what `end` reports as a truncated frame). */
+  get pendingBytes (): number { return this.mode === Mode.Start ? 0 : this.kept + this.countDigits.length }
+
+  /**
+   * Split `chunk`, appending complete frames to `out`. Returns an error once the stream can
+   * no longer be framed; the caller closes the connection and must not push again.
+   */
+  push (chunk: Buffer, out: Frame[]): FramingError | null {
+    if (this.failed) return this.failed
+    let i = 0
+    const n = chunk.length
+    while (i < n) {
+      switch (this.mode) {
+        case Mode.Start: {
+          const c = chunk[i]!
+          if (isFiller(c)) { i++; continue }
+          if (this.afterCounted && !isDigit(c) && c !== 0x3c) return this.fail()
+          this.afterCounted = false
+          if (c >= 0x31 && c <= 0x39) { this.mode = Mode.Count; this.countDigits = ''; continue }
+          this.mode = Mode.Lines
+          continue
+        }
+        case Mode.Count: {
+          const c = chunk[i]!
+          if (isDigit(c) && this.countDigits.length < MAX_COUNT_DIGITS) { this.countDigits += String.fromCharCode(c); i++; continue }
+          if (c === 0x20) {
+            this.remaining = Number(this.countDigits)
+            this.countDigits = ''
+            this.mode = Mode.Counted
+            i++
+            continue
+          }
+          // Digits not followed by a space: an LF-framed message that starts with digits.
+          this.mode = Mode.Lines
+          this.keep(Buffer.from(this.countDigits, 'latin1'))
+          this.countDigits = ''
+          continue
+        }
+        case Mode.Counted: {
+          if (this.kept === 0 && !this.truncated && chunk[i] !== 0x3c) return this.fail()
+          const take = Math.min(this.remaining, n - i)
+          this.keep(chunk.subarray(i, i + take))
+          i += take
+          this.remaining -= take
+          if (this.remaining === 0) {
+            this.emit(out)
+            this.afterCounted = true
+          }
+          continue
+        }
+        case Mode.Lines: {
+          const lf = chunk.indexOf(0x0a, i)
+          const end = lf === -1 ? n : lf
+          this.keep(chunk.subarray(i, end))
+          i = end
+          if (lf !== -1) {
+            i++
+            this.emit(out)
+          }
+          continue
+        }
+      }
+    }
+    return null
+  }
+
+  /** The connection ended: an unfinished LF-framed message is complete; an unfinished
+   *  octet-counted one is not (returns its kept length so the caller can count the drop). */
+  end (out: Frame[]): number {
+    if (this.mode === Mode.Lines) { this.emit(out); return 0 }
+    const lost = this.pendingBytes
+    this.reset()
+    return lost
+  }
+
+  private keep (b: Buffer): void {
+    if (b.length === 0) return
+    const room = this.maxBytes - this.kept
+    if (room <= 0) { this.truncated = true; return }
+    if (b.length > room) { b = b.subarray(0, room); this.truncated = true }
+    this.parts.push(b)
+    this.kept += b.length
+  }
+
+  private emit (out: Frame[]): void {
+    let bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.kept)
+    if (this.mode === Mode.Lines && bytes.length > 0 && bytes[bytes.length - 1] === 0x0d && !this.truncated) bytes = bytes.subarray(0, bytes.length - 1)
+    if (bytes.length > 0 || this.truncated) out.push({ bytes, truncated: this.truncated })
+    this.reset()
+  }
+
+  private reset (): void {
+    this.mode = Mode.Start
+    this.parts = []
+    this.kept = 0
+    this.truncated = false
+    this.countDigits = ''
+    this.remaining = 0
+  }
+
+  private fail (): FramingError {
+    this.failed = 'octet_count_mismatch'
+    this.reset()
+    return this.failed
+  }
+}

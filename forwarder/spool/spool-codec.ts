@@ -1,0 +1,72 @@
+import type { StreamTags } from '../../core/record.js'
+
+// Records in a spool segment file: TYPE (1 byte) LENGTH (u32 BE) PAYLOAD.
+//   'S' defines the segment's next stream: PAYLOAD is the stream's tags as JSON; streams are
+//       numbered 0, 1, … in the order of their 'S' records, afresh in each segment, so a
+//       segment can be read alone.
+//   'M' is one message: PAYLOAD = stream number (u32 BE), timestamp length (u8), timestamp
+//       (Unix ns, ASCII digits), message (UTF-8). Its sequence number is the segment's first
+//       sequence (the file name) plus the count of 'M' records before it.
+// A record cut short (the process died mid-write) or a byte that is no record type ends the
+// readable part of a segment; recovery truncates the file there.
+
+export const TYPE_STREAM = 0x53
+export const TYPE_MESSAGE = 0x4d
+export const HEADER_BYTES = 5
+
+export function encodeStream (tags: StreamTags): Buffer {
+  const json = Buffer.from(JSON.stringify(tags), 'utf8')
+  const b = Buffer.allocUnsafe(HEADER_BYTES + json.length)
+  b[0] = TYPE_STREAM
+  b.writeUInt32BE(json.length, 1)
+  json.copy(b, HEADER_BYTES)
+  return b
+}
+
+export function encodeMessage (stream: number, tsNs: string, message: string): Buffer {
+  const msgLen = Buffer.byteLength(message, 'utf8')
+  const payload = 4 + 1 + tsNs.length + msgLen
+  const b = Buffer.allocUnsafe(HEADER_BYTES + payload)
+  b[0] = TYPE_MESSAGE
+  b.writeUInt32BE(payload, 1)
+  b.writeUInt32BE(stream, 5)
+  b[9] = tsNs.length
+  b.write(tsNs, 10, 'latin1')
+  b.write(message, 10 + tsNs.length, 'utf8')
+  return b
+}
+
+export type DecodedRecord =
+  | { type: 'stream', tags: StreamTags, size: number }
+  | { type: 'message', stream: number, tsNs: string, message: string, size: number }
+
+/**
+ * The record at `pos` in `buf`, or 'short' when `buf` ends inside it, or 'corrupt' when the
+ * bytes there are no record.
+ */
+export function decodeAt (buf: Buffer, pos: number, end: number): DecodedRecord | 'short' | 'corrupt' {
+  if (end - pos < HEADER_BYTES) return 'short'
+  const type = buf[pos]
+  const len = buf.readUInt32BE(pos + 1)
+  if (type !== TYPE_STREAM && type !== TYPE_MESSAGE) return 'corrupt'
+  if (end - pos - HEADER_BYTES < len) return 'short'
+  const p = pos + HEADER_BYTES
+  const size = HEADER_BYTES + len
+  if (type === TYPE_STREAM) {
+    try {
+      return { type: 'stream', tags: JSON.parse(buf.toString('utf8', p, p + len)) as StreamTags, size }
+    } catch {
+      return 'corrupt'
+    }
+  }
+  if (len < 5) return 'corrupt'
+  const tsLen = buf[p + 4]!
+  if (5 + tsLen > len) return 'corrupt'
+  return {
+    type: 'message',
+    stream: buf.readUInt32BE(p),
+    tsNs: buf.toString('latin1', p + 5, p + 5 + tsLen),
+    message: buf.toString('utf8', p + 5 + tsLen, p + len),
+    size
+  }
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { appendFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import type { StreamTags } from '../../../core/record.js'
+import { DiskSpool, type SpooledMessage } from '../../../forwarder/spool/disk-spool.js'
+import { tempDir } from '../../helpers/daytwo-process.js'
+
+const tags = (id: string): StreamTags => ({ id, source: 'syslog', node: 'n', deployment: 'syslog', job: id, index: 'h', process: '', path: 'tcp://127.0.0.1:1' })
+const opts = { maxBytes: 1 << 20, segmentBytes: 4096, fsyncIntervalMs: 10_000 }
+
+/** A temp dir whose spools are closed before it is removed, even when the test fails. */
+function spoolDir (t: { after: (fn: () => void) => void }): { path: string, open: (o?: typeof opts) => DiskSpool } {
+  const dir = tempDir()
+  const open: DiskSpool[] = []
+  t.after(() => { for (const s of open) s.close(); dir.cleanup() })
+  return { path: dir.path, open: (o = opts) => { const s = new DiskSpool(dir.path, o); open.push(s); return s } }
+}
+
+function readAll (s: DiskSpool): SpooledMessage[] {
+  const out: SpooledMessage[] = []
+  s.read((m) => { out.push(m); return true })
+  return out
+}
+
+test('messages come back in order with sequence numbers, after fsync only', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  assert.equal(s.append(tags('a'), '1', 'one'), 0)
+  assert.equal(s.append(tags('b'), '2', 'two'), 1)
+  assert.equal(s.append(tags('a'), '3', 'drei ü'), 2)
+  assert.deepEqual(readAll(s), [], 'nothing is read before it is on disk')
+  s.close()
+  const s2 = dir.open()
+  const got = readAll(s2)
+  assert.deepEqual(got.map((m) => [m.seq, m.tags.id, m.tsNs, m.message]), [[0, 'a', '1', 'one'], [1, 'b', '2', 'two'], [2, 'a', '3', 'drei ü']])
+  assert.equal(s2.append(tags('b'), '4', 'four'), 3, 'the sequence continues after a restart')
+})
+
+test('acknowledged segments are deleted, the mark and the epoch survive a restart', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open({ ...opts, fsyncIntervalMs: 1 })
+  const msg = 'x'.repeat(1000)
+  for (let i = 0; i < 20; i++) s.append(tags('a'), String(i), msg)
+  s.close() // fsyncs
+  const s2 = dir.open()
+  const epoch = s2.epoch
+  const first = readAll(s2)
+  assert.equal(first.length, 20)
+  assert.ok(s2.segmentCount >= 5, `4 KiB segments: ${s2.segmentCount}`)
+  s2.ack(10)
+  assert.ok(readdirSync(dir.path).filter((n) => n.endsWith('.seg')).length < s2.segmentCount + 1)
+  assert.ok(Number(readdirSync(dir.path).filter((n) => n.endsWith('.seg')).sort()[0]!.slice(0, 16)) <= 10, 'the segment holding seq 10 stays')
+  s2.close()
+  const s3 = dir.open()
+  assert.equal(s3.epoch, epoch)
+  assert.deepEqual(readAll(s3).map((m) => m.seq), [10, 11, 12, 13, 14, 15, 16, 17, 18, 19], 'only unacknowledged messages are read again')
+  s3.ack(20)
+  assert.equal(s3.pending, 0)
+  assert.equal(s3.append(tags('a'), '1', 'next'), 20)
+})
+
+test('a full spool refuses messages; acknowledging makes room', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open({ maxBytes: 65536, segmentBytes: 8192, fsyncIntervalMs: 10_000 })
+  const msg = 'y'.repeat(1000)
+  let accepted = 0
+  while (s.append(tags('a'), '1', msg) !== null) accepted++
+  assert.ok(accepted > 50 && accepted < 66, `about 64 KiB of messages: ${accepted}`)
+  assert.equal(s.append(tags('a'), '1', msg), null)
+  s.close()
+  const s2 = dir.open({ maxBytes: 65536, segmentBytes: 8192, fsyncIntervalMs: 10_000 })
+  assert.equal(readAll(s2).length, accepted)
+  s2.ack(accepted)
+  assert.notEqual(s2.append(tags('a'), '1', msg), null, 'room again once acknowledged')
+})
+
+test('a record cut short by a crash is cut off; the rest is kept', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  s.append(tags('a'), '1', 'whole')
+  s.close()
+  const seg = readdirSync(dir.path).find((n) => n.endsWith('.seg'))!
+  appendFileSync(join(dir.path, seg), Buffer.from([0x4d, 0, 0, 0, 99, 1, 2]))
+  const s2 = dir.open()
+  assert.deepEqual(readAll(s2).map((m) => m.message), ['whole'])
+  assert.equal(s2.append(tags('a'), '2', 'after'), 1)
+})
