@@ -63,7 +63,7 @@ export function buildReport (rows: UsageRow[], o: { fromMs: number, toMs: number
     }
     add(g, r)
     add(totals, r)
-    const skey = o.by === 'app' ? `${r.org}/${r.app}` : r.org
+    const skey = o.by === 'app' && (r.org || r.app) ? `${r.org}/${r.app}` : r.org
     let s = series.get(skey)
     if (!s) { s = new Array<number>(buckets.length).fill(0); series.set(skey, s) }
     const i = Math.floor((r.minute - first) / stepMs)
