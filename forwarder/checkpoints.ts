@@ -10,23 +10,36 @@ import { DaytwoError } from '../core/errors.js'
 export const CHECKPOINT_VERSION = 1
 
 export interface Checkpoint {
-  /** Fingerprint: dev, inode and a hash of the first line. */
+  /** Fingerprint: dev, inode and a hash of the first line (the key). */
   fingerprint: string
+  /**
+   * The fingerprint the stream id is derived from: the file's own, or — for the copy that
+   * copytruncate made — the original's, so the copy continues the original stream.
+   */
+  streamKey: string
+  /** Counts truncations of a file whose first line stayed the same. */
   generation: number
   /** Resume here: every record before it is acknowledged. */
   offset: number
+  /** Where the file was last seen, and the live name it was written under. */
   path: string
+  logicalPath: string
   dev: number
   ino: number
+  firstLine: string
+  /** Set when the file was truncated: kept a while so its copy can continue the stream. */
+  truncated?: boolean
   updatedMs: number
 }
 
 export interface CheckpointStore {
   readonly firstStart: boolean
+  /** By key: a fingerprint, or `<fingerprint>@<generation>` for a truncated file's last state. */
   get (fingerprint: string): Checkpoint | undefined
-  set (cp: Checkpoint): void
+  set (cp: Checkpoint, key?: string): void
   delete (fingerprint: string): void
   all (): Checkpoint[]
+  keys (): string[]
   flush (): void
 }
 
@@ -53,17 +66,20 @@ export class FileCheckpoints implements CheckpointStore {
       if (doc.version !== CHECKPOINT_VERSION || !Array.isArray(doc.files)) {
         throw new DaytwoError('CONFIG', `checkpoints ${file} have version ${String(doc.version)}; this daytwo reads version ${CHECKPOINT_VERSION}`)
       }
-      for (const cp of doc.files as Checkpoint[]) this.entries.set(cp.fingerprint, cp)
+      for (const cp of doc.files as Array<Checkpoint & { key?: string }>) {
+        const { key, ...rest } = cp
+        this.entries.set(key ?? cp.fingerprint, rest)
+      }
     }
     mkdirSync(dirname(file), { recursive: true })
   }
 
   get (fingerprint: string): Checkpoint | undefined { return this.entries.get(fingerprint) }
 
-  set (cp: Checkpoint): void {
-    const prev = this.entries.get(cp.fingerprint)
-    if (prev && prev.generation === cp.generation && prev.offset === cp.offset && prev.path === cp.path) return
-    this.entries.set(cp.fingerprint, cp)
+  set (cp: Checkpoint, key = cp.fingerprint): void {
+    const prev = this.entries.get(key)
+    if (prev && prev.generation === cp.generation && prev.offset === cp.offset && prev.path === cp.path && prev.truncated === cp.truncated) return
+    this.entries.set(key, cp)
     this.dirty = true
   }
 
@@ -73,12 +89,14 @@ export class FileCheckpoints implements CheckpointStore {
 
   all (): Checkpoint[] { return [...this.entries.values()] }
 
+  keys (): string[] { return [...this.entries.keys()] }
+
   flush (): void {
     if (!this.dirty) return
     const tmp = this.file + '.new'
     const fd = openSync(tmp, 'w', 0o600)
     try {
-      writeSync(fd, JSON.stringify({ version: CHECKPOINT_VERSION, files: this.all() }))
+      writeSync(fd, JSON.stringify({ version: CHECKPOINT_VERSION, files: [...this.entries].map(([key, cp]) => key === cp.fingerprint ? cp : { key, ...cp }) }))
       fsyncSync(fd)
     } finally {
       closeSync(fd)
@@ -95,5 +113,6 @@ export class NopCheckpoints implements CheckpointStore {
   set (): void {}
   delete (): void {}
   all (): Checkpoint[] { return [] }
+  keys (): string[] { return [] }
   flush (): void {}
 }

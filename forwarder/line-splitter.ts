@@ -12,6 +12,8 @@ export interface RawLine {
   end: number
   /** True when the line was longer than maxLineBytes and was cut. */
   truncated: boolean
+  /** True when this is a maxLineBytes piece of a longer line (split mode) that has no newline. */
+  split?: boolean
 }
 
 export class LineSplitter {
@@ -20,7 +22,8 @@ export class LineSplitter {
   private tailStart = 0
   private truncated = false
 
-  constructor (private readonly maxLineBytes: number) {}
+  /** `split`: a line longer than maxLineBytes comes out in pieces instead of being cut. */
+  constructor (private readonly maxLineBytes: number, private readonly mode: 'truncate' | 'split' = 'truncate') {}
 
   /** Offset where the unfinished line starts (the next line's offset). */
   get pendingOffset (): number { return this.tailStart }
@@ -38,6 +41,17 @@ export class LineSplitter {
     let pos = 0
     while (pos < chunk.length) {
       const nl = chunk.indexOf(0x0a, pos)
+      if (this.mode === 'split') {
+        const segEnd = nl === -1 ? chunk.length : nl
+        while (this.tailLen + (segEnd - pos) > this.maxLineBytes) {
+          const room = this.maxLineBytes - this.tailLen
+          this.keep(chunk.subarray(pos, pos + room))
+          pos += room
+          const piece = this.take(offset + pos)
+          piece.split = true
+          out.push(piece)
+        }
+      }
       if (nl === -1) {
         this.keep(chunk.subarray(pos))
         return

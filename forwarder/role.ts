@@ -8,6 +8,7 @@ import { forwarderMetrics } from './metrics.js'
 import { startNodeMetrics } from './node-metrics/start-node-metrics.js'
 import { Shipper } from './shipper.js'
 import { FileSource } from './sources/file-source.js'
+import { SyslogSource, syslogEnabled } from './sources/syslog/syslog-source.js'
 import { boshIdentity, discoveryPatterns } from './tags.js'
 
 export async function start (ctx: RoleContext): Promise<RunningRole> {
@@ -27,18 +28,22 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const url = await listen(app, cfg.host, cfg.port)
   const nodeMetrics = startNodeMetrics(config, shipper, registry, log)
   await files.start()
+  const syslog = syslogEnabled(cfg) ? new SyslogSource(cfg, config.node, config.dataDir, shipper, metrics, registry, log) : null
+  await syslog?.start()
   return {
     name: 'forwarder',
     url,
-    summary: `ships to ${cfg.collectorUrl}; reads ${discoveryPatterns(cfg).join(', ') || 'no files'}`,
+    summary: `ships to ${cfg.collectorUrl}; reads ${discoveryPatterns(cfg).join(', ') || 'no files'}${syslog ? `; syslog on ${syslog.urls.join(', ')}` : ''}`,
     async stop () {
       await nodeMetrics?.stop()
+      await syslog?.stop()
       await files.stop()
       const drained = await shipper.drain(5000)
       if (!drained) log.warn('collector did not acknowledge every batch before stop; they are read again at the next start')
       shipper.stop()
       clearInterval(flushTimer)
       checkpoints.flush()
+      syslog?.close()
       await app.close()
     }
   }

@@ -1,30 +1,51 @@
 import { open, stat } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import fg from 'fast-glob'
+import picomatch from 'picomatch'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import type { Logger } from '../../core/logger.js'
-import type { CheckpointStore } from '../checkpoints.js'
+import type { Checkpoint, CheckpointStore } from '../checkpoints.js'
 import { fingerprint } from '../fingerprint.js'
+import { MultilineJoiner, continuation } from '../formats/multiline.js'
 import type { ForwarderMetrics } from '../metrics.js'
 import type { Shipper } from '../shipper.js'
-import { discoveryPatterns, tagsForPath, type BoshIdentity } from '../tags.js'
+import { discoveryPatterns, tagsForPath, type BoshIdentity, type PathTags } from '../tags.js'
+import { DirWatcher } from './dir-watcher.js'
+import { COMPRESSED, isRotatedName, logicalPath } from './rotation.js'
 import { Tailer } from './tailer.js'
 
 /** How long a renamed or deleted file is still read, for writers that have not reopened. */
 const ROTATE_WAIT_MS = 2000
+/** How long a truncated file's last state waits for its copy to be found. */
+const FROZEN_TTL_MS = 10 * 60_000
+/** Checkpoints of files not seen for this long are forgotten. */
+const UNSEEN_TTL_MS = 60 * 60_000
+
+interface Found { path: string, size: number, dev: number, ino: number }
+
+export type TagRefiner = (tailer: Tailer, tags: PathTags) => void
 
 /**
  * Finds log files under the configured roots and keeps one Tailer per file (by device and
- * inode, so a file reached by two paths — /var/log/containers links — is read once).
- * A file whose path now leads elsewhere (rename rotation) or nowhere (deletion) is read to
- * its end, its last lines acknowledged, and only then closed and forgotten.
+ * inode, so a file reached by two paths — /var/log/containers links, a rotated name — is
+ * read once). A file that only a rotated name leads to is read on until it is idle and
+ * acknowledged; one that no name leads to (deleted) likewise, and then its checkpoint goes.
  */
 export class FileSource {
   private readonly tailers = new Map<string, Tailer>()
+  private readonly lastSeen = new Map<string, number>()
   private scanTimer: NodeJS.Timeout | null = null
   private pollTimer: NodeJS.Timeout | null = null
   private scans = 0
+  private scanning: Promise<void> | null = null
+  private rescan = false
   private polling = false
   private stopped = false
+  private readonly exclude: (p: string) => boolean
+  private readonly watcher: DirWatcher | null
+  private readonly multilineRules: Array<{ match: (p: string) => boolean, make: () => MultilineJoiner }>
+  /** Asked for every new file; may refine its tags later (kubelet metadata). */
+  refine: TagRefiner | null = null
 
   constructor (
     private readonly cfg: ForwarderConfig,
@@ -34,20 +55,29 @@ export class FileSource {
     private readonly checkpoints: CheckpointStore,
     private readonly metrics: ForwarderMetrics,
     private readonly log: Logger
-  ) {}
+  ) {
+    const ex = cfg.exclude.length > 0 ? picomatch(cfg.exclude, { dot: true }) : () => false
+    this.exclude = (p) => COMPRESSED.test(p) || ex(p)
+    this.watcher = cfg.watch ? new DirWatcher((dir, name) => this.onChange(dir, name), () => this.requestScan()) : null
+    this.multilineRules = cfg.multiline.map((r) => ({
+      match: picomatch(r.paths, { dot: true }),
+      make: () => new MultilineJoiner(continuation(r.preset, r.start), r.maxLines, cfg.maxLineBytes, r.flushMs)
+    }))
+  }
 
   get openFiles (): number { return this.tailers.size }
+  get all (): Iterable<Tailer> { return this.tailers.values() }
 
   async start (): Promise<void> {
     await this.scan()
     const scanLoop = async () => {
       if (this.stopped) return
-      try { await this.scan() } catch (err) { this.log.error({ err }, 'scanning log roots failed') }
+      await this.scan()
       if (!this.stopped) this.scanTimer = setTimeout(scanLoop, this.cfg.scanIntervalMs)
     }
     const pollLoop = async () => {
       if (this.stopped) return
-      await this.pollAll()
+      await this.pollDue()
       if (!this.stopped) this.pollTimer = setTimeout(pollLoop, this.cfg.pollIntervalMs)
     }
     this.scanTimer = setTimeout(scanLoop, this.cfg.scanIntervalMs)
@@ -58,40 +88,98 @@ export class FileSource {
     this.stopped = true
     if (this.scanTimer) clearTimeout(this.scanTimer)
     if (this.pollTimer) clearTimeout(this.pollTimer)
-    while (this.polling) await new Promise((resolve) => setTimeout(resolve, 5))
+    this.watcher?.close()
+    while (this.polling || this.scanning) await new Promise((resolve) => setTimeout(resolve, 5))
     for (const t of this.tailers.values()) await t.close()
     this.tailers.clear()
     this.metrics.openFiles.set(0)
   }
 
-  /** One discovery pass: open new files, notice renamed and deleted ones. */
-  async scan (): Promise<void> {
-    const first = this.scans++ === 0
-    const seenPaths = new Map<string, string>() // path → dev:ino it leads to now
-    for (const pattern of discoveryPatterns(this.cfg)) {
-      const paths = await fg(pattern, { onlyFiles: true, followSymbolicLinks: true, suppressErrors: true, absolute: true })
-      for (const path of paths) {
-        let st
-        try { st = await stat(path) } catch { continue }
-        const key = `${st.dev}:${st.ino}`
-        seenPaths.set(path, key)
-        if (!this.tailers.has(key)) await this.openFile(path, first)
-      }
-    }
-    const now = Date.now()
+  private onChange (dir: string, name: string | null): void {
     for (const t of this.tailers.values()) {
-      const leadsTo = seenPaths.get(t.path)
-      if (leadsTo === `${t.dev}:${t.ino}`) { t.goneSinceMs = 0; continue }
-      if (t.goneSinceMs === 0) t.goneSinceMs = now
+      if (dirname(t.path) === dir && (name === null || basename(t.path) === name)) t.wake()
     }
   }
 
-  private async openFile (path: string, firstScan: boolean): Promise<void> {
-    const tags = tagsForPath(path, this.cfg, this.bosh)
+  private requestScan (): void {
+    if (this.stopped) return
+    if (this.scanning) { this.rescan = true; return }
+    setTimeout(() => { void this.scan() }, 10).unref()
+  }
+
+  /** One discovery pass (never two at once). */
+  async scan (): Promise<void> {
+    if (this.scanning) { this.rescan = true; return await this.scanning }
+    this.scanning = this.scanOnce().catch((err) => this.log.error({ err }, 'scanning log roots failed'))
+    try { await this.scanning } finally { this.scanning = null }
+    if (this.rescan && !this.stopped) { this.rescan = false; await this.scan() }
+  }
+
+  private async scanOnce (): Promise<void> {
+    const first = this.scans++ === 0
+    const now = Date.now()
+    const found = new Map<string, Found>() // dev:ino → where it is now (a live name wins)
+    for (const pattern of discoveryPatterns(this.cfg)) {
+      for (const pat of this.cfg.readRotated ? [pattern, pattern + '.*'] : [pattern]) {
+        const paths = await fg(pat, { onlyFiles: true, followSymbolicLinks: true, suppressErrors: true, absolute: true })
+        for (const path of paths) {
+          if (this.exclude(path)) continue
+          let st
+          try { st = await stat(path) } catch { continue }
+          const key = `${st.dev}:${st.ino}`
+          const prev = found.get(key)
+          if (prev && !isRotatedName(prev.path)) continue
+          found.set(key, { path, size: st.size, dev: st.dev, ino: st.ino })
+        }
+      }
+    }
+    for (const key of found.keys()) this.lastSeen.set(key, now)
+
+    // Open tailers follow their file: live, rotated away, or gone.
+    for (const [key, t] of this.tailers) {
+      const f = found.get(key)
+      if (!f) { if (t.state !== 'gone') { t.setState('gone', now); this.metrics.rotations.inc() } continue }
+      if (f.path !== t.path) t.path = f.path
+      const rotated = isRotatedName(f.path) || logicalPath(f.path) !== t.logicalPath
+      if (rotated && t.state === 'live') this.metrics.rotations.inc()
+      t.setState(rotated ? 'rotated' : 'live', now)
+      if (!rotated) await t.verify().catch(() => {})
+    }
+
+    // New files: live names first, so a truncated file's last state exists before its copy is seen.
+    const fresh = [...found.entries()].filter(([key]) => !this.tailers.has(key))
+    fresh.sort(([, a], [, b]) => Number(isRotatedName(a.path)) - Number(isRotatedName(b.path)))
+    for (const [, f] of fresh) await this.openFile(f, first)
+
+    this.forgetStale(now)
+    this.watcher?.sync(this.watchedDirs())
+  }
+
+  private watchedDirs (): Set<string> {
+    const dirs = new Set<string>()
+    for (const root of [this.cfg.podLogRoot, this.cfg.containerLogRoot, this.cfg.boshLogRoot]) if (root) dirs.add(root)
+    for (const t of this.tailers.values()) {
+      dirs.add(dirname(t.path))
+      if (this.cfg.podLogRoot && t.path.startsWith(this.cfg.podLogRoot + '/')) dirs.add(dirname(dirname(t.path)))
+    }
+    return dirs
+  }
+
+  private checkpointByInode (dev: number, ino: number): Checkpoint | undefined {
+    for (const cp of this.checkpoints.all()) if (cp.dev === dev && cp.ino === ino && !cp.truncated) return cp
+    return undefined
+  }
+
+  private async openFile (f: Found, firstScan: boolean): Promise<void> {
+    const live = logicalPath(f.path)
+    const tags = tagsForPath(live, this.cfg, this.bosh)
     if (tags === null) return
+    // A file already read to the end (a rotated one, closed after its last ack) stays closed.
+    const known = this.checkpointByInode(f.dev, f.ino)
+    if (known && known.offset === f.size && isRotatedName(f.path)) return
     let file
-    try { file = await open(path, 'r') } catch (err) {
-      this.log.warn({ path, err: (err as Error).message }, 'cannot open log file')
+    try { file = await open(f.path, 'r') } catch (err) {
+      this.log.warn({ path: f.path, err: (err as Error).message }, 'cannot open log file')
       return
     }
     try {
@@ -100,44 +188,94 @@ export class FileSource {
       if (this.tailers.has(key)) { await file.close(); return }
       const fp = await fingerprint(file, st.dev, st.ino)
       if (fp === null) { await file.close(); return } // no first line yet: next scan
-      const cp = this.checkpoints.get(fp)
-      let startOffset = 0
+      let streamKey = fp.key
       let generation = 0
+      let startOffset = 0
+      const cp = this.checkpoints.get(fp.key)
+      const copyOf = cp ? undefined : this.truncatedOriginal(fp.firstLine, live, st.size, f.path)
       if (cp) {
+        streamKey = cp.streamKey ?? cp.fingerprint
         generation = cp.generation
-        startOffset = cp.offset <= st.size ? cp.offset : 0
-        if (cp.offset > st.size) generation++ // truncated while we were down
-      } else if (firstScan && this.checkpoints.firstStart && this.cfg.readFrom === 'tail') {
-        startOffset = st.size
+        startOffset = cp.offset
+        if (cp.offset > st.size) { generation++; startOffset = 0 } // truncated while we were down
+      } else if (copyOf) {
+        // copytruncate's copy: it holds the original's lines, so it continues that stream.
+        streamKey = copyOf.cp.streamKey
+        generation = copyOf.cp.generation
+        startOffset = copyOf.cp.offset
+        this.checkpoints.delete(copyOf.key)
+      } else {
+        const old = this.checkpointByInode(st.dev, st.ino)
+        if (old && old.firstLine !== fp.firstLine) {
+          // The same inode with another first line: truncated and rewritten while we were
+          // down. Keep its last state for the copy, and read the new content from the start.
+          this.checkpoints.delete(old.fingerprint)
+          this.checkpoints.set({ ...old, truncated: true }, `${old.fingerprint}@${old.generation}`)
+          this.metrics.truncations.inc()
+        } else if (firstScan && this.checkpoints.firstStart && this.cfg.readFrom === 'tail') {
+          startOffset = st.size
+        }
       }
-      const tailer = new Tailer({ node: this.node, path, file, dev: st.dev, ino: st.ino, fingerprint: fp, tags, startOffset, generation, maxLineBytes: this.cfg.maxLineBytes }, this.shipper, this.checkpoints, this.metrics)
+      const rule = this.multilineRules.find((r) => r.match(live))
+      const tailer = new Tailer({
+        node: this.node, path: f.path, logicalPath: live, file, dev: st.dev, ino: st.ino, fp, streamKey, generation, startOffset, tags, cfg: this.cfg,
+        multiline: rule ? rule.make() : null
+      }, this.shipper, this.checkpoints, this.metrics)
+      if (isRotatedName(f.path)) tailer.setState('rotated', Date.now())
       this.tailers.set(key, tailer)
       this.metrics.openFiles.set(this.tailers.size)
-      this.log.debug({ path, startOffset, generation }, 'tailing')
+      this.refine?.(tailer, tags)
+      this.log.debug({ path: f.path, startOffset, generation }, 'tailing')
     } catch (err) {
       await file.close().catch(() => {})
-      this.log.warn({ path, err: (err as Error).message }, 'cannot read log file')
+      this.log.warn({ path: f.path, err: (err as Error).message }, 'cannot read log file')
     }
   }
 
-  private async pollAll (): Promise<void> {
+  /** The last state of a truncated file that `path` (a rotated name) is the copy of. */
+  private truncatedOriginal (firstLine: string, live: string, size: number, path: string): { key: string, cp: Checkpoint } | undefined {
+    if (!isRotatedName(path)) return undefined
+    for (const key of this.checkpoints.keys()) {
+      const cp = this.checkpoints.get(key)!
+      if (cp.truncated && cp.firstLine === firstLine && cp.logicalPath === live && cp.offset <= size) return { key, cp }
+    }
+    return undefined
+  }
+
+  private forgetStale (now: number): void {
+    for (const key of this.checkpoints.keys()) {
+      const cp = this.checkpoints.get(key)!
+      if (cp.truncated) {
+        if (now - cp.updatedMs > FROZEN_TTL_MS) this.checkpoints.delete(key)
+        continue
+      }
+      const seen = this.lastSeen.get(`${cp.dev}:${cp.ino}`)
+      if (seen === undefined) this.lastSeen.set(`${cp.dev}:${cp.ino}`, now)
+      else if (now - seen > UNSEEN_TTL_MS && !this.tailers.has(`${cp.dev}:${cp.ino}`)) this.checkpoints.delete(key)
+    }
+  }
+
+  /** Poll every tailer that is due; close the ones that are finished. */
+  private async pollDue (): Promise<void> {
     this.polling = true
     const now = Date.now()
     try {
       for (const [key, t] of this.tailers) {
         if (this.stopped || !this.shipper.hasCapacity) break
-        const finalRead = t.goneSinceMs !== 0 && now - t.goneSinceMs >= ROTATE_WAIT_MS
+        const finalRead = t.state !== 'live' && now - t.stateSinceMs >= ROTATE_WAIT_MS
+        if (t.nextPollMs > now && !finalRead) continue
+        let read = 0
         try {
-          await t.poll(finalRead)
+          read = await t.poll(now, finalRead)
         } catch (err) {
           this.log.warn({ path: t.path, err: (err as Error).message }, 'reading log file failed')
           continue
         }
-        if (finalRead && t.lagBytes === 0) {
-          // Read to its end and every line acknowledged: forget it.
+        if (finalRead && read === 0 && t.lagBytes === 0) {
+          // Read to its end and every line acknowledged: close it.
           await t.close()
           this.tailers.delete(key)
-          this.checkpoints.delete(t.fingerprint)
+          if (t.state === 'gone') this.checkpoints.delete(t.fp.key)
           this.metrics.openFiles.set(this.tailers.size)
         }
       }

@@ -42,3 +42,13 @@ test('flush hands out the unfinished last line', () => {
   assert.deepEqual(out.map((l) => l.bytes.toString()), ['a', 'last'])
   assert.equal(out[1]!.end, 6)
 })
+
+test('split mode ships a long line in maxLineBytes pieces with their own offsets', () => {
+  const s = new LineSplitter(4, 'split')
+  const out: RawLine[] = []
+  s.push(Buffer.from('abcdefghij\nxy'), 0, out)
+  s.push(Buffer.from('z\n'), 13, out)
+  assert.deepEqual(out.map((l) => [l.bytes.toString(), l.offset, l.end, l.split ?? false, l.truncated]), [
+    ['abcd', 0, 4, true, false], ['efgh', 4, 8, true, false], ['ij', 8, 11, false, false], ['xyz', 11, 15, false, false]
+  ])
+})

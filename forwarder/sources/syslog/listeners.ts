@@ -1,0 +1,120 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
+import { isIPv6 } from 'node:net'
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
+import { DaytwoError } from '../../../core/errors.js'
+import type { Logger } from '../../../core/logger.js'
+import { FrameSplitter, type Frame } from './octet-framing.js'
+
+// The sockets: UDP (one message per datagram), TCP and TLS (RFC 6587 framing, see
+// octet-framing.ts). They only frame bytes; syslog-source.ts does the rest.
+
+export type Transport = 'udp' | 'tcp' | 'tls'
+
+export interface ListenerEvents {
+  frame (transport: Transport, listener: string, peer: string, frame: Frame): void
+  /** A connection ended inside an octet-counted frame, or its octet count lied. */
+  lost (transport: Transport, reason: 'syslog_truncated_frame' | 'syslog_octet_count_mismatch', bytes: number): void
+  connections (transport: Transport, delta: number): void
+}
+
+export interface Listener {
+  transport: Transport
+  /** As configured, e.g. `tcp://0.0.0.0:514`: part of each stream's identity. */
+  url: string
+  close (): Promise<void>
+}
+
+function url (transport: Transport, host: string, port: number): string {
+  return `${transport}://${isIPv6(host) ? `[${host}]` : host}:${port}`
+}
+
+export async function listenUdp (host: string, port: number, maxBytes: number, ev: ListenerEvents): Promise<Listener> {
+  const sock: UdpSocket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false })
+  const u = url('udp', host, port)
+  sock.on('message', (msg, rinfo) => {
+    const truncated = msg.length > maxBytes
+    ev.frame('udp', u, rinfo.address, { bytes: truncated ? msg.subarray(0, maxBytes) : msg, truncated })
+  })
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', (err) => reject(new DaytwoError('CONFIG', `cannot listen for syslog on ${u}: ${err.message}`)))
+    sock.bind(port, host, () => resolve())
+  })
+  // A bigger kernel buffer rides out bursts while the event loop is busy (best effort).
+  try { sock.setRecvBufferSize(4 * 1024 * 1024) } catch {}
+  return { transport: 'udp', url: u, close: async () => await new Promise<void>((resolve) => sock.close(() => resolve())) }
+}
+
+export interface StreamListenerOptions {
+  host: string
+  port: number
+  maxBytes: number
+  maxConnections: number
+  tls?: { certFile: string, keyFile: string }
+}
+
+export async function listenStream (opts: StreamListenerOptions, ev: ListenerEvents, log: Logger): Promise<Listener> {
+  const transport: Transport = opts.tls ? 'tls' : 'tcp'
+  const u = url(transport, opts.host, opts.port)
+  const sockets = new Set<Socket>()
+  const onConnection = (sock: Socket) => {
+    sockets.add(sock)
+    ev.connections(transport, 1)
+    const peer = sock.remoteAddress ?? ''
+    const splitter = new FrameSplitter(opts.maxBytes)
+    const frames: Frame[] = []
+    sock.on('data', (chunk: Buffer) => {
+      const err = splitter.push(chunk, frames)
+      for (const f of frames) ev.frame(transport, u, peer, f)
+      frames.length = 0
+      if (err !== null) {
+        ev.lost(transport, 'syslog_octet_count_mismatch', 0)
+        log.debug({ peer, listener: u }, 'octet count does not match the frame: closing the connection')
+        sock.destroy()
+      }
+    })
+    sock.on('error', (err) => log.debug({ peer, listener: u, err: err.message }, 'syslog connection error'))
+    sock.on('close', () => {
+      sockets.delete(sock)
+      ev.connections(transport, -1)
+      const lost = splitter.end(frames)
+      for (const f of frames) ev.frame(transport, u, peer, f)
+      frames.length = 0
+      if (lost > 0) ev.lost(transport, 'syslog_truncated_frame', lost)
+    })
+  }
+  let server: Server
+  if (opts.tls) {
+    let cert: Buffer, key: Buffer
+    try {
+      cert = readFileSync(opts.tls.certFile)
+      key = readFileSync(opts.tls.keyFile)
+    } catch (err) {
+      throw new DaytwoError('CONFIG', `forwarder.syslog.tlsCertFile/tlsKeyFile: ${(err as Error).message}`)
+    }
+    const tlsServer = createTlsServer({ cert, key })
+    tlsServer.on('secureConnection', onConnection)
+    tlsServer.on('tlsClientError', (err, sock) => log.debug({ peer: sock.remoteAddress, err: err.message }, 'syslog TLS handshake failed'))
+    server = tlsServer
+  } else {
+    server = createTcpServer(onConnection)
+  }
+  server.maxConnections = opts.maxConnections
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new DaytwoError('CONFIG', `cannot listen for syslog on ${u}: ${err.message}`)))
+    server.listen(opts.port, opts.host, () => resolve())
+  })
+  return {
+    transport,
+    url: u,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const s of sockets) s.end()
+      // Senders that do not close their side within a moment are cut off.
+      const timer = setTimeout(() => { for (const s of sockets) s.destroy() }, 1000)
+      await closed
+      clearTimeout(timer)
+    }
+  }
+}

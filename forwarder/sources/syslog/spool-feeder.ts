@@ -1,0 +1,60 @@
+import type { Entry, StreamTags } from '../../../core/record.js'
+import type { DiskSpool, SpooledMessage } from '../../spool/disk-spool.js'
+import { StreamHandle, type Shipper } from '../../shipper.js'
+
+interface StreamState { handle: StreamHandle, ackedBelow: number }
+
+/**
+ * Moves spooled messages into the shipper while it has capacity, and turns the shipper's
+ * per-stream acknowledgements back into the spool's single mark: messages are handed over
+ * in sequence order, so the mark is the sequence of the oldest message handed over and not
+ * yet acknowledged. The entry offset is the spool sequence number, so a message read again
+ * after a restart has the same record id.
+ */
+export class SpoolFeeder {
+  private readonly streams = new Map<string, StreamState>()
+  /** Sequence numbers handed to the shipper and not yet known acknowledged, oldest first. */
+  private inflight: Array<[seq: number, state: StreamState]> = []
+  private head = 0
+  private nextUnhanded = -1
+
+  constructor (private readonly spool: DiskSpool, private readonly shipper: Shipper) {}
+
+  /** Hand over what the shipper has room for. */
+  pump (): void {
+    this.spool.read(this.take)
+  }
+
+  private readonly take = (m: SpooledMessage): boolean => {
+    if (!this.shipper.hasCapacity) return false
+    const st = this.stateFor(m.tags)
+    this.inflight.push([m.seq, st])
+    this.nextUnhanded = m.seq + 1
+    const entry: Entry = [m.tsNs, m.seq, m.message, '']
+    this.shipper.add(st.handle, entry, Buffer.byteLength(m.message), m.seq + 1)
+    return true
+  }
+
+  private stateFor (tags: StreamTags): StreamState {
+    let st = this.streams.get(tags.id)
+    if (st === undefined) {
+      const state: StreamState = { handle: null as unknown as StreamHandle, ackedBelow: 0 }
+      state.handle = new StreamHandle(tags, (resume) => this.acked(state, resume))
+      this.streams.set(tags.id, state)
+      st = state
+    }
+    return st
+  }
+
+  private acked (st: StreamState, resume: number): void {
+    if (resume > st.ackedBelow) st.ackedBelow = resume
+    const q = this.inflight
+    while (this.head < q.length && q[this.head]![0] < q[this.head]![1].ackedBelow) this.head++
+    if (this.head > 4096 && this.head * 2 > q.length) { this.inflight = q.slice(this.head); this.head = 0 }
+    const mark = this.head < this.inflight.length ? this.inflight[this.head]![0] : this.nextUnhanded
+    if (mark >= 0) this.spool.ack(mark)
+  }
+
+  /** Streams seen since start (their handles are kept so acks find them). */
+  get streamCount (): number { return this.streams.size }
+}

@@ -1,0 +1,95 @@
+import { streamId } from '../../../core/ids.js'
+import type { StreamTags } from '../../../core/record.js'
+import type { SdElement, SyslogMessage } from './syslog-message.js'
+
+// Which stream a syslog message belongs to, and that stream's tags (DESIGN.md
+// "deployment / job / index"):
+//   - `daytwo@<PEN>` structured data names the identity outright: params deployment, job,
+//     index, process (any of them);
+//   - the BOSH syslog release's `instance@47450` element (director, deployment, group, az,
+//     id) gives deployment, job = instance group, index = instance id, and the app-name is
+//     the BOSH job process — so `logs fetch cf/router` finds a router's forwarded logs
+//     beside its tailed ones;
+//   - otherwise deployment comes from `deployments` (hostname glob → deployment), else the
+//     configured default (`syslog`); job = app-name, index = hostname, process = procid.
+// The identity elements' params are kept as labels `sd.<SD-ID>.<param>`.
+//
+// A stream is one (listener, hostname, app-name, procid): its tags are constant, and the
+// record offsets within it increase. Facility, severity, msgid and other structured data
+// change from one message to the next, and a record (core/record.ts Entry) has no place for
+// per-line attributes, so they are not kept on the stream: see the README section "syslog".
+
+export const BOSH_SD_ID = 'instance@47450'
+const DAYTWO_SD = /^daytwo@\d+$/
+/** A sender without a hostname or app-name: RFC 5424's NILVALUE. */
+export const NIL = '-'
+
+export interface DeploymentRule { pattern: RegExp, deployment: string }
+
+/** `<hostname glob>=<deployment>` entries (config `forwarder.syslog.deployments`) to rules. */
+export function deploymentRules (entries: string[]): DeploymentRule[] {
+  return entries.map((e) => {
+    const eq = e.indexOf('=')
+    const glob = e.slice(0, eq).trim()
+    const re = '^' + glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$'
+    return { pattern: new RegExp(re, 'i'), deployment: e.slice(eq + 1).trim() }
+  })
+}
+
+export interface TagContext {
+  node: string
+  /** Random per spool: a wiped spool restarts sequence numbers, so it must not reuse ids. */
+  epoch: string
+  /** The listener as configured, e.g. `tcp://0.0.0.0:514`; part of the stream identity. */
+  listener: string
+  /** The sender's address, standing in for a missing hostname. */
+  peer: string
+  rules: DeploymentRule[]
+  defaultDeployment: string
+}
+
+function param (el: SdElement, name: string): string | undefined {
+  for (const [k, v] of el.params) if (k === name && v !== '') return v
+  return undefined
+}
+
+export function streamTags (m: SyslogMessage, ctx: TagContext): StreamTags {
+  const hostname = m.hostname || ctx.peer
+  const appName = m.appName || NIL
+  let deployment: string | undefined
+  let job = appName
+  let index = hostname
+  let process = m.procId
+  const labels: Record<string, string> = { hostname, app_name: appName, transport: ctx.listener.slice(0, ctx.listener.indexOf(':')) }
+  if (m.procId !== '') labels.procid = m.procId
+  for (const el of m.sd) {
+    if (el.id === BOSH_SD_ID) {
+      deployment = param(el, 'deployment') ?? deployment
+      job = param(el, 'group') ?? job
+      index = param(el, 'id') ?? index
+      process = appName
+    } else if (DAYTWO_SD.test(el.id)) {
+      deployment = param(el, 'deployment') ?? deployment
+      job = param(el, 'job') ?? job
+      index = param(el, 'index') ?? index
+      process = param(el, 'process') ?? process
+    } else {
+      continue
+    }
+    for (const [k, v] of el.params) labels[`sd.${el.id}.${k}`] = v
+  }
+  if (deployment === undefined) {
+    for (const r of ctx.rules) if (r.pattern.test(hostname)) { deployment = r.deployment; break }
+  }
+  return {
+    id: streamId(ctx.node, ctx.epoch, ctx.listener, hostname, appName, m.procId),
+    source: 'syslog',
+    node: ctx.node,
+    deployment: deployment ?? ctx.defaultDeployment,
+    job,
+    index,
+    process,
+    path: ctx.listener,
+    labels
+  }
+}

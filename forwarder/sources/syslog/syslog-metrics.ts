@@ -1,0 +1,28 @@
+import { Gauge, type Registry } from 'prom-client'
+import { counter } from '../../../core/metrics.js'
+import type { DiskSpool } from '../../spool/disk-spool.js'
+
+// The syslog source's own metrics, beside the forwarder's (lines_read_total{source="syslog"},
+// lines_altered_total, dropped_total). Labels are bounded: transport and header format.
+
+export const TRANSPORTS = ['udp', 'tcp', 'tls'] as const
+export const FORMATS = ['rfc5424', 'rfc3164', 'none'] as const
+
+export interface SyslogMetrics {
+  messages: ReturnType<typeof counter>
+  connections: Gauge
+}
+
+export function syslogMetrics (registry: Registry, spool: DiskSpool): SyslogMetrics {
+  const p = 'daytwo_forwarder_syslog'
+  const m: SyslogMetrics = {
+    messages: counter(registry, `${p}_messages_total`, 'Syslog messages received, by transport and header format (none: no header, the whole frame kept as the message).', ['transport', 'format']),
+    connections: new Gauge({ name: `${p}_connections`, help: 'Open syslog TCP/TLS connections.', labelNames: ['transport'], registers: [registry] })
+  }
+  for (const t of TRANSPORTS) for (const f of FORMATS) m.messages.inc({ transport: t, format: f }, 0)
+  for (const t of ['tcp', 'tls']) m.connections.set({ transport: t }, 0)
+  new Gauge({ name: `${p}_spool_bytes`, help: 'Bytes in the syslog spool (segment files).', registers: [registry], collect () { this.set(spool.bytes) } }) // eslint-disable-line no-new
+  new Gauge({ name: `${p}_spool_messages`, help: 'Spooled messages the collector has not acknowledged yet.', registers: [registry], collect () { this.set(spool.pending) } }) // eslint-disable-line no-new
+  new Gauge({ name: `${p}_spool_segments`, help: 'Syslog spool segment files.', registers: [registry], collect () { this.set(spool.segmentCount) } }) // eslint-disable-line no-new
+  return m
+}
