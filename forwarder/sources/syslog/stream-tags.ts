@@ -14,8 +14,8 @@ import type { SdElement, SyslogMessage } from './syslog-message.js'
 //     configured default (`syslog`); job = app-name, index = hostname, process = procid.
 // The identity elements' params are kept as labels `sd.<SD-ID>.<param>`.
 //
-// A stream is one (listener, hostname, app-name, procid): its tags are constant, and the
-// record offsets within it increase. Facility, severity, msgid and other structured data
+// A stream is one (listener, hostname, app-name, procid) and the identity it resolves to:
+// its tags are constant, and the record offsets within it increase. Facility, severity, msgid and other structured data
 // change from one message to the next, and a record (core/record.ts Entry) has no place for
 // per-line attributes, so they are not kept on the stream: see the README section "syslog".
 
@@ -81,11 +81,14 @@ export function streamTags (m: SyslogMessage, ctx: TagContext): StreamTags {
   if (deployment === undefined) {
     for (const r of ctx.rules) if (r.pattern.test(hostname)) { deployment = r.deployment; break }
   }
+  const dep = deployment ?? ctx.defaultDeployment
+  // Every tag is in the id: a stream's tags never change, whatever the spool or store keeps.
+  const sd = Object.keys(labels).filter((k) => k.startsWith('sd.')).map((k) => k + '=' + labels[k]).join('\0')
   return {
-    id: streamId(ctx.node, ctx.epoch, ctx.listener, hostname, appName, m.procId),
+    id: streamId(ctx.node, ctx.epoch, ctx.listener, hostname, appName, m.procId, dep, job, index, process, sd),
     source: 'syslog',
     node: ctx.node,
-    deployment: deployment ?? ctx.defaultDeployment,
+    deployment: dep,
     job,
     index,
     process,
