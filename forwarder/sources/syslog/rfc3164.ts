@@ -8,12 +8,13 @@ import { DEFAULT_FACILITY, DEFAULT_SEVERITY, parsePri, type SyslogMessage } from
 //   - PRI but no valid TIMESTAMP: everything after PRI is CONTENT;
 // and then the receive time and the sender's address stand in for TIMESTAMP and HOSTNAME.
 // Like rsyslog, an RFC 3339 timestamp is accepted in place of the BSD one
-// (RSYSLOG_ForwardFormat), and a header whose HOSTNAME is missing ("<13>Oct 11 22:14:15
+// (RSYSLOG_ForwardFormat; without a zone, as loggen sends it, it is read in the configured
+// zone), and a header whose HOSTNAME is missing ("<13>Oct 11 22:14:15
 // su: …", as local senders write it) is read as TAG.
 
 const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 }
 const BSD_TS = /^([A-Za-z]{3}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?= |$)/
-const RFC3339_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})(?= |$)/
+const ISO_TS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?(?= |$)/
 const TAG = /^([^\s:[\]]{1,48})(?:\[([^\s\]]{1,128})\])?:(?: |$)/
 
 /** How RFC 3164's zoneless times are read: `local`, `UTC` or a fixed offset `±HH:MM`. */
@@ -41,9 +42,9 @@ export function parseRfc3164 (s: string, opts: Rfc3164Options): SyslogMessage {
     out.tsNs = ts
     pos = bsd[0].length
   } else {
-    const iso = RFC3339_TS.exec(rest)
+    const iso = ISO_TS.exec(rest)
     if (iso === null) return out
-    out.tsNs = rfc3339ToNs(iso[0])
+    out.tsNs = iso[8] !== undefined ? rfc3339ToNs(iso[0]) : isoLocalToNs(iso, opts.zone)
     if (out.tsNs === null) return out
     pos = iso[0].length
   }
@@ -85,8 +86,18 @@ function bsdTimeToNs (m: RegExpExecArray, opts: Rfc3164Options): string | null {
     if (best === null || Math.abs(ms - opts.nowMs) < Math.abs(best - opts.nowMs)) best = ms
   }
   if (best === null) return null
-  const frac = (m[6] ?? '').padEnd(9, '0')
-  const seconds = Math.floor(best / 1000)
+  return msToNs(best, m[6])
+}
+
+function isoLocalToNs (m: RegExpExecArray, zone: Zone): string | null {
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]))
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return null
+  return msToNs(wallToMs(y!, mo! - 1, d!, h!, mi!, s!, zone), m[7])
+}
+
+function msToNs (ms: number, fracDigits: string | undefined): string {
+  const frac = (fracDigits ?? '').padEnd(9, '0')
+  const seconds = Math.floor(ms / 1000)
   return seconds <= 0 ? (BigInt(seconds) * 1_000_000_000n + BigInt(frac)).toString() : String(seconds) + frac
 }
 
