@@ -29,7 +29,7 @@ export class BundleWriter {
   private readonly done: Promise<void>
 
   private constructor (private readonly stage: string, readonly file: string) {
-    this.pack = new Pack({ cwd: stage, portable: true, noDirRecurse: true })
+    this.pack = new Pack({ cwd: stage, portable: true, noDirRecurse: true, jobs: 1, maxReadSize: 1 << 20 })
     const gz = createGzip()
     const out = createWriteStream(file + '.part')
     this.pack.pipe(gz)
