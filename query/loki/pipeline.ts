@@ -90,10 +90,14 @@ function labelFilter (name: string, op: LabelFilterOp, value: string | number): 
           : op === '>=' ? (a) => a >= value
             : op === '<' ? (a) => a < value
               : (a) => a <= value
+  // As Loki: a line that already has an error passes (only string matchers filter errors out),
+  // a line without the label is dropped, and a value that is not a number marks the line.
   return (_line, l) => {
+    if (l.__error__ !== undefined) return l
     const raw = l[name]
-    const n = raw === undefined || raw === '' ? NaN : Number(raw)
-    if (Number.isNaN(n)) return { ...l, __error__: 'LabelFilterErr', __error_details__: `cannot compare ${name}=${JSON.stringify(raw ?? '')} with a number` }
+    if (raw === undefined) return null
+    const n = raw.trim() === '' ? NaN : Number(raw)
+    if (Number.isNaN(n)) return { ...l, __error__: 'LabelFilterErr', __error_details__: `strconv.ParseFloat: parsing ${JSON.stringify(raw)}: invalid syntax` }
     return cmp(n) ? l : null
   }
 }
