@@ -96,7 +96,7 @@ export class FleetState {
       }
       inst.lastReportedMs = now
       const age = ages.get(k)
-      if (typeof age === 'number') inst.lastLineMs = Math.max(inst.lastLineMs ?? 0, now - age)
+      if (typeof age === 'number') inst.lastLineMs = Math.max(inst.lastLineMs ?? -Infinity, now - age)
       this.countEvents(inst, g.families, restarted)
       const r = this.replaceSeries(inst, g.families)
       accepted += r.accepted
