@@ -19,6 +19,10 @@ export interface EvalContext {
   stats: { linesProcessed: number, bytesProcessed: number }
 }
 
+/** Series a range function may hold before aggregation: Loki's max_query_series default, or more while they fit MAX_CELLS points. */
+export const MAX_SERIES = 500
+const MAX_CELLS = 4_000_000
+
 /** Loki refuses more than 11 000 points per series; so do we, with its advice. */
 export const MAX_POINTS = 11000
 
@@ -34,9 +38,13 @@ export async function evalMetric (expr: MetricExpr, ctx: EvalContext): Promise<S
   switch (expr.kind) {
     case 'number': return expr.value
     case 'vector': return [{ labels: {}, values: new Float64Array(ctx.steps).fill(expr.value) }]
-    case 'range': return await rangeAgg(expr, ctx)
+    case 'range': return await rangeAgg(expr, ctx, undefined)
     case 'agg': {
-      const inner = await evalMetric(expr.expr, ctx)
+      // sum by (…) of a range function is grouped while lines are counted: the same answer,
+      // without a series per raw label set (a `| json` can make thousands).
+      const inner = expr.op === 'sum' && expr.expr.kind === 'range'
+        ? await rangeAgg(expr.expr, ctx, expr.grouping)
+        : await evalMetric(expr.expr, ctx)
       if (typeof inner === 'number') throw new DaytwoError('BAD_LOGQL', `${expr.op}: expected a vector, got a number`)
       return aggregate(expr.op, expr.grouping, inner, ctx.steps)
     }
@@ -48,7 +56,8 @@ export async function evalMetric (expr: MetricExpr, ctx: EvalContext): Promise<S
   }
 }
 
-async function rangeAgg (expr: Extract<MetricExpr, { kind: 'range' }>, ctx: EvalContext): Promise<Series[]> {
+/** A range function's series; `grouping` (from an enclosing sum) projects labels first: null sums all into one. */
+async function rangeAgg (expr: Extract<MetricExpr, { kind: 'range' }>, ctx: EvalContext, grouping: Grouping | null | undefined): Promise<Series[]> {
   const { startNs, stepNs, steps } = ctx
   const step = Number(stepNs)
   const range = Number(expr.rangeNs)
@@ -60,14 +69,18 @@ async function rangeAgg (expr: Extract<MetricExpr, { kind: 'range' }>, ctx: Eval
   // d: the value's difference array; c: the line count's (a window of empty lines has 0 bytes, not none).
   const diffs = new Map<string, { labels: Labels, d: Float64Array, c: Float64Array }>()
   const keyCache = new Map<Labels, string>()
+  const maxSeries = Math.max(MAX_SERIES, Math.floor(MAX_CELLS / (steps + 1)))
   const s = await scan(ctx.store, sel, fromNs, lastNs, (_stream, lines) => {
     for (const l of lines) {
+      if (l.labels.__error__ !== undefined) throw pipelineError(l.labels)
       let key = keyCache.get(l.labels)
-      if (key === undefined) { key = labelsKey(l.labels); if (keyCache.size < 100000) keyCache.set(l.labels, key) }
+      const labels = grouping === undefined ? l.labels : groupLabels(l.labels, grouping)
+      if (key === undefined) { key = labelsKey(labels); if (keyCache.size < 100000) keyCache.set(l.labels, key) }
       let acc = diffs.get(key)
       if (acc === undefined) {
+        if (diffs.size >= maxSeries) throw new DaytwoError('BAD_LOGQL', `maximum number of series (${maxSeries}) reached for a single query; aggregate with sum by (…) or narrow the selector`)
         const d = new Float64Array(steps + 1)
-        acc = { labels: l.labels, d, c: wantBytes ? new Float64Array(steps + 1) : d }
+        acc = { labels, d, c: wantBytes ? new Float64Array(steps + 1) : d }
         diffs.set(key, acc)
       }
       const d = Number(BigInt(l.ts) - startNs)
@@ -93,9 +106,6 @@ async function rangeAgg (expr: Extract<MetricExpr, { kind: 'range' }>, ctx: Eval
   const seconds = range / 1e9
   const out: Series[] = []
   for (const { labels, d, c } of diffs.values()) {
-    if (labels.__error__ !== undefined) {
-      throw new DaytwoError('BAD_LOGQL', `pipeline error: '${labels.__error__}' for series: '${labelsString(labels)}'. Use a label filter to intentionally skip this error (e.g. | __error__!="${labels.__error__}"), or | drop __error__`)
-    }
     const values = new Float64Array(steps)
     let run = 0
     let lines = 0
@@ -108,6 +118,10 @@ async function rangeAgg (expr: Extract<MetricExpr, { kind: 'range' }>, ctx: Eval
     out.push({ labels, values })
   }
   return out
+}
+
+function pipelineError (labels: Labels): DaytwoError {
+  return new DaytwoError('BAD_LOGQL', `pipeline error: '${labels.__error__}' for series: '${labelsString(labels)}'. Use a label filter to intentionally skip this error (e.g. | __error__!="${labels.__error__}"), or | drop __error__`)
 }
 
 function groupLabels (l: Labels, g: Grouping | null): Labels {

@@ -5,6 +5,9 @@ import type { Direction } from './log-query.js'
 // Request parameters as Loki reads them: times in ns, s (with fraction) or RFC 3339; `step`
 // in seconds (float) or as a duration; defaults as in Loki's HTTP API reference.
 
+/** Loki's default max_entries_limit_per_query: the most lines one log query returns. */
+export const MAX_ENTRIES = 5000
+
 export type Query = Record<string, string | string[] | undefined>
 
 export function one (q: Query, name: string): string | undefined {
@@ -40,6 +43,7 @@ export function limit (q: Query, dflt = 100): number {
   if (v === undefined) return dflt
   const n = Number(v)
   if (!Number.isInteger(n) || n <= 0) throw new DaytwoError('BAD_LOGQL', `invalid parameter "limit": limit must be a positive value, got ${JSON.stringify(v)}`)
+  if (n > MAX_ENTRIES) throw new DaytwoError('BAD_LOGQL', `max entries limit per query exceeded, limit > max_entries_limit (${n} > ${MAX_ENTRIES})`)
   return n
 }
 

@@ -43,6 +43,11 @@ export const lokiTail: FastifyPluginAsync<TailOptions> = async (app, opts) => {
   const { store } = opts
   const pollMs = opts.pollMs ?? 500
   await app.register(websocket, { options: { maxPayload: 1 << 20 } })
+  // An upgrade refused before this plugin's hooks ran (401 from the token check) leaves its
+  // socket outside the server's connection tracking: close it, or `close()` waits on it forever.
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode >= 400 && req.headers.upgrade?.toLowerCase() === 'websocket') req.raw.socket?.destroy()
+  })
 
   app.get('/tail', { websocket: true }, (socket: WebSocket, req: FastifyRequest<{ Querystring: p.Query }>) => {
     let closed = false
