@@ -210,6 +210,9 @@ test('errors: Loki\'s shape, 400 for bad or unsupported LogQL, 401 without a tok
   const tooMany = await f.get('query_range', { query: 'rate({job="router"}[1m])', start: String(f.t0), end: String(f.t0 + 86400n * S), step: '1' })
   assert.equal(tooMany.status, 400)
   assert.match(tooMany.body.message, /maximum resolution of 11000 points/)
+  const tooLong = await f.get('query_range', grafanaRange({ query: '{job="router"}', limit: '5001' }))
+  assert.equal(tooLong.status, 400)
+  assert.match(tooLong.body.message, /max entries limit per query exceeded/)
   const anon = await f.get('labels', {}, null)
   assert.equal(anon.status, 401)
   assert.equal(anon.body.status, 'error')
@@ -230,6 +233,14 @@ test('tail over WebSocket: a line appended after connecting arrives in Loki\'s t
     streams: [{ stream: { deployment: 'cf', index: 'x2x4z', job: 'router', level: 'info', namespace: 'cf', node: 'node-1', process: 'router', stream: 'stdout' }, values: [[String(line.ns), line.line]] }],
     dropped_entries: []
   })
+})
+
+test('tail sends history from `start` first: the newest `limit` lines, oldest first', async (t) => {
+  const url = f.url.replace(/^http/, 'ws') + '/loki/api/v1/tail?' + new URLSearchParams({ query: '{job="api"}', start: String(f.t0), limit: '3' }).toString()
+  const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${TENANT_TOKEN}` } })
+  t.after(() => ws.close())
+  const first = await new Promise<any>((resolve, reject) => { ws.once('message', (d) => resolve(JSON.parse(d.toString()))); ws.once('error', reject) })
+  assert.deepEqual(first.streams.map((s: any) => [s.stream.org, s.values]), [['acme', f.lines[API]!.slice(-3).map((l) => [String(l.ns), l.line])]])
 })
 
 test('tail refuses a connection without a token', async () => {
