@@ -22,16 +22,32 @@ function compareTs (a: string, b: string): number {
   return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0
 }
 
+/** The first window read from the end (backward) or the start (forward); each next one is twice as long. */
+const FIRST_WINDOW_NS = 60_000_000_000n
+
 export async function runLogQuery (store: LogStore, expr: LogExpr, org: string | undefined, startNs: bigint, endNs: bigint, limit: number, direction: Direction): Promise<LogQueryResult> {
   const sel = await select(store, expr, org, startNs)
   // Keep at most `limit` candidates: collect, and trim to the best `limit` whenever twice that many.
   let kept: Line[] = []
   const order = direction === 'forward' ? (a: Line, b: Line) => compareTs(a.ts, b.ts) : (a: Line, b: Line) => compareTs(b.ts, a.ts)
   const trim = () => { kept.sort(order); if (kept.length > limit) kept = kept.slice(0, limit) }
-  const stats = await scan(store, sel, startNs, endNs - 1n, (_s, lines) => {
-    for (const l of lines) kept.push(l)
-    if (kept.length >= 2 * limit + 1000) trim()
-  })
+  const stats = { linesProcessed: 0, bytesProcessed: 0 }
+  // Read time windows outward from the end (backward) or the start (forward), growing, and stop
+  // once `limit` lines are found: every later window is further from where the answer starts,
+  // so the cost follows the answer, not the range (the store skips blocks outside a window).
+  let width = FIRST_WINDOW_NS
+  let lo = direction === 'backward' ? endNs : startNs
+  let hi = lo
+  while (kept.length < limit && (direction === 'backward' ? lo > startNs : hi < endNs)) {
+    if (direction === 'backward') { hi = lo; lo = hi - width < startNs ? startNs : hi - width } else { lo = hi; hi = lo + width > endNs ? endNs : lo + width }
+    const s = await scan(store, sel, lo, hi - 1n, (_s, lines) => {
+      for (const l of lines) kept.push(l)
+      if (kept.length >= 2 * limit + 1000) trim()
+    })
+    stats.linesProcessed += s.linesProcessed
+    stats.bytesProcessed += s.bytesProcessed
+    width *= 2n
+  }
   trim()
   const groups = new Map<string, StreamResult>()
   const keyCache = new Map<Labels, string>()

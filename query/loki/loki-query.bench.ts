@@ -1,4 +1,4 @@
-// node dist/query/loki/loki-query.bench.js — lines/s through the Loki API's query paths over
+// node dist/query/loki/loki-query.bench.js — time and lines/s through the Loki API's query paths over
 // the embedded store: a Grafana log query (backward, limit 1000), the logs-volume metric query
 // (sum by level of count_over_time), and a `| json` filter — against a plain read of the store.
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -56,6 +56,7 @@ const cases: Array<[string, () => Promise<number>]> = [
   ['{deployment="cf"} backward 1000', () => logQuery('{deployment="cf"}')],
   ['|= "status\\":500" backward 1000', () => logQuery('{deployment="cf"} |= "status\\":500"')],
   ['| json | status >= 500', () => logQuery('{deployment="cf"} | json | status >= 500')],
+  ['| json | status >= 999 (no match)', () => logQuery('{deployment="cf"} | json | status >= 999')],
   ['sum by (level) count_over_time', () => metric('sum by (level) (count_over_time({deployment="cf"} | drop __error__ [1m]))')]
 ]
 try {
@@ -64,7 +65,7 @@ try {
     const start = process.hrtime.bigint()
     const lines = await fn()
     const s = Number(process.hrtime.bigint() - start) / 1e9
-    console.log(`${name.padEnd(34)} ${Math.round(lines / s).toLocaleString('en').padStart(11)} lines/s`)
+    console.log(`${name.padEnd(34)} ${(s * 1000).toFixed(1).padStart(8)} ms  ${lines.toLocaleString('en').padStart(8)} lines read  ${Math.round(lines / s).toLocaleString('en').padStart(11)} lines/s`)
   }
 } finally {
   await store.close()
