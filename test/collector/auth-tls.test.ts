@@ -2,9 +2,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { kubernetesApiUrl } from '../../collector/tenants/kubernetes-namespaces.js'
 import { entries, ingest, metric, metricsText, startCollector, tags, type TlsClient } from '../helpers/collector.js'
 import { tempDir } from '../helpers/daytwo-process.js'
+import { k8sNamespace } from './directory-responses.js'
 
 // Forwarders authenticate with a bearer token, and optionally with a client certificate (mTLS).
 // Certificates are made at test time with openssl (Debian package openssl).
@@ -85,4 +89,30 @@ test('TLS settings that cannot work stop the collector at start, naming the key'
   await assert.rejects(startCollector(t, { clientCaFile: k.ca }), /collector\.clientCaFile needs collector\.tlsCertFile/)
   await assert.rejects(startCollector(t, { tlsCertFile: k.serverCert }), /tlsCertFile and collector\.tlsKeyFile go together/)
   await assert.rejects(startCollector(t, { tlsCertFile: k.serverCert, tlsKeyFile: join(k.dir, 'missing.key') }), /collector\.tlsKeyFile .*missing\.key/)
+})
+
+test('Kubernetes directory over https, verified with kubernetesCaFile, like in-cluster config', { skip }, async (t) => {
+  const k = pki(t)
+  const requests: string[] = []
+  const api = createHttpsServer({ cert: readFileSync(k.serverCert), key: readFileSync(k.serverKey) }, (req, res) => {
+    requests.push(`${req.url} ${req.headers.authorization}`)
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(k8sNamespace('payments', { 'daytwo.io/org': 'acme' })))
+  })
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+  t.after(async () => { api.closeAllConnections(); await new Promise((resolve) => api.close(resolve)) })
+  const port = (api.address() as AddressInfo).port
+  const tokenFile = join(k.dir, 'token')
+  writeFileSync(tokenFile, 'sa-token\n')
+  // In a pod the URL comes from KUBERNETES_SERVICE_HOST/PORT.
+  assert.equal(kubernetesApiUrl('', { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(port) }), `https://127.0.0.1:${port}`)
+  const c = await startCollector(t, { tenants: { kubernetes: true, kubernetesApiUrl: `https://127.0.0.1:${port}`, kubernetesTokenFile: tokenFile, kubernetesCaFile: k.ca, lookupWaitMs: 10000 } })
+  assert.equal((await ingest(c.url, [{ stream: tags('p', { namespace: 'payments' }), entries: entries(0, 3) }])).status, 200)
+  assert.deepEqual(requests, ['/api/v1/namespaces/payments Bearer sa-token'])
+  assert.equal((await c.store.streams({}))[0]?.org, 'acme')
+  // Without the CA the API's certificate is not trusted: the lookup fails and records pass as unknown.
+  const c2 = await startCollector(t, { tenants: { kubernetes: true, kubernetesApiUrl: `https://127.0.0.1:${port}`, kubernetesTokenFile: tokenFile, kubernetesCaFile: join(k.dir, 'absent.crt'), lookupWaitMs: 10000 } })
+  assert.equal((await ingest(c2.url, [{ stream: tags('p', { namespace: 'payments' }), entries: entries(0, 3) }])).status, 200)
+  assert.equal((await c2.store.streams({}))[0]?.org, 'unknown')
+  assert.equal(requests.length, 1)
 })
