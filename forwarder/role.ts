@@ -19,6 +19,9 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const metrics = forwarderMetrics(registry, log)
   const checkpoints = new FileCheckpoints(join(config.dataDir, 'forwarder', 'checkpoints.json'))
   const shipper = new Shipper(cfg, cfg.token, metrics, log)
+  // Syslog first: a listener that cannot start (port taken, no certificate) fails the role before anything else runs.
+  const syslog = syslogEnabled(cfg) ? new SyslogSource(cfg, config.node, config.dataDir, shipper, metrics, registry, log) : null
+  await syslog?.start()
   const files = new FileSource(cfg, config.node, boshIdentity(cfg, config.node), shipper, checkpoints, metrics, log)
   const flushTimer = setInterval(() => {
     try { checkpoints.flush() } catch (err) { log.error({ err }, 'writing checkpoints failed') }
@@ -28,8 +31,6 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const url = await listen(app, cfg.host, cfg.port)
   const nodeMetrics = startNodeMetrics(config, shipper, registry, log)
   await files.start()
-  const syslog = syslogEnabled(cfg) ? new SyslogSource(cfg, config.node, config.dataDir, shipper, metrics, registry, log) : null
-  await syslog?.start()
   return {
     name: 'forwarder',
     url,

@@ -71,9 +71,11 @@ function libDirs (root: string): string[] {
   return out
 }
 
+/** Run loggen. It exits 0 even when it refuses its options, so an "error [" line counts as a failure (status -1). */
 export function runLoggen (l: Loggen, args: string[]): { status: number | null, out: string } {
   const r = spawnSync(l.bin, args, { env: l.env, encoding: 'utf8', timeout: 30_000 })
-  return { status: r.status, out: (r.stdout ?? '') + (r.stderr ?? '') }
+  const out = (r.stdout ?? '') + (r.stderr ?? '')
+  return { status: /^error \[/m.test(out) && r.status === 0 ? -1 : r.status, out }
 }
 
 export interface Rsyslog { child: ChildProcess, stop: () => Promise<void>, stderr: () => string }

@@ -57,9 +57,9 @@ export interface StreamListenerOptions {
 export async function listenStream (opts: StreamListenerOptions, ev: ListenerEvents, log: Logger): Promise<Listener> {
   const transport: Transport = opts.tls ? 'tls' : 'tcp'
   const u = url(transport, opts.host, opts.port)
+  /** Every TCP connection, TLS ones also before and after their handshake. */
   const sockets = new Set<Socket>()
   const onConnection = (sock: Socket) => {
-    sockets.add(sock)
     ev.connections(transport, 1)
     const peer = sock.remoteAddress ?? ''
     const splitter = new FrameSplitter(opts.maxBytes)
@@ -76,7 +76,6 @@ export async function listenStream (opts: StreamListenerOptions, ev: ListenerEve
     })
     sock.on('error', (err) => log.debug({ peer, listener: u, err: err.message }, 'syslog connection error'))
     sock.on('close', () => {
-      sockets.delete(sock)
       ev.connections(transport, -1)
       const lost = splitter.end(frames)
       for (const f of frames) ev.frame(transport, u, peer, f)
@@ -100,6 +99,10 @@ export async function listenStream (opts: StreamListenerOptions, ev: ListenerEve
   } else {
     server = createTcpServer(onConnection)
   }
+  server.on('connection', (raw: Socket) => {
+    sockets.add(raw)
+    raw.once('close', () => sockets.delete(raw))
+  })
   server.maxConnections = opts.maxConnections
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new DaytwoError('CONFIG', `cannot listen for syslog on ${u}: ${err.message}`)))

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { join } from 'node:path'
 import type { Registry } from 'prom-client'
 import type { ForwarderConfig } from '../../../core/config-schema.js'
+import { DaytwoError } from '../../../core/errors.js'
 import type { Logger } from '../../../core/logger.js'
 import type { StreamTags } from '../../../core/record.js'
 import { nowNs } from '../../../core/time.js'
@@ -73,6 +74,7 @@ export class SyslogSource {
       if (s.udpPort !== 0) this.listeners.push(await listenUdp(s.host, s.udpPort, s.maxMessageBytes, ev))
       if (s.tcpPort !== 0) this.listeners.push(await listenStream({ host: s.host, port: s.tcpPort, maxBytes: s.maxMessageBytes, maxConnections: s.maxConnections }, ev, this.log))
       if (s.tlsPort !== 0) {
+        if (s.tlsCertFile === '' || s.tlsKeyFile === '') throw new DaytwoError('CONFIG', 'forwarder.syslog.tlsPort is set: forwarder.syslog.tlsCertFile and tlsKeyFile must name a PEM certificate and its key')
         this.listeners.push(await listenStream({ host: s.host, port: s.tlsPort, maxBytes: s.maxMessageBytes, maxConnections: s.maxConnections, tls: { certFile: s.tlsCertFile, keyFile: s.tlsKeyFile } }, ev, this.log))
       }
     } catch (err) {
@@ -96,7 +98,12 @@ export class SyslogSource {
 
   /** After the shipper drained: fsync the spool and save what was acknowledged. */
   close (): void {
-    this.spool.close()
+    try {
+      this.spool.close()
+    } catch (err) {
+      // Unsaved acknowledgements only mean a resend at the next start (same ids, no duplicate).
+      this.log.error({ err }, 'closing the syslog spool failed')
+    }
   }
 
   private onFrame (transport: Transport, listener: string, peer: string, frame: Frame): void {
