@@ -70,7 +70,22 @@ export function parseRfc3164 (s: string, opts: Rfc3164Options): SyslogMessage {
   return out
 }
 
+// Consecutive messages almost always carry the same second: cache its parse.
+let lastKey = ''
+let lastNs: string | null = null
+let lastAtMs = 0
+
 function bsdTimeToNs (m: RegExpExecArray, opts: Rfc3164Options): string | null {
+  const key = m[0] + opts.zone
+  // The year depends on now: reuse the parse for a minute at most.
+  if (key === lastKey && opts.nowMs - lastAtMs < 60_000 && opts.nowMs >= lastAtMs) return lastNs
+  lastNs = bsdTimeToNsUncached(m, opts)
+  lastKey = key
+  lastAtMs = opts.nowMs
+  return lastNs
+}
+
+function bsdTimeToNsUncached (m: RegExpExecArray, opts: Rfc3164Options): string | null {
   const month = MONTHS[m[1]!.toLowerCase()]
   const day = Number(m[2])
   const h = Number(m[3])
