@@ -19,7 +19,7 @@ export const syslogSchema = z.object({
   rfc3164TimeZone: z.string().regex(/^(local|UTC|[+-]\d{2}:\d{2})$/, 'expected local, UTC or ±HH:MM').default('local').describe('Zone of RFC 3164 timestamps, which carry none: `local` (this process\'s TZ), `UTC` or an offset like `-07:00`. The year is the one that puts the time nearest to now.'),
   spoolMaxBytes: z.number().int().min(65536).default(268435456).describe('Disk spool bound (messages not yet acknowledged by the collector); when full, new messages are dropped and counted (reason `spool_full`).'),
   spoolSegmentBytes: z.number().int().min(4096).default(8388608).describe('Spool segment file size; a segment is deleted once every message in it was acknowledged.'),
-  spoolFsyncIntervalMs: z.number().int().min(1).default(100).describe('How often spooled messages are fsynced; a message is shipped only after its fsync, so a power loss cannot lose a message the collector has not stored.')
+  spoolFsyncIntervalMs: z.number().int().min(1).default(100).describe('How often spooled messages are fsynced. A power loss can lose the newest messages of up to this long; messages are shipped only once fsynced, so no record id is ever reused for a different message.')
 }).strict()
 
 export type SyslogConfig = z.infer<typeof syslogSchema>
