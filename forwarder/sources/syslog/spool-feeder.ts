@@ -2,7 +2,10 @@ import type { Entry, StreamTags } from '../../../core/record.js'
 import type { DiskSpool, SpooledMessage } from '../../spool/disk-spool.js'
 import { StreamHandle, type Shipper } from '../../shipper.js'
 
-interface StreamState { handle: StreamHandle, ackedBelow: number }
+interface StreamState { handle: StreamHandle, ackedBelow: number, inflight: number }
+
+/** Streams remembered without messages in flight before the idle ones are forgotten. */
+const MAX_IDLE_STREAMS = 10_000
 
 /**
  * Moves spooled messages into the shipper while it has capacity, and turns the shipper's
@@ -28,6 +31,7 @@ export class SpoolFeeder {
   private readonly take = (m: SpooledMessage): boolean => {
     if (!this.shipper.hasCapacity) return false
     const st = this.stateFor(m.tags)
+    st.inflight++
     this.inflight.push([m.seq, st])
     this.nextUnhanded = m.seq + 1
     const entry: Entry = [m.tsNs, m.seq, m.message, '']
@@ -38,7 +42,8 @@ export class SpoolFeeder {
   private stateFor (tags: StreamTags): StreamState {
     let st = this.streams.get(tags.id)
     if (st === undefined) {
-      const state: StreamState = { handle: null as unknown as StreamHandle, ackedBelow: 0 }
+      if (this.streams.size >= MAX_IDLE_STREAMS) this.forgetIdle()
+      const state: StreamState = { handle: null as unknown as StreamHandle, ackedBelow: 0, inflight: 0 }
       state.handle = new StreamHandle(tags, (resume) => this.acked(state, resume))
       this.streams.set(tags.id, state)
       st = state
@@ -49,12 +54,17 @@ export class SpoolFeeder {
   private acked (st: StreamState, resume: number): void {
     if (resume > st.ackedBelow) st.ackedBelow = resume
     const q = this.inflight
-    while (this.head < q.length && q[this.head]![0] < q[this.head]![1].ackedBelow) this.head++
+    while (this.head < q.length && q[this.head]![0] < q[this.head]![1].ackedBelow) q[this.head++]![1].inflight--
     if (this.head > 4096 && this.head * 2 > q.length) { this.inflight = q.slice(this.head); this.head = 0 }
     const mark = this.head < this.inflight.length ? this.inflight[this.head]![0] : this.nextUnhanded
     if (mark >= 0) this.spool.ack(mark)
   }
 
-  /** Streams seen since start (their handles are kept so acks find them). */
+  /** Forget streams with nothing in flight: a later message of one makes a new handle (same id). */
+  private forgetIdle (): void {
+    for (const [id, st] of this.streams) if (st.inflight === 0) this.streams.delete(id)
+  }
+
+  /** Streams with a handle (those with messages in flight, and recent ones). */
   get streamCount (): number { return this.streams.size }
 }
