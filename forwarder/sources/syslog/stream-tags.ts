@@ -1,6 +1,6 @@
 import { streamId } from '../../../core/ids.js'
 import type { StreamTags } from '../../../core/record.js'
-import type { SdElement, SyslogMessage } from './syslog-message.js'
+import { FACILITIES, SEVERITIES, type SdElement, type SyslogMessage } from './syslog-message.js'
 
 // Which stream a syslog message belongs to, and that stream's tags (DESIGN.md
 // "deployment / job / index"):
@@ -15,9 +15,10 @@ import type { SdElement, SyslogMessage } from './syslog-message.js'
 // The identity elements' params are kept as labels `sd.<SD-ID>.<param>`.
 //
 // A stream is one (listener, hostname, app-name, procid) and the identity it resolves to:
-// its tags are constant, and the record offsets within it increase. Facility, severity, msgid and other structured data
-// change from one message to the next, and a record (core/record.ts Entry) has no place for
-// per-line attributes, so they are not kept on the stream: see the README section "syslog".
+// its tags are constant, and the record offsets within it increase. Facility, severity and
+// msgid change from one message to the next, and a record (core/record.ts Entry) has no place
+// for per-line attributes: they become labels only when configured (`streamLabels`), each
+// value then being a stream of its own. Other structured data is not kept.
 
 export const BOSH_SD_ID = 'instance@47450'
 const DAYTWO_SD = /^daytwo@\d+$/
@@ -46,6 +47,8 @@ export interface TagContext {
   peer: string
   rules: DeploymentRule[]
   defaultDeployment: string
+  /** Header fields that split streams and become labels. */
+  streamLabels?: ReadonlyArray<'facility' | 'severity' | 'msgid'>
 }
 
 function param (el: SdElement, name: string): string | undefined {
@@ -78,14 +81,19 @@ export function streamTags (m: SyslogMessage, ctx: TagContext): StreamTags {
     }
     for (const [k, v] of el.params) labels[`sd.${el.id}.${k}`] = v
   }
+  for (const f of ctx.streamLabels ?? []) {
+    if (f === 'facility') labels.facility = FACILITIES[m.facility] ?? String(m.facility)
+    else if (f === 'severity') labels.severity = SEVERITIES[m.severity] ?? String(m.severity)
+    else if (m.msgId !== '') labels.msgid = m.msgId
+  }
   if (deployment === undefined) {
     for (const r of ctx.rules) if (r.pattern.test(hostname)) { deployment = r.deployment; break }
   }
   const dep = deployment ?? ctx.defaultDeployment
   // Every tag is in the id: a stream's tags never change, whatever the spool or store keeps.
-  const sd = Object.keys(labels).filter((k) => k.startsWith('sd.')).map((k) => k + '=' + labels[k]).join('\0')
+  const extra = Object.keys(labels).filter((k) => k.startsWith('sd.') || k === 'facility' || k === 'severity' || k === 'msgid').map((k) => k + '=' + labels[k]).join('\0')
   return {
-    id: streamId(ctx.node, ctx.epoch, ctx.listener, hostname, appName, m.procId, dep, job, index, process, sd),
+    id: streamId(ctx.node, ctx.epoch, ctx.listener, hostname, appName, m.procId, dep, job, index, process, extra),
     source: 'syslog',
     node: ctx.node,
     deployment: dep,

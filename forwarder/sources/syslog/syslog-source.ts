@@ -125,10 +125,11 @@ export class SyslogSource {
   }
 
   private tagsFor (m: ReturnType<typeof parseSyslog>, listener: string, peer: string): StreamTags {
-    const key = listener + '\0' + peer + '\0' + m.hostname + '\0' + m.appName + '\0' + m.procId + (m.sd.length > 0 ? '\0' + JSON.stringify(m.sd) : '')
+    let key = listener + '\0' + peer + '\0' + m.hostname + '\0' + m.appName + '\0' + m.procId + (m.sd.length > 0 ? '\0' + JSON.stringify(m.sd) : '')
+    if (this.cfg.syslog.streamLabels.length > 0) key += '\0' + m.facility + '\0' + m.severity + '\0' + m.msgId
     let t = this.tagCache.get(key)
     if (t === undefined) {
-      t = streamTags(m, { node: this.node, epoch: this.spool.epoch, listener, peer, rules: this.rules, defaultDeployment: this.cfg.syslog.defaultDeployment })
+      t = streamTags(m, { node: this.node, epoch: this.spool.epoch, listener, peer, rules: this.rules, defaultDeployment: this.cfg.syslog.defaultDeployment, streamLabels: this.cfg.syslog.streamLabels })
       if (this.tagCache.size >= TAG_CACHE_MAX) this.tagCache.clear()
       this.tagCache.set(key, t)
     }

@@ -33,3 +33,14 @@ test('the stream id is a function of every tag, the listener, the node and the s
     ['node', streamTags(parse('<14>1 - web-1 nginx 12 - - m'), { ...ctx, node: 'node-2' })]
   ] as const) assert.notEqual(t.id, a.id, what)
 })
+
+test('streamLabels: facility, severity and msgid as labels, each value a stream of its own', () => {
+  const c = { ...ctx, streamLabels: ['facility', 'severity', 'msgid'] as const }
+  const err = streamTags(parse('<27>1 - web-1 nginx 12 ID47 - m'), c)
+  assert.deepEqual([err.labels?.facility, err.labels?.severity, err.labels?.msgid], ['daemon', 'err', 'ID47'])
+  const info = streamTags(parse('<30>1 - web-1 nginx 12 ID47 - m'), c)
+  assert.equal(info.labels?.severity, 'info')
+  assert.notEqual(info.id, err.id)
+  assert.equal(streamTags(parse('<30>1 - web-1 nginx 12 - - m'), c).labels?.msgid, undefined, 'no msgid, no label')
+  assert.equal(streamTags(parse('<27>1 - web-1 nginx 12 ID47 - m'), ctx).labels?.severity, undefined, 'off by default')
+})
