@@ -20,6 +20,7 @@ export class SpoolFeeder {
   private inflight: Array<[seq: number, state: StreamState]> = []
   private head = 0
   private nextUnhanded = -1
+  private pumpQueued = false
 
   constructor (private readonly spool: DiskSpool, private readonly shipper: Shipper) {}
 
@@ -58,6 +59,11 @@ export class SpoolFeeder {
     if (this.head > 4096 && this.head * 2 > q.length) { this.inflight = q.slice(this.head); this.head = 0 }
     const mark = this.head < this.inflight.length ? this.inflight[this.head]![0] : this.nextUnhanded
     if (mark >= 0) this.spool.ack(mark)
+    // An acknowledged batch freed room in the shipper: refill it now rather than at the next tick.
+    if (!this.pumpQueued) {
+      this.pumpQueued = true
+      setImmediate(() => { this.pumpQueued = false; this.pump() })
+    }
   }
 
   /** Forget streams with nothing in flight: a later message of one makes a new handle (same id). */
