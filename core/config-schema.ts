@@ -23,7 +23,8 @@ const kubernetesSchema = z.object({
   apiServerUrl: z.string().default('').describe('API server, asked only when the kubelet is not reachable (e.g. https://kubernetes.default.svc).'),
   tokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token').describe('Bearer token file for the kubelet and the API server.'),
   caFile: z.string().default('').describe('CA to verify the kubelet and the API server with; empty skips verification of the kubelet\'s self-signed certificate.'),
-  cacheTtlMs: z.number().int().min(1000).default(60000).describe('How long a pod\'s metadata is cached.')
+  cacheTtlMs: z.number().int().min(1000).default(60000).describe('How long a pod\'s metadata is cached.'),
+  deploymentLabel: z.string().default('').describe('Pod label whose value is the deployment (e.g. app.kubernetes.io/instance for the Helm release); empty: the namespace.')
 }).strict()
 
 const host = z.string().default('127.0.0.1').describe('Address to listen on (0.0.0.0 in a pod).')

@@ -4,6 +4,7 @@ import { createRegistry } from '../core/metrics.js'
 import type { RoleContext, RunningRole } from '../core/role.js'
 import { createServer, listen } from '../core/server.js'
 import { FileCheckpoints } from './checkpoints.js'
+import { PodMetadata } from './kubernetes/pod-metadata.js'
 import { forwarderMetrics } from './metrics.js'
 import { startNodeMetrics } from './node-metrics/start-node-metrics.js'
 import { Shipper } from './shipper.js'
@@ -23,6 +24,16 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const syslog = syslogEnabled(cfg) ? new SyslogSource(cfg, config.node, config.dataDir, shipper, metrics, registry, log) : null
   await syslog?.start()
   const files = new FileSource(cfg, config.node, boshIdentity(cfg, config.node), shipper, checkpoints, metrics, log)
+  const pods = new PodMetadata(cfg.kubernetes, log)
+  if (pods.enabled) {
+    // Tags from the path first; refined from the kubelet when it answers (never waited for).
+    files.refine = (tailer, tags) => {
+      if (!tags.namespace || !tags.pod) return
+      void pods.get(tags.namespace, tags.pod).then((meta) => {
+        if (meta && !tailer.closed) tailer.retag({ deployment: meta.deployment, job: meta.job, index: meta.index })
+      })
+    }
+  }
   const flushTimer = setInterval(() => {
     try { checkpoints.flush() } catch (err) { log.error({ err }, 'writing checkpoints failed') }
   }, cfg.checkpointIntervalMs)

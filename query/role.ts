@@ -5,7 +5,6 @@ import { createServer, listen } from '../core/server.js'
 import { QueryAuth, requireToken } from './auth.js'
 import { logsApi } from './logs-api.js'
 import { lokiApi } from './loki/loki-api.js'
-import { lokiApi } from './loki/loki-api.js'
 import { usageApi } from './usage/usage-api.js'
 import { usagePage } from './usage/usage-page.js'
 
@@ -29,7 +28,6 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   await app.register(async (api) => {
     requireToken(api, auth, () => rejected.inc({ reason: 'unauthorized' }))
     await api.register(logsApi, { store, onLines: (n) => linesServed.inc(n) })
-    await api.register(lokiApi, { store, onLines: (n) => linesServed.inc(n) })
     await api.register(lokiApi, { store, onLines: (n) => linesServed.inc(n) })
     await api.register(usageApi, { store, pricePerGiB: cfg.usage.pricePerGiB, currency: cfg.usage.currency })
   })

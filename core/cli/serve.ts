@@ -114,15 +114,28 @@ generated into <dataDir>, and the forwarder ships to this process's collector.
 
     await new Promise<void>((resolveStop) => {
       const onSignal = (sig: string) => {
-        log.info({ signal: sig }, 'stopping')
+        log.info({ signal: sig }, 'stopping: shipping what is buffered and saving checkpoints (a second signal exits at once)')
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
+        process.once('SIGINT', () => process.exit(130))
+        process.once('SIGTERM', () => process.exit(143))
         resolveStop()
       }
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
+    // A stop that hangs (a peer that never answers) must not keep the process: a deadline.
+    const deadline = setTimeout(() => {
+      log.error('stopping took longer than 20 s; exiting anyway')
+      process.exit(1)
+    }, 20_000)
+    deadline.unref()
     await stopAll()
+    clearTimeout(deadline)
+    // Everything is stopped and flushed; idle keep-alive sockets and the like must not keep
+    // the process alive after that.
+    log.flush()
+    setImmediate(() => process.exit(0))
     return 0
   }
 }

@@ -11,7 +11,7 @@ export interface DaytwoProcess {
   urls: Record<string, string>
   stdout: () => string
   stderr: () => string
-  /** SIGTERM and wait for exit. */
+  /** SIGTERM and wait for exit (SIGKILL after 15 s, so a hung stop cannot hang the test). */
   stop: () => Promise<number | null>
   /** SIGKILL and wait for exit. */
   kill: () => Promise<void>
@@ -66,8 +66,17 @@ export async function startDaytwo (roles: string, config: Record<string, unknown
     urls,
     stdout: () => out,
     stderr: () => err,
-    stop: async () => { child.kill('SIGTERM'); return await exited },
-    kill: async () => { child.kill('SIGKILL'); await exited }
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15000)
+      try { return await exited } finally { clearTimeout(timer) }
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGKILL')
+      await exited
+    }
   }
 }
 
