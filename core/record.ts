@@ -27,10 +27,21 @@ export interface StreamTags {
 
 /**
  * One line: [timestamp in Unix nanoseconds as a decimal string, byte offset (or receive
- * sequence for syslog), message, stdio stream ('stdout' | 'stderr' | '')].
+ * sequence for syslog), message, stdio stream ('stdout' | 'stderr' | ''), and optionally the
+ * line's own attributes (syslog facility, severity, msgid, structured data)].
  * A tuple rather than an object: it is what the hot path builds and what the wire carries.
  */
-export type Entry = [ts: string, offset: number, message: string, stdio: string]
+export type Entry = [ts: string, offset: number, message: string, stdio: string, attrs?: Attributes]
+
+/**
+ * Per-line attributes: what varies from one line of a stream to the next, so cannot be a
+ * stream tag. Keys: `facility`, `severity`, `msgid` (syslog header fields, by name) and
+ * `sd.<SD-ID>.<param>` (RFC 5424 structured data).
+ */
+export type Attributes = Record<string, string>
+
+export const ATTRS = 4
+export const MAX_ATTRIBUTES = 64
 
 export interface StreamBatch {
   stream: StreamTags

@@ -1,5 +1,5 @@
 import { DaytwoError } from './errors.js'
-import type { Entry, StreamBatch, StreamTags } from './record.js'
+import { MAX_ATTRIBUTES, type Entry, type StreamBatch, type StreamTags } from './record.js'
 
 // The wire format between roles (forwarder → collector, query → CLI): NDJSON, one line per
 // stream group: {"stream":{…tags},"entries":[["<ts ns>",<offset>,"<message>","<stdio>"],…]}.
@@ -13,7 +13,8 @@ export function groupPrefix (tags: StreamTags): string {
 }
 
 export function encodeEntry (e: Entry): string {
-  return '["' + e[0] + '",' + e[1] + ',' + JSON.stringify(e[2]) + ',"' + e[3] + '"]'
+  const head = '["' + e[0] + '",' + e[1] + ',' + JSON.stringify(e[2]) + ',"' + e[3] + '"'
+  return e[4] === undefined ? head + ']' : head + ',' + JSON.stringify(e[4]) + ']'
 }
 
 /** One NDJSON line for a group, given its cached prefix. */
@@ -66,7 +67,7 @@ function checkEntries (es: unknown, line: number): Entry[] {
   let last = -1
   for (let i = 0; i < es.length; i++) {
     const e = es[i] as unknown[]
-    if (!Array.isArray(e) || e.length !== 4) throw bad(line, `entries[${i}] must be [ts, offset, message, stdio]`)
+    if (!Array.isArray(e) || (e.length !== 4 && e.length !== 5)) throw bad(line, `entries[${i}] must be [ts, offset, message, stdio] or [ts, offset, message, stdio, attributes]`)
     if (typeof e[0] !== 'string' || !TS_RE.test(e[0])) throw bad(line, `entries[${i}][0] must be Unix nanoseconds as a decimal string`)
     const off = e[1]
     if (typeof off !== 'number' || !Number.isSafeInteger(off) || off < 0) throw bad(line, `entries[${i}][1] must be a non-negative integer offset`)
@@ -74,8 +75,20 @@ function checkEntries (es: unknown, line: number): Entry[] {
     last = off
     if (typeof e[2] !== 'string') throw bad(line, `entries[${i}][2] must be a string`)
     if (typeof e[3] !== 'string') throw bad(line, `entries[${i}][3] must be a string`)
+    if (e.length === 5) checkAttributes(e[4], line, i)
   }
   return es as Entry[]
+}
+
+function checkAttributes (a: unknown, line: number, i: number): void {
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw bad(line, `entries[${i}][4] must be an object of strings`)
+  const keys = Object.keys(a)
+  if (keys.length > MAX_ATTRIBUTES) throw bad(line, `entries[${i}][4] has more than ${MAX_ATTRIBUTES} attributes`)
+  for (const k of keys) {
+    const v = (a as Record<string, unknown>)[k]
+    if (typeof v !== 'string') throw bad(line, `entries[${i}][4].${k} must be a string`)
+    if (k.length > MAX_TAG || v.length > MAX_TAG * 8) throw bad(line, `entries[${i}][4].${k} is too long`)
+  }
 }
 
 /** Parse and validate a whole NDJSON body. Throws DAYTWO_ERR_BAD_BATCH naming the line. */

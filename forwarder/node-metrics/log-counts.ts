@@ -72,7 +72,8 @@ export class LogCounts {
     }
     c.lines++
     c.bytes += bytes
-    c.levels[LEVEL_INDEX[hs.severity ?? detectLevel(entry[2])]]!++
+    const sev = entry[4]?.severity
+    c.levels[LEVEL_INDEX[sev !== undefined ? syslogSeverity(sev) : hs.severity ?? detectLevel(entry[2])]]!++
     hs.inst.lastLineMs = this.now()
   }
 

@@ -2,7 +2,7 @@ import { closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdi
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { DaytwoError } from '../../core/errors.js'
-import type { StreamTags } from '../../core/record.js'
+import type { Attributes, StreamTags } from '../../core/record.js'
 import { decodeAt, encodeMessage, encodeStream } from './spool-codec.js'
 
 // A bounded on-disk queue for sources that have no buffer of their own (syslog): messages
@@ -33,6 +33,7 @@ export interface SpooledMessage {
   tags: StreamTags
   tsNs: string
   message: string
+  attrs?: Attributes
 }
 
 interface Segment {
@@ -121,19 +122,19 @@ export class DiskSpool {
   get ackedBelow (): number { return this.acked }
 
   /** Append one message; returns its sequence number, or null when the spool is full. */
-  append (tags: StreamTags, tsNs: string, message: string): number | null {
+  append (tags: StreamTags, tsNs: string, message: string, attrs?: Attributes): number | null {
     let active = this.segments[this.segments.length - 1]!
     if (active.size >= this.opts.segmentBytes) active = this.roll()
     const known = this.activeStreams.get(tags.id)
     const def = known === undefined ? encodeStream(tags) : null
     const streamNo = known ?? this.activeStreams.size
-    const msg = encodeMessage(streamNo, tsNs, message)
+    const msg = encodeMessage(streamNo, tsNs, message, attrs)
     const need = msg.length + (def?.length ?? 0)
     if (this.totalBytes + need > this.opts.maxBytes) {
       // Everything spooled was acknowledged, but the active segment still holds it: roll.
       if (this.acked === this.nextSeqValue && active.size > 0) {
         this.roll()
-        return this.append(tags, tsNs, message)
+        return this.append(tags, tsNs, message, attrs)
       }
       return null
     }
@@ -176,7 +177,7 @@ export class DiskSpool {
         } else {
           const tags = c.streams[r.stream]
           if (tags === undefined) { bad = `stream ${r.stream} used before it is defined`; break }
-          if (c.seq >= this.acked && !take({ seq: c.seq, tags, tsNs: r.tsNs, message: r.message })) { c.pos += p; return }
+          if (c.seq >= this.acked && !take(r.attrs === undefined ? { seq: c.seq, tags, tsNs: r.tsNs, message: r.message } : { seq: c.seq, tags, tsNs: r.tsNs, message: r.message, attrs: r.attrs })) { c.pos += p; return }
           c.seq++
         }
         p += r.size

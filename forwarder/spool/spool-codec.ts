@@ -1,4 +1,4 @@
-import type { StreamTags } from '../../core/record.js'
+import type { Attributes, StreamTags } from '../../core/record.js'
 
 // Records in a spool segment file: TYPE (1 byte) LENGTH (u32 BE) PAYLOAD.
 //   'S' defines the segment's next stream: PAYLOAD is the stream's tags as JSON; streams are
@@ -7,11 +7,14 @@ import type { StreamTags } from '../../core/record.js'
 //   'M' is one message: PAYLOAD = stream number (u32 BE), timestamp length (u8), timestamp
 //       (Unix ns, ASCII digits), message (UTF-8). Its sequence number is the segment's first
 //       sequence (the file name) plus the count of 'M' records before it.
+//   'A' is one message with attributes: like 'M', with after the timestamp the attributes'
+//       JSON length (u16 BE) and JSON, then the message.
 // A record cut short (the process died mid-write) or a byte that is no record type ends the
 // readable part of a segment; recovery truncates the file there.
 
 export const TYPE_STREAM = 0x53
 export const TYPE_MESSAGE = 0x4d
+export const TYPE_ATTRIBUTED = 0x41
 export const HEADER_BYTES = 5
 
 export function encodeStream (tags: StreamTags): Buffer {
@@ -23,7 +26,8 @@ export function encodeStream (tags: StreamTags): Buffer {
   return b
 }
 
-export function encodeMessage (stream: number, tsNs: string, message: string): Buffer {
+export function encodeMessage (stream: number, tsNs: string, message: string, attrs?: Attributes): Buffer {
+  if (attrs !== undefined) return encodeAttributed(stream, tsNs, message, attrs)
   const msgLen = Buffer.byteLength(message, 'utf8')
   const payload = 4 + 1 + tsNs.length + msgLen
   const b = Buffer.allocUnsafe(HEADER_BYTES + payload)
@@ -36,9 +40,28 @@ export function encodeMessage (stream: number, tsNs: string, message: string): B
   return b
 }
 
+function encodeAttributed (stream: number, tsNs: string, message: string, attrs: Attributes): Buffer {
+  const json = Buffer.from(JSON.stringify(attrs), 'utf8')
+  if (json.length > 0xffff) throw new RangeError('syslog attributes longer than 64 KiB')
+  const msgLen = Buffer.byteLength(message, 'utf8')
+  const payload = 4 + 1 + tsNs.length + 2 + json.length + msgLen
+  const b = Buffer.allocUnsafe(HEADER_BYTES + payload)
+  b[0] = TYPE_ATTRIBUTED
+  b.writeUInt32BE(payload, 1)
+  b.writeUInt32BE(stream, 5)
+  b[9] = tsNs.length
+  b.write(tsNs, 10, 'latin1')
+  let p = 10 + tsNs.length
+  b.writeUInt16BE(json.length, p)
+  json.copy(b, p + 2)
+  p += 2 + json.length
+  b.write(message, p, 'utf8')
+  return b
+}
+
 export type DecodedRecord =
   | { type: 'stream', tags: StreamTags, size: number }
-  | { type: 'message', stream: number, tsNs: string, message: string, size: number }
+  | { type: 'message', stream: number, tsNs: string, message: string, attrs?: Attributes, size: number }
 
 /**
  * The record at `pos` in `buf`, or 'short' when `buf` ends inside it, or 'corrupt' when the
@@ -48,7 +71,7 @@ export function decodeAt (buf: Buffer, pos: number, end: number): DecodedRecord 
   if (end - pos < HEADER_BYTES) return 'short'
   const type = buf[pos]
   const len = buf.readUInt32BE(pos + 1)
-  if (type !== TYPE_STREAM && type !== TYPE_MESSAGE) return 'corrupt'
+  if (type !== TYPE_STREAM && type !== TYPE_MESSAGE && type !== TYPE_ATTRIBUTED) return 'corrupt'
   if (end - pos - HEADER_BYTES < len) return 'short'
   const p = pos + HEADER_BYTES
   const size = HEADER_BYTES + len
@@ -62,6 +85,15 @@ export function decodeAt (buf: Buffer, pos: number, end: number): DecodedRecord 
   if (len < 5) return 'corrupt'
   const tsLen = buf[p + 4]!
   if (5 + tsLen > len) return 'corrupt'
+  if (type === TYPE_ATTRIBUTED) {
+    if (5 + tsLen + 2 > len) return 'corrupt'
+    const a = p + 5 + tsLen
+    const jsonLen = buf.readUInt16BE(a)
+    if (5 + tsLen + 2 + jsonLen > len) return 'corrupt'
+    let attrs: Attributes
+    try { attrs = JSON.parse(buf.toString('utf8', a + 2, a + 2 + jsonLen)) as Attributes } catch { return 'corrupt' }
+    return { type: 'message', stream: buf.readUInt32BE(p), tsNs: buf.toString('latin1', p + 5, p + 5 + tsLen), attrs, message: buf.toString('utf8', a + 2 + jsonLen, p + len), size }
+  }
   return {
     type: 'message',
     stream: buf.readUInt32BE(p),

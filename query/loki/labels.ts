@@ -48,6 +48,13 @@ export function detectLevel (line: string): string {
   return LEVELS[word.toLowerCase()] ?? 'unknown'
 }
 
+const SEVERITY_LEVEL: Record<string, string> = { emerg: 'critical', alert: 'critical', crit: 'critical', err: 'error', warning: 'warn', notice: 'info', info: 'info', debug: 'debug' }
+
+/** A syslog severity name as a Loki level. */
+export function severityLevel (severity: string): string {
+  return SEVERITY_LEVEL[severity] ?? 'unknown'
+}
+
 /** A stable key for a label set (names sorted). */
 export function labelsKey (l: Labels): string {
   const names = Object.keys(l).sort()

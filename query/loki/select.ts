@@ -1,7 +1,7 @@
 import type { Entry } from '../../core/record.js'
 import type { LogStore, StreamInfo, StreamSelector } from '../../store/log-store.js'
 import type { LogExpr, Matcher } from './ast.js'
-import { detectLevel, streamLabels, type Labels } from './labels.js'
+import { detectLevel, severityLevel, streamLabels, type Labels } from './labels.js'
 import { compilePipeline, matcherFn, type Pipeline } from './pipeline.js'
 
 // From a stream selector to lines with their Loki labels: equality matchers on identity tags
@@ -63,7 +63,8 @@ export async function select (store: LogStore, expr: LogExpr, org: string | unde
 
 /** The labels of one line before the pipeline: the stream's, plus `stream` (when known) and `level`. */
 export function lineLabels (s: SelectedStream, e: Entry): Labels {
-  const level = detectLevel(e[2])
+  const severity = e[4]?.severity
+  const level = severity !== undefined ? severityLevel(severity) : detectLevel(e[2])
   const key = e[3] + '\u0000' + level
   let l = s.variants.get(key)
   if (l === undefined) {

@@ -31,7 +31,22 @@ export function encodeRecord (streamId: string, tail: string, e: Entry): string 
   const id = recordId(streamId, e[1])
   let s = '{"create":{"_id":' + JSON.stringify(id) + '}}\n{"@timestamp":"' + nsToIso(e[0]) + '","message":' + JSON.stringify(e[2])
   if (e[3]) s += ',"stream":' + JSON.stringify(e[3])
+  if (e[4] !== undefined) s += attributeFields(e[4])
   return s + ',"log.offset":' + e[1] + ',' + tail
+}
+
+/** Per-line attributes as ECS fields: `log.syslog.*`, structured data under `log.syslog.structured_data`. */
+function attributeFields (a: Record<string, string>): string {
+  let s = ''
+  let sd: Record<string, string> | null = null
+  for (const [k, v] of Object.entries(a)) {
+    if (k === 'facility') s += ',"log.syslog.facility.name":' + JSON.stringify(v)
+    else if (k === 'severity') s += ',"log.syslog.severity.name":' + JSON.stringify(v)
+    else if (k === 'msgid') s += ',"log.syslog.msgid":' + JSON.stringify(v)
+    else (sd ??= {})[k.startsWith('sd.') ? k.slice(3) : k] = v
+  }
+  if (sd !== null) s += ',"log.syslog.structured_data":' + JSON.stringify(sd)
+  return s
 }
 
 /**

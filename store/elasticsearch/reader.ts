@@ -6,7 +6,7 @@ import { isoToNs, nsToIso } from './timestamp.js'
 // while pages are fetched), one stream after the other in streams() order, each sorted by
 // log.offset and paged with search_after, so memory stays at one page whatever the range.
 
-export const READ_FIELDS = ['@timestamp', 'log.offset', 'message', 'stream']
+export const READ_FIELDS = ['@timestamp', 'log.offset', 'message', 'stream', 'log.syslog.facility.name', 'log.syslog.severity.name', 'log.syslog.msgid', 'log.syslog.structured_data']
 
 export function readQuery (stream: StreamInfo, req: ReadRequest): Record<string, unknown> {
   const filter: unknown[] = [{ term: { 'daytwo.stream_id': stream.id } }]
@@ -33,5 +33,20 @@ export function hitToEntry (h: Hit): Entry {
   const src = h._source ?? {}
   const log = src.log as { offset?: number } | undefined
   const offset = Number(src['log.offset'] ?? log?.offset ?? 0)
-  return [isoToNs(String(src['@timestamp'])), offset, String(src.message ?? ''), typeof src.stream === 'string' ? src.stream : '']
+  const entry: Entry = [isoToNs(String(src['@timestamp'])), offset, String(src.message ?? ''), typeof src.stream === 'string' ? src.stream : '']
+  const attrs = attributesOf(src)
+  if (attrs !== undefined) entry.push(attrs)
+  return entry
+}
+
+/** The per-line attributes encoder.ts wrote as `log.syslog.*` fields, back in Entry form. */
+function attributesOf (src: Record<string, unknown>): Record<string, string> | undefined {
+  let a: Record<string, string> | undefined
+  const put = (k: string, v: unknown) => { if (typeof v === 'string') (a ??= {})[k] = v }
+  put('facility', src['log.syslog.facility.name'])
+  put('severity', src['log.syslog.severity.name'])
+  put('msgid', src['log.syslog.msgid'])
+  const sd = src['log.syslog.structured_data']
+  if (typeof sd === 'object' && sd !== null) for (const [k, v] of Object.entries(sd)) put('sd.' + k, v)
+  return a
 }

@@ -41,7 +41,13 @@ export function logsTemplate (cfg: ElasticsearchConfig): Record<string, unknown>
           '@timestamp': { type: 'date_nanos' },
           message: { type: 'match_only_text' },
           stream: keyword,
-          log: { properties: { file: { properties: { path: keyword } }, offset: { type: 'long' } } },
+          log: {
+            properties: {
+              file: { properties: { path: keyword } },
+              offset: { type: 'long' },
+              syslog: { properties: { facility: { properties: { name: keyword } }, severity: { properties: { name: keyword } }, msgid: keyword, structured_data: { type: 'flattened' } } }
+            }
+          },
           host: { properties: { name: keyword } },
           daytwo: { properties: { stream_id: keyword, source: keyword } },
           deployment: keyword,

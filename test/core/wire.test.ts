@@ -12,7 +12,8 @@ test('a batch survives encode and decode, including awkward messages', () => {
       ['1795428000000000000', 0, 'plain', ''],
       ['1795428000000000001', 6, 'quotes " and \\ and \t tabs', 'stdout'],
       ['1795428000000000002', 40, 'unicode ✓ \u0000 \u2028 \ud83d\ude00', 'stderr'],
-      ['1795428000000000003', 90, '', 'stdout']
+      ['1795428000000000003', 90, '', 'stdout'],
+      ['1795428000000000004', 91, 'with attributes', '', { facility: 'local3', severity: 'err', 'sd.req@32473.trace': 'a "b"' }]
     ]
   }, { stream: { ...stream, id: 'def', labels: { facility: 'local0' } }, entries: [['1', 1, 'x', '']] }]
   assert.deepEqual(decodeBatch(encodeBatch(batch)), batch)
@@ -30,6 +31,9 @@ test('malformed batches name the line and the problem', () => {
     [JSON.stringify({ stream, entries: [['1', -1, 'a', '']] }), /non-negative integer/],
     [JSON.stringify({ stream, entries: [['1', 5, 'a', ''], ['1', 5, 'b', '']] }), /offsets must increase/],
     [JSON.stringify({ stream, entries: [['1', 0, 7, '']] }), /entries\[0\]\[2\] must be a string/],
+    [JSON.stringify({ stream, entries: [['1', 0, 'a', '', []]] }), /entries\[0\]\[4\] must be an object/],
+    [JSON.stringify({ stream, entries: [['1', 0, 'a', '', { severity: 3 }]] }), /entries\[0\]\[4\]\.severity must be a string/],
+    [JSON.stringify({ stream, entries: [['1', 0, 'a', '', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))]] }), /more than 64 attributes/],
     [JSON.stringify({ stream: { ...stream, job: 'x'.repeat(2000) }, entries: [] }), /longer than/]
   ]
   for (const [body, re] of cases) {

@@ -35,7 +35,7 @@ export class SpoolFeeder {
     st.inflight++
     this.inflight.push([m.seq, st])
     this.nextUnhanded = m.seq + 1
-    const entry: Entry = [m.tsNs, m.seq, m.message, '']
+    const entry: Entry = m.attrs === undefined ? [m.tsNs, m.seq, m.message, ''] : [m.tsNs, m.seq, m.message, '', m.attrs]
     this.shipper.add(st.handle, entry, Buffer.byteLength(m.message), m.seq + 1)
     return true
   }

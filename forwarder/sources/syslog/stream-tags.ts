@@ -15,13 +15,19 @@ import { FACILITIES, SEVERITIES, type SdElement, type SyslogMessage } from './sy
 // The identity elements' params are kept as labels `sd.<SD-ID>.<param>`.
 //
 // A stream is one (listener, hostname, app-name, procid) and the identity it resolves to:
-// its tags are constant, and the record offsets within it increase. Facility, severity and
-// msgid change from one message to the next, and a record (core/record.ts Entry) has no place
-// for per-line attributes: they become labels only when configured (`streamLabels`), each
-// value then being a stream of its own. Other structured data is not kept.
+// its tags are constant, and the record offsets within it increase. Facility, severity,
+// msgid and the other structured data change from one message to the next: they travel as
+// the record's per-line attributes (core/record.ts Entry, see lineAttributes in
+// syslog-source.ts), and become stream labels too only when configured (`streamLabels`),
+// each value then being a stream of its own.
 
 export const BOSH_SD_ID = 'instance@47450'
 const DAYTWO_SD = /^daytwo@\d+$/
+
+/** Structured-data elements that name a stream's identity (the others are per-line attributes). */
+export function isIdentityElement (id: string): boolean {
+  return id === BOSH_SD_ID || DAYTWO_SD.test(id)
+}
 /** A sender without a hostname or app-name: RFC 5424's NILVALUE. */
 export const NIL = '-'
 

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client'
 import type { ForwarderConfig } from '../../../core/config-schema.js'
 import { DaytwoError } from '../../../core/errors.js'
 import type { Logger } from '../../../core/logger.js'
-import type { StreamTags } from '../../../core/record.js'
+import { MAX_ATTRIBUTES, type Attributes, type StreamTags } from '../../../core/record.js'
 import { nowNs } from '../../../core/time.js'
 import type { ForwarderMetrics } from '../../metrics.js'
 import type { Shipper } from '../../shipper.js'
@@ -13,8 +13,9 @@ import { listenStream, listenUdp, type Listener, type ListenerEvents, type Trans
 import type { Frame } from './octet-framing.js'
 import { parseSyslog, stripTrailer } from './parse-syslog.js'
 import { SpoolFeeder } from './spool-feeder.js'
-import { deploymentRules, streamTags, type DeploymentRule } from './stream-tags.js'
+import { deploymentRules, isIdentityElement, streamTags, type DeploymentRule } from './stream-tags.js'
 import { syslogMetrics, type SyslogMetrics } from './syslog-metrics.js'
+import { FACILITIES, SEVERITIES, type SyslogMessage } from './syslog-message.js'
 
 /** Reasons this source adds to the forwarder's lines_altered_total. */
 const ALTERED = ['syslog_malformed_header']
@@ -120,12 +121,13 @@ export class SyslogSource {
     this.m.messages.inc({ transport, format: m.format })
     if (m.malformed !== undefined) this.metrics.altered.inc({ reason: 'syslog_malformed_header' })
     const tags = this.tagsFor(m, listener, peer)
-    const seq = this.spool.append(tags, m.tsNs ?? nowNs(), m.message)
+    const seq = this.spool.append(tags, m.tsNs ?? nowNs(), m.message, lineAttributes(m, tags))
     if (seq === null) this.metrics.drop('spool_full', 1, `spool holds ${this.spool.bytes} bytes (forwarder.syslog.spoolMaxBytes ${this.cfg.syslog.spoolMaxBytes}); the collector is behind or unreachable`)
   }
 
   private tagsFor (m: ReturnType<typeof parseSyslog>, listener: string, peer: string): StreamTags {
-    let key = listener + '\0' + peer + '\0' + m.hostname + '\0' + m.appName + '\0' + m.procId + (m.sd.length > 0 ? '\0' + JSON.stringify(m.sd) : '')
+    const identity = m.sd.length > 0 ? m.sd.filter((el) => isIdentityElement(el.id)) : m.sd
+    let key = listener + '\0' + peer + '\0' + m.hostname + '\0' + m.appName + '\0' + m.procId + (identity.length > 0 ? '\0' + JSON.stringify(identity) : '')
     if (this.cfg.syslog.streamLabels.length > 0) key += '\0' + m.facility + '\0' + m.severity + '\0' + m.msgId
     let t = this.tagCache.get(key)
     if (t === undefined) {
@@ -135,4 +137,21 @@ export class SyslogSource {
     }
     return t
   }
+}
+
+/**
+ * What varies per message and is not a stream tag: facility and severity by name, msgid, and
+ * structured data not already among the stream's labels (identity elements are).
+ */
+export function lineAttributes (m: SyslogMessage, tags: StreamTags): Attributes | undefined {
+  if (m.format === 'none') return undefined
+  const a: Attributes = { facility: FACILITIES[m.facility] ?? String(m.facility), severity: SEVERITIES[m.severity] ?? String(m.severity) }
+  if (m.msgId !== '') a.msgid = m.msgId
+  for (const el of m.sd) {
+    for (const [k, v] of el.params) {
+      const key = `sd.${el.id}.${k}`
+      if (tags.labels?.[key] === undefined && Object.keys(a).length < MAX_ATTRIBUTES) a[key] = v
+    }
+  }
+  return a
 }

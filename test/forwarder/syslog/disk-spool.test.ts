@@ -86,3 +86,13 @@ test('a record cut short by a crash is cut off; the rest is kept', (t) => {
   assert.deepEqual(readAll(s2).map((m) => m.message), ['whole'])
   assert.equal(s2.append(tags('a'), '2', 'after'), 1)
 })
+
+test('per-line attributes survive the spool and a restart', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  s.append(tags('a'), '1', 'plain')
+  s.append(tags('a'), '2', 'with', { facility: 'local3', severity: 'err', 'sd.x@1.k': 'v ü' })
+  s.close() // close fsyncs
+  const got = readAll(dir.open())
+  assert.deepEqual(got.map((m) => [m.message, m.attrs]), [['plain', undefined], ['with', { facility: 'local3', severity: 'err', 'sd.x@1.k': 'v ü' }]])
+})

@@ -28,7 +28,7 @@ after(async () => {
   tmp?.cleanup()
 })
 
-const entries = (groups: StreamBatch[]) => groups.flatMap((g) => g.entries.map((e) => ({ tags: g.stream, ts: e[0], offset: e[1], message: e[2] })))
+const entries = (groups: StreamBatch[]) => groups.flatMap((g) => g.entries.map((e) => ({ tags: g.stream, ts: e[0], offset: e[1], message: e[2], attrs: e[4] })))
 
 function recentNs (ts: string): boolean {
   const ms = Number(BigInt(ts) / 1_000_000n)
@@ -52,6 +52,22 @@ test('logger: RFC 5424 over UDP, TCP and TCP with octet counting', { skip: findT
   const udp = got.find((e) => e.message === 'over udp')!
   assert.match(udp.tags.path, /^udp:\/\/127\.0\.0\.1:\d+$/)
   assert.ok(got.some((e) => e.tags.path.startsWith('tcp://')))
+})
+
+test('logger: facility, severity, msgid and structured data arrive on each line', { skip: findTool('logger') ? false : 'needs logger (Debian package util-linux)' }, async () => {
+  logger(['--tcp', '--octet-count', '-n', '127.0.0.1', '-P', String(port), '--rfc5424', '-t', 'attrs', '-p', 'local3.err', '--msgid', 'REQ', '--sd-id', 'req@32473', '--sd-param', 'trace="t-1"', 'first'])
+  logger(['--tcp', '--octet-count', '-n', '127.0.0.1', '-P', String(port), '--rfc5424', '-t', 'attrs', '-p', 'local3.info', '--sd-id', 'req@32473', '--sd-param', 'trace="t-2"', 'second'])
+  logger(['--udp', '-n', '127.0.0.1', '-P', String(port), '--rfc3164', '-t', 'attrs', '-p', 'auth.warning', 'third'])
+  const got = entries(await waitForRecords(d.urls.query!, token, 'syslog', 'attrs', 3))
+  // logger adds RFC 5424's timeQuality element (its values depend on the clock): kept, checked apart.
+  assert.equal(got.find((e) => e.message === 'first')!.attrs?.['sd.timeQuality.tzKnown'], '1')
+  const strip = (a: Record<string, string> | undefined) => a && Object.fromEntries(Object.entries(a).filter(([k]) => !k.startsWith('sd.timeQuality.')))
+  const by = new Map(got.map((e) => [e.message, strip(e.attrs)]))
+  assert.deepEqual(by.get('first'), { facility: 'local3', severity: 'err', msgid: 'REQ', 'sd.req@32473.trace': 't-1' })
+  assert.deepEqual(by.get('second'), { facility: 'local3', severity: 'info', 'sd.req@32473.trace': 't-2' })
+  assert.deepEqual(by.get('third'), { facility: 'auth', severity: 'warning' })
+  // Per-line structured data does not split the stream.
+  assert.equal(new Set(got.filter((e) => e.message !== 'third').map((e) => e.tags.id)).size, 1)
 })
 
 test('logger: RFC 3164 over UDP and TCP; hostname mapped to a deployment', { skip: findTool('logger') ? false : 'needs logger (Debian package util-linux)' }, async () => {
