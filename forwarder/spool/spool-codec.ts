@@ -27,34 +27,22 @@ export function encodeStream (tags: StreamTags): Buffer {
 }
 
 export function encodeMessage (stream: number, tsNs: string, message: string, attrs?: Attributes): Buffer {
-  if (attrs !== undefined) return encodeAttributed(stream, tsNs, message, attrs)
+  const json = attrs === undefined ? null : Buffer.from(JSON.stringify(attrs), 'utf8')
+  if (json !== null && json.length > 0xffff) throw new RangeError('syslog attributes longer than 64 KiB')
   const msgLen = Buffer.byteLength(message, 'utf8')
-  const payload = 4 + 1 + tsNs.length + msgLen
+  const payload = 4 + 1 + tsNs.length + (json === null ? 0 : 2 + json.length) + msgLen
   const b = Buffer.allocUnsafe(HEADER_BYTES + payload)
-  b[0] = TYPE_MESSAGE
-  b.writeUInt32BE(payload, 1)
-  b.writeUInt32BE(stream, 5)
-  b[9] = tsNs.length
-  b.write(tsNs, 10, 'latin1')
-  b.write(message, 10 + tsNs.length, 'utf8')
-  return b
-}
-
-function encodeAttributed (stream: number, tsNs: string, message: string, attrs: Attributes): Buffer {
-  const json = Buffer.from(JSON.stringify(attrs), 'utf8')
-  if (json.length > 0xffff) throw new RangeError('syslog attributes longer than 64 KiB')
-  const msgLen = Buffer.byteLength(message, 'utf8')
-  const payload = 4 + 1 + tsNs.length + 2 + json.length + msgLen
-  const b = Buffer.allocUnsafe(HEADER_BYTES + payload)
-  b[0] = TYPE_ATTRIBUTED
+  b[0] = json === null ? TYPE_MESSAGE : TYPE_ATTRIBUTED
   b.writeUInt32BE(payload, 1)
   b.writeUInt32BE(stream, 5)
   b[9] = tsNs.length
   b.write(tsNs, 10, 'latin1')
   let p = 10 + tsNs.length
-  b.writeUInt16BE(json.length, p)
-  json.copy(b, p + 2)
-  p += 2 + json.length
+  if (json !== null) {
+    b.writeUInt16BE(json.length, p)
+    json.copy(b, p + 2)
+    p += 2 + json.length
+  }
   b.write(message, p, 'utf8')
   return b
 }
