@@ -38,6 +38,15 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
   })
 
+  app.addHook('onError', async (_req, _reply, err: Error & { statusCode?: number }) => {
+    // Refusals fastify makes before the handler runs (body over the limit, a content type
+    // with no parser, a broken content-length): counted like the handler's own.
+    if (err instanceof DaytwoError || err.statusCode === undefined || err.statusCode < 400 || err.statusCode >= 500) return
+    const status = err.statusCode
+    metrics.reject(status === 413 ? 'too_large' : status === 415 ? 'bad_content_type' : 'malformed_batch', 1, err.message)
+    metrics.batches.inc({ code: String(status) })
+  })
+
   app.post('/api/v1/ingest', async (req, reply) => {
     const raw = req.body
     if (!Buffer.isBuffer(raw)) {

@@ -31,8 +31,12 @@ export function createServer (opts: ServerOptions): FastifyInstance {
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
     if (status >= 500) req.log.error({ err }, 'request failed')
-    void reply.code(status).send({ code: err.code ?? 'DAYTWO_ERR_INTERNAL', message: err.message })
+    // Errors raised by fastify itself (FST_ERR_…: body limit, content type, bad headers)
+    // answer with a daytwo code too; the original code stays in `cause`.
+    const code = status < 500 ? clientErrorCode(status) : 'DAYTWO_ERR_INTERNAL'
+    void reply.code(status).send({ code, message: err.message, ...(err.code !== undefined ? { cause: err.code } : {}) })
   })
+  app.setNotFoundHandler(async (req) => { throw new DaytwoError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`) })
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
     const reason = opts.readiness ? await opts.readiness() : null
@@ -44,6 +48,15 @@ export function createServer (opts: ServerOptions): FastifyInstance {
     return await opts.registry.metrics()
   })
   return app
+}
+
+/** The daytwo code for a client error fastify raised (not a DaytwoError). */
+export function clientErrorCode (status: number): string {
+  if (status === 413) return 'DAYTWO_ERR_BODY_TOO_LARGE'
+  if (status === 415) return 'DAYTWO_ERR_BAD_CONTENT_TYPE'
+  if (status === 401) return 'DAYTWO_ERR_UNAUTHORIZED'
+  if (status === 404) return 'DAYTWO_ERR_NOT_FOUND'
+  return 'DAYTWO_ERR_BAD_REQUEST'
 }
 
 /** Listen and return the base URL actually bound (port 0 picks a free one). */
