@@ -85,6 +85,9 @@ export const storeSchema = z.object({
   kind: z.enum(['embedded', 'elasticsearch']).default('embedded').describe('Where records go: the embedded SQLite store, or Elasticsearch.'),
   path: z.string().default('').describe('Embedded store directory (default `<dataDir>/store`).'),
   blockLines: z.number().int().min(1).default(1000).describe('Embedded store: lines per compressed block, at most.'),
+  retentionDays: z.number().min(0).default(7).describe('Embedded store: lines older than this many days are deleted (0 keeps them forever). Usage rollups are kept.'),
+  maxBytes: z.number().int().min(0).default(0).describe('Embedded store: when the stored blocks pass this size, the oldest are deleted (0: no size limit).'),
+  retentionCheckMs: z.number().int().min(100).default(60000).describe('Embedded store: how often retention runs.'),
   elasticsearch: elasticsearchSchema.prefault({})
 }).strict()
 

@@ -7,7 +7,7 @@ import { DaytwoError } from '../../core/errors.js'
 import type { DropRow, LogStore, ReadRequest, StreamInfo, StreamSelector, UsageRequest, UsageRow, WriteResult } from '../log-store.js'
 import { decodeBlock } from './block-codec.js'
 import { openDatabase } from './schema.js'
-import type { WriterResult } from './writer.js'
+import type { RetentionOptions, RetentionResult, WriterResult } from './writer.js'
 
 interface StreamRow {
   sid: bigint, id: string, source: 'file' | 'syslog', node: string, deployment: string, job: string, idx: string, process: string, path: string,
@@ -41,10 +41,10 @@ export class EmbeddedStore implements LogStore {
     worker.on('exit', (code) => { if (!this.closed) this.fail(new Error(`store writer exited with code ${code}`)) })
   }
 
-  static async open (dir: string, opts: { blockLines?: number } = {}): Promise<EmbeddedStore> {
+  static async open (dir: string, opts: { blockLines?: number, retention?: RetentionOptions } = {}): Promise<EmbeddedStore> {
     mkdirSync(dir, { recursive: true })
     const file = join(dir, 'daytwo.sqlite')
-    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { file, blockLines: opts.blockLines ?? 1000 } })
+    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { file, blockLines: opts.blockLines ?? 1000, retention: opts.retention ?? null } })
     // The worker creates the schema; wait for it before opening the read connection.
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: { id: number }) => { if (m.id === 0) { cleanup(); resolve() } }
@@ -142,6 +142,11 @@ export class EmbeddedStore implements LogStore {
 
   async recordDrops (rows: DropRow[]): Promise<void> {
     if (rows.length > 0) await this.call({ op: 'drops', rows })
+  }
+
+  /** Apply retention now (it also runs on its own every `retention.checkMs`). */
+  async enforceRetention (nowMs = Date.now()): Promise<RetentionResult> {
+    return await this.call<RetentionResult>({ op: 'retention', nowMs })
   }
 
   async check (): Promise<string | null> {

@@ -4,6 +4,16 @@ import { encodeBlock } from './block-codec.js'
 
 import type { DropRow } from '../log-store.js'
 
+export interface RetentionOptions {
+  /** Delete lines older than this (0: never). */
+  days: number
+  /** Delete the oldest blocks while the blocks take more than this (0: no limit). */
+  maxBytes: number
+  checkMs: number
+}
+
+export interface RetentionResult { blocks: number, lines: number, bytes: number }
+
 export interface WriterResult {
   lines: number
   bytes: number
@@ -40,6 +50,31 @@ export class BlockWriter {
 
   write (batches: StreamBatch[]): WriterResult {
     return this.tx(batches, Date.now())
+  }
+
+  /**
+   * Retention by age, then by size (oldest blocks first). Stream rows stay: they hold the
+   * high-water marks that keep a late retry from storing a line twice. Deleted pages are
+   * reused by SQLite rather than returned to the file system.
+   */
+  enforceRetention (opts: RetentionOptions, nowMs: number): RetentionResult {
+    const res: RetentionResult = { blocks: 0, lines: 0, bytes: 0 }
+    const take = (rows: Array<{ lines: number, size: number }>) => { for (const r of rows) { res.blocks++; res.lines += r.lines; res.bytes += r.size } }
+    if (opts.days > 0) {
+      const cutoff = BigInt(Math.floor(nowMs - opts.days * 86_400_000)) * 1_000_000n
+      take(this.db.prepare('DELETE FROM blocks WHERE max_ts < ? RETURNING lines, length(data) AS size').all(cutoff) as Array<{ lines: number, size: number }>)
+    }
+    if (opts.maxBytes > 0) {
+      const used = () => (this.db.prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM blocks').get() as { n: number }).n
+      let over = used() - opts.maxBytes
+      while (over > 0) {
+        const rows = this.db.prepare(`DELETE FROM blocks WHERE (sid, first_offset) IN (SELECT sid, first_offset FROM blocks ORDER BY max_ts LIMIT 256) RETURNING lines, length(data) AS size`).all() as Array<{ lines: number, size: number }>
+        if (rows.length === 0) break
+        take(rows)
+        for (const r of rows) over -= r.size
+      }
+    }
+    return res
   }
 
   recordDrops (rows: DropRow[]): void {

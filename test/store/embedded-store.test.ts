@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -74,4 +75,32 @@ test('tags refined after the first write are updated on the stream', async (t) =
   const [s] = await store.streams({})
   assert.equal(s!.job, 'renamed')
   assert.equal(s!.org, 'o2')
+})
+
+test('retention deletes lines past their age, then the oldest past the size limit; marks stay', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'daytwo-store-'))
+  const day = 86_400_000
+  const store = await EmbeddedStore.open(dir, { blockLines: 10, retention: { days: 7, maxBytes: 0, checkMs: 3_600_000 } })
+  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }) })
+  const now = Date.now()
+  const at = (msAgo: number, from: number, n: number): Entry[] => Array.from({ length: n }, (_, i) => [String(BigInt(now - msAgo) * 1_000_000n + BigInt(i)), from + i, `line ${from + i}`, ''] as Entry)
+  await store.write([{ stream: tags, entries: [...at(10 * day, 0, 20), ...at(1 * day, 20, 20)] }])
+  const r = await store.enforceRetention(now)
+  assert.deepEqual([r.blocks, r.lines], [2, 20])
+  const left = await readAll(store)
+  assert.deepEqual(left.map((e) => e[1]), at(day, 20, 20).map((e) => e[1]))
+  // The high-water mark survives: an old retry is still recognised, not stored again.
+  assert.equal((await store.write([{ stream: tags, entries: at(10 * day, 0, 20) }])).newLines, 0)
+})
+
+test('retention by size deletes the oldest blocks until the rest fits', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'daytwo-store-'))
+  const store = await EmbeddedStore.open(dir, { blockLines: 10, retention: { days: 0, maxBytes: 4000, checkMs: 3_600_000 } })
+  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }) })
+  // The oldest block holds incompressible lines (≈ 10 kB); the two newer ones are tiny.
+  const big = entries(0, 10).map((e) => [e[0], e[1], randomBytes(500).toString('hex'), e[3]] as Entry)
+  await store.write([{ stream: tags, entries: [...big, ...entries(10, 20)] }])
+  const r = await store.enforceRetention()
+  assert.equal(r.blocks, 1)
+  assert.deepEqual((await readAll(store)).map((e) => e[1]), entries(10, 20).map((e) => e[1]))
 })
