@@ -65,13 +65,20 @@ export class BlockWriter {
       take(this.db.prepare('DELETE FROM blocks WHERE max_ts < ? RETURNING lines, length(data) AS size').all(cutoff) as Array<{ lines: number, size: number }>)
     }
     if (opts.maxBytes > 0) {
-      const used = () => (this.db.prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM blocks').get() as { n: number }).n
-      let over = used() - opts.maxBytes
+      let over = (this.db.prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM blocks').get() as { n: number }).n - opts.maxBytes
+      const oldest = this.db.prepare('SELECT sid, first_offset, lines, length(data) AS size FROM blocks ORDER BY max_ts LIMIT 256')
+      const del = this.db.prepare('DELETE FROM blocks WHERE sid = ? AND first_offset = ?')
       while (over > 0) {
-        const rows = this.db.prepare(`DELETE FROM blocks WHERE (sid, first_offset) IN (SELECT sid, first_offset FROM blocks ORDER BY max_ts LIMIT 256) RETURNING lines, length(data) AS size`).all() as Array<{ lines: number, size: number }>
+        const rows = oldest.all() as Array<{ sid: number, first_offset: number, lines: number, size: number }>
         if (rows.length === 0) break
-        take(rows)
-        for (const r of rows) over -= r.size
+        this.db.transaction(() => {
+          for (const r of rows) {
+            if (over <= 0) break
+            del.run(r.sid, r.first_offset)
+            take([r])
+            over -= r.size
+          }
+        })()
       }
     }
     return res
