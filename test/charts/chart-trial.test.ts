@@ -30,6 +30,7 @@ describe("chart with the embedded store (ci/trial-values.yaml)", () => {
       `Service/${P}-server`,
       `ServiceAccount/${P}-forwarder`,
       `ServiceMonitor/${P}`,
+      `ServiceMonitor/${P}-fleet`,
       `StatefulSet/${P}-server`,
     ]);
   });
@@ -97,8 +98,17 @@ describe("chart with the embedded store (ci/trial-values.yaml)", () => {
     assert.deepEqual(s.rules[0]?.http.paths[0]?.backend.service, { name: `${P}-query`, port: { name: "http" } });
   });
 
+  it("scrapes the fleet's metrics from the collector Service alone", () => {
+    const sm = ms.find((m) => m.kind === "ServiceMonitor" && m.metadata.name === `${P}-fleet`);
+    assert.ok(sm, "a fleet ServiceMonitor");
+    const s = spec<{ selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; honorLabels?: boolean }[] }>(sm);
+    assert.deepEqual(s.endpoints.map((e) => [e.port, e.path, e.honorLabels]), [["http", "/fleet/metrics", true]]);
+    const selected = ms.filter((m) => m.kind === "Service" && Object.entries(s.selector.matchLabels).every(([k, v]) => m.metadata.labels?.[k] === v));
+    assert.deepEqual(selected.map((m) => m.metadata.name), [`${P}-collector`]);
+  });
+
   it("scrapes /metrics of every role's Service", () => {
-    const sm = one(ms, "ServiceMonitor");
+    const sm = ms.find((m) => m.kind === "ServiceMonitor" && m.metadata.name === P)!;
     assert.equal(sm.metadata.labels?.["release"], "prometheus");
     const s = spec<{ selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] }>(sm);
     assert.deepEqual(s.endpoints.map((e) => [e.port, e.path]), [["http", "/metrics"]]);
