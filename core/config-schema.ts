@@ -52,6 +52,7 @@ export const forwarderSchema = z.object({
   maxQueuedBatches: z.number().int().min(1).default(2).describe('Sealed batches waiting for the collector before reading stops (backpressure bound: about maxQueuedBatches × batchMaxBytes of memory).'),
   checkpointIntervalMs: z.number().int().min(10).default(1000).describe('How often acknowledged offsets are written to disk (also on stop).'),
   retryMaxMs: z.number().int().min(10).default(30000).describe('Longest wait between retries of a batch the collector did not accept.'),
+  include: z.array(z.string()).default([]).describe('Glob patterns: when set, only files under the roots that match one are read (e.g. `/var/log/pods/prod_*/**`).'),
   exclude: z.array(z.string()).default([]).describe('Glob patterns of files under the roots never to read (compressed rotations are never read).'),
   readRotated: z.boolean().default(true).describe('Also find rotated files (`app.log.1`, `0.log.20261123-101500`) not seen before, so lines written just before a rotation are shipped even when the rotation was faster than a scan.'),
   longLines: z.enum(['truncate', 'split']).default('truncate').describe('What to do with a line longer than maxLineBytes: keep its head (`truncate`), or ship it in maxLineBytes pieces (`split`, plain files only). Counted in daytwo_forwarder_lines_altered_total.'),

@@ -57,7 +57,9 @@ export class FileSource {
     private readonly log: Logger
   ) {
     const ex = cfg.exclude.length > 0 ? picomatch(cfg.exclude, { dot: true }) : () => false
-    this.exclude = (p) => COMPRESSED.test(p) || ex(p)
+    const inc = cfg.include.length > 0 ? picomatch(cfg.include, { dot: true }) : () => true
+    // Globs apply to the live name, so a rotated file follows its live file's fate.
+    this.exclude = (p) => COMPRESSED.test(p) || ex(logicalPath(p)) || !inc(logicalPath(p))
     this.watcher = cfg.watch ? new DirWatcher((dir, name) => this.onChange(dir, name), () => this.requestScan()) : null
     this.multilineRules = cfg.multiline.map((r) => ({
       match: picomatch(r.paths, { dot: true }),
