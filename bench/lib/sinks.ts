@@ -1,0 +1,94 @@
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net'
+import { gunzip } from 'node:zlib'
+
+// Sinks that count what peers and daytwo deliver: an HTTP one that speaks daytwo's ingest
+// protocol (POST /api/v1/ingest, gzip NDJSON grouped by stream, Bearer token) and a TCP one
+// that counts LF-terminated lines. Both answer at once, so they measure the sender.
+
+export interface Counter { count: () => number, bytes: () => number, url: string, port: number, close: () => Promise<void> }
+
+/** Ingest protocol sink: 200 as soon as the body is in, entries counted after. */
+export async function startIngestSink (token: string): Promise<Counter & { unauthorized: () => number }> {
+  let lines = 0
+  let bytes = 0
+  let unauthorized = 0
+  const server: Server = createHttpServer((req, res) => {
+    if (req.headers.authorization !== `Bearer ${token}`) { unauthorized++; req.resume(); res.writeHead(401).end('{}'); return }
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+      if (req.url !== '/api/v1/ingest') return // fleet metric reports and the like
+      const body = Buffer.concat(chunks)
+      bytes += body.length
+      const count = (raw: Buffer) => {
+        const text = raw.toString('utf8')
+        let start = 0
+        while (start < text.length) {
+          let nl = text.indexOf('\n', start)
+          if (nl === -1) nl = text.length
+          if (nl > start) lines += (JSON.parse(text.slice(start, nl)) as { entries: unknown[] }).entries.length
+          start = nl + 1
+        }
+      }
+      if (req.headers['content-encoding'] === 'gzip') gunzip(body, (err, raw) => { if (err) throw err; count(raw) })
+      else count(body)
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  const port = await listenOn(server)
+  return {
+    count: () => lines,
+    bytes: () => bytes,
+    unauthorized: () => unauthorized,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) }
+  }
+}
+
+/** TCP sink counting LF bytes (one per line) over every connection. */
+export async function startLineSink (): Promise<Counter> {
+  let lines = 0
+  let bytes = 0
+  const sockets = new Set<Socket>()
+  const server: TcpServer = createTcpServer((s) => {
+    sockets.add(s)
+    s.on('data', (d: Buffer) => {
+      bytes += d.length
+      let i = -1
+      while ((i = d.indexOf(10, i + 1)) !== -1) lines++
+    })
+    s.on('error', () => {})
+    s.on('close', () => sockets.delete(s))
+  })
+  const port = await listenOn(server)
+  return {
+    count: () => lines,
+    bytes: () => bytes,
+    url: `tcp://127.0.0.1:${port}`,
+    port,
+    close: async () => { for (const s of sockets) s.destroy(); await new Promise((resolve) => server.close(resolve)) }
+  }
+}
+
+async function listenOn (server: Server | TcpServer): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address()
+      resolve(typeof a === 'object' && a ? a.port : 0)
+    })
+  })
+}
+
+/** Poll until `done()` or `timeoutMs`; resolves with the wall time (ms since `t0`) of the first true poll. */
+export async function until (done: () => boolean | Promise<boolean>, t0: bigint, timeoutMs: number, everyMs = 20): Promise<number> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (await done()) return Number(process.hrtime.bigint() - t0) / 1e6
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+  throw new Error(`not done after ${timeoutMs} ms`)
+}
