@@ -14,6 +14,8 @@ const specs = {
   BAD_CONTENT_TYPE: { status: 415, message: 'unsupported content type %s; send %s' },
   BAD_REQUEST: { status: 400, message: '%s' },
   BODY_TOO_LARGE: { status: 413, message: 'request body too large: %s' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'request line and headers exceed %s' },
+  REQUEST_TIMEOUT: { status: 408, message: 'request not received in time' },
   UNAUTHORIZED: { status: 401, message: 'missing or unknown token' },
   FORBIDDEN: { status: 403, message: '%s' },
   NOT_FOUND: { status: 404, message: '%s' },

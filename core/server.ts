@@ -1,4 +1,6 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Registry } from 'prom-client'
 import { DaytwoError } from './errors.js'
 import type { Logger } from './logger.js'
@@ -10,6 +12,8 @@ export interface ServerOptions {
   /** Resolves to null when ready, or to the reason it is not. */
   readiness?: () => Promise<string | null>
   bodyLimit?: number
+  /** Called for a request fastify refuses before routing (no route hooks run for it), to count it. */
+  onUnroutable?: (url: string, status: number) => void
 }
 
 /**
@@ -22,7 +26,26 @@ export function createServer (opts: ServerOptions): FastifyInstance {
     loggerInstance: opts.log.child({ role: opts.role }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1048576,
-    forceCloseConnections: true
+    forceCloseConnections: true,
+    // Requests Node's HTTP parser refuses (headers or URL over 16 KiB, malformed request
+    // lines) are answered with a daytwo code as well; the parser cannot tell us the path.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const [status, code, message] = err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'DAYTWO_ERR_HEADERS_TOO_LARGE', 'request line and headers exceed 16 KiB']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'DAYTWO_ERR_REQUEST_TIMEOUT', 'request not received in time'] : [400, 'DAYTWO_ERR_BAD_REQUEST', 'malformed HTTP request']
+      const body = JSON.stringify({ code, message })
+      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\n\r\n${body}`)
+      socket.destroy()
+    },
+    // URLs fastify refuses before routing (broken percent-encoding, a path parameter over
+    // maxParamLength) get a daytwo code too; under /loki/ in Loki's error shape, which
+    // Grafana reads.
+    frameworkErrors: (err, req, reply) => {
+      const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400
+      opts.onUnroutable?.(req.url, status)
+      void (reply as unknown as FastifyReply).code(status).send(clientErrorBody(req.url, status, clientErrorCode(status), err.message, err.code))
+    }
   })
   app.setErrorHandler((err: Error & { statusCode?: number, code?: string }, req, reply) => {
     if (err instanceof DaytwoError) {
@@ -36,7 +59,10 @@ export function createServer (opts: ServerOptions): FastifyInstance {
     const code = status < 500 ? clientErrorCode(status) : 'DAYTWO_ERR_INTERNAL'
     void reply.code(status).send({ code, message: err.message, ...(err.code !== undefined ? { cause: err.code } : {}) })
   })
-  app.setNotFoundHandler(async (req) => { throw new DaytwoError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`) })
+  app.setNotFoundHandler(async (req, reply) => {
+    const message = `no route ${req.method} ${req.url.split('?')[0]}`
+    return await reply.code(404).send(clientErrorBody(req.url, 404, 'DAYTWO_ERR_NOT_FOUND', message))
+  })
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
     const reason = opts.readiness ? await opts.readiness() : null
@@ -57,6 +83,12 @@ export function clientErrorCode (status: number): string {
   if (status === 401) return 'DAYTWO_ERR_UNAUTHORIZED'
   if (status === 404) return 'DAYTWO_ERR_NOT_FOUND'
   return 'DAYTWO_ERR_BAD_REQUEST'
+}
+
+/** A client error answered outside any route: Loki's error shape under /loki/ (Grafana reads it), else ours. */
+function clientErrorBody (url: string, status: number, code: string, message: string, cause?: string): Record<string, unknown> {
+  if (url.startsWith('/loki/')) return { status: 'error', errorType: 'bad_data', code: status, message, error: message, errorCode: code }
+  return { code, message, ...(cause !== undefined ? { cause } : {}) }
 }
 
 /** Listen and return the base URL actually bound (port 0 picks a free one). */

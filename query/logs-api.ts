@@ -9,6 +9,7 @@ import { NDJSON, encodeGroup, groupPrefix } from '../core/wire.js'
 import type { LogStore, StreamInfo, StreamSelector } from '../store/log-store.js'
 import { orgScope } from './auth.js'
 import { fileMatcher } from './cli/file-glob.js'
+import { singleValuedQuery } from './query-params.js'
 
 export interface LogsApiOptions {
   store: LogStore
@@ -23,6 +24,7 @@ interface LogsQuery extends IdentityQuery { num?: string, only?: string | string
 /** Largest `num`: the server keeps one 8-byte offset per requested line while it looks for the last N. */
 export const MAX_NUM = 10_000_000
 const HEARTBEAT_MS = 15000
+const MAX_NS = (1n << 63n) - 1n
 
 function selector (q: IdentityQuery, org: string | undefined): StreamSelector {
   const s: StreamSelector = {}
@@ -36,7 +38,8 @@ function selector (q: IdentityQuery, org: string | undefined): StreamSelector {
 function timeBound (name: string, v: string | undefined): bigint | undefined {
   if (v === undefined || v === '') return undefined
   const t = parseTimeArg(v)
-  if (t === null) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give RFC 3339 (2026-11-23T10:00:00Z), Unix time, or a duration before now (2h, 30m)`)
+  // The store keeps signed 64-bit nanoseconds: a time outside them is as unreadable as "abc".
+  if (t === null || t > MAX_NS || t < -MAX_NS - 1n) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give RFC 3339 (2026-11-23T10:00:00Z), Unix time, or a duration before now (2h, 30m)`)
   return t
 }
 
@@ -96,6 +99,7 @@ function bundleOrder (streams: StreamInfo[]): StreamInfo[] {
 export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => {
   const { store } = opts
   const pollMs = opts.followPollMs ?? 250
+  singleValuedQuery(app, ['only'])
 
   app.get('/api/v1/jobs', async (req) => {
     const seen = new Map<string, { deployment: string, job: string, index: string }>()

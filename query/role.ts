@@ -20,10 +20,18 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const linesServed = counter(registry, 'daytwo_query_lines_served_total', 'Log lines sent to clients.')
   const rejected = counter(registry, 'daytwo_query_rejected_requests_total', 'Requests refused, by reason.', ['reason'])
   rejected.inc({ reason: 'unauthorized' }, 0)
-  const app = createServer({ role: 'query', registry, log, readiness: () => store.check() })
+  const counted = (url: string) => /^\/(api|loki)\//.test(url)
+  const app = createServer({
+    role: 'query',
+    registry,
+    log,
+    readiness: () => store.check(),
+    onUnroutable: (url, status) => { if (counted(url)) requests.inc({ route: 'unmatched', code: String(status) }) }
+  })
   app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unknown'
-    if (route.startsWith('/api/')) requests.inc({ route, code: String(reply.statusCode) })
+    // Every answer under /api/ and /loki/, refusals before routing included (route "unmatched").
+    const route = req.routeOptions.url ?? 'unmatched'
+    if (route.startsWith('/api/') || route.startsWith('/loki/') || (route === 'unmatched' && counted(req.url))) requests.inc({ route, code: String(reply.statusCode) })
   })
   await app.register(async (api) => {
     requireToken(api, auth, () => rejected.inc({ reason: 'unauthorized' }))

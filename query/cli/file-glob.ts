@@ -1,4 +1,5 @@
 import { basename } from 'node:path'
+import { DaytwoError } from '../../core/errors.js'
 
 // `--only` patterns: shell globs on a log file's name (`*.stderr.log`, `router.log`), or on
 // `<process>/<file>` when the pattern has a slash (`nginx/*.log`).
@@ -18,7 +19,12 @@ function toRegExp (glob: string): RegExp {
       i = end
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&')
   }
-  return new RegExp('^' + re + '$')
+  try {
+    return new RegExp('^' + re + '$')
+  } catch {
+    // A bracket expression JavaScript cannot take (`[z-a]`): a usage error, not a crash.
+    throw new DaytwoError('BAD_QUERY', `only=${JSON.stringify(glob)} is not a valid file-name glob`)
+  }
 }
 
 /** A predicate over (process, path): true when any pattern matches; every file when none. */

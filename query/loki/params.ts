@@ -20,18 +20,22 @@ export function time (q: Query, name: string, dflt: bigint): bigint {
   const v = one(q, name)
   if (v === undefined) return dflt
   const t = parseTimeArg(v)
-  if (t === null) throw new DaytwoError('BAD_LOGQL', `invalid parameter "${name}": cannot parse ${JSON.stringify(v)} to a valid timestamp`)
+  // Stores keep times as signed 64-bit nanoseconds (SQLite, date_nanos): outside that, refuse.
+  if (t === null || t < MIN_NS || t > MAX_NS) throw new DaytwoError('BAD_LOGQL', `invalid parameter "${name}": cannot parse ${JSON.stringify(v)} to a valid timestamp`)
   return t
 }
+
+const MAX_NS = (1n << 63n) - 1n
+const MIN_NS = -(1n << 63n)
 
 export function range (q: Query): { startNs: bigint, endNs: bigint } {
   const endNs = time(q, 'end', BigInt(nowNs()))
   const since = one(q, 'since')
-  let dflt = endNs - 3_600_000_000_000n
+  let dflt = endNs - 3_600_000_000_000n < MIN_NS ? MIN_NS : endNs - 3_600_000_000_000n
   if (since !== undefined) {
     const d = durationToNs(since)
     if (d === null) throw new DaytwoError('BAD_LOGQL', `invalid parameter "since": ${JSON.stringify(since)} is not a duration`)
-    dflt = endNs - d
+    dflt = endNs - d < MIN_NS ? MIN_NS : endNs - d
   }
   const startNs = time(q, 'start', dflt)
   if (endNs < startNs) throw new DaytwoError('BAD_LOGQL', 'end timestamp must not be before or equal to start time')

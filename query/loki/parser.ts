@@ -273,5 +273,19 @@ function matchesEmpty (m: Matcher): boolean {
 /** Parse a LogQL query. Throws a 400 DaytwoError on malformed or unsupported queries. */
 export function parseLogQL (src: string): Expr {
   if (src.trim() === '') throw new DaytwoError('BAD_LOGQL', 'query is required')
-  return new Parser(src, tokenize(src)).parse()
+  const toks = tokenize(src)
+  // The parser and the evaluator recurse once per level: refuse what would overflow the stack.
+  let depth = 0
+  let ops = 0
+  for (const t of toks) {
+    if (t.kind !== 'op') continue
+    if (t.text === '(') depth++
+    else if (t.text === ')') depth--
+    else if (BINARY_OPS.has(t.text)) ops++
+    if (depth > MAX_DEPTH || ops > MAX_DEPTH) throw new DaytwoError('BAD_LOGQL', `query nests deeper than ${MAX_DEPTH} levels or has more than ${MAX_DEPTH} binary operations`)
+  }
+  return new Parser(src, toks).parse()
 }
+
+const MAX_DEPTH = 256
+const BINARY_OPS = new Set(['+', '-', '*', '/', '%', '^', 'or', 'and', 'unless', '==', '!=', '>', '>=', '<', '<='])

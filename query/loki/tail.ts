@@ -49,7 +49,7 @@ export const lokiTail: FastifyPluginAsync<TailOptions> = async (app, opts) => {
     if (reply.statusCode >= 400 && req.headers.upgrade?.toLowerCase() === 'websocket') req.raw.socket?.destroy()
   })
 
-  app.get('/tail', { websocket: true }, (socket: WebSocket, req: FastifyRequest<{ Querystring: p.Query }>) => {
+  const tailSocket = (socket: WebSocket, req: FastifyRequest<{ Querystring: p.Query }>): void => {
     let closed = false
     let timer: NodeJS.Timeout | undefined
     socket.on('close', () => { closed = true; if (timer) clearTimeout(timer) })
@@ -88,5 +88,12 @@ export const lokiTail: FastifyPluginAsync<TailOptions> = async (app, opts) => {
       }
       await poll()
     })().catch(fail)
+  }
+  // A plain GET (no WebSocket upgrade) is a client error, as in Loki; @fastify/websocket would answer an empty 404.
+  app.route({
+    method: 'GET',
+    url: '/tail',
+    wsHandler: tailSocket as never,
+    handler: async () => { throw new DaytwoError('BAD_REQUEST', 'tail needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)') }
   })
 }

@@ -29,10 +29,13 @@ const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
 
-/** Buckets of a minute up to 6 h, of an hour up to 4 days, else of a day. */
+/** The most buckets a series has: a chart shows no more, and an absurd range must not build millions. */
+export const MAX_BUCKETS = 2000
+
+/** Buckets of a minute up to 6 h, of an hour up to 4 days, else of a day (of whole days, at most MAX_BUCKETS). */
 export function stepFor (fromMs: number, toMs: number): number {
   const span = toMs - fromMs
-  return span <= 6 * HOUR ? MINUTE : span <= 4 * DAY ? HOUR : DAY
+  return span <= 6 * HOUR ? MINUTE : span <= 4 * DAY ? HOUR : Math.max(1, Math.ceil(span / DAY / MAX_BUCKETS)) * DAY
 }
 
 const cost = (bytes: number, price: number) => Math.round(bytes / GiB * price * 1e6) / 1e6

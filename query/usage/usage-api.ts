@@ -3,6 +3,7 @@ import { DaytwoError } from '../../core/errors.js'
 import { parseTimeArg } from '../../core/time.js'
 import type { LogStore } from '../../store/log-store.js'
 import { orgScope } from '../auth.js'
+import { singleValuedQuery } from '../query-params.js'
 import { GROUP_BY, buildReport, reportCsv, type GroupBy } from './report.js'
 
 export interface UsageApiOptions {
@@ -15,10 +16,12 @@ interface UsageQuery { org?: string, from?: string, to?: string, by?: string, fo
 
 /** Default range: the last 30 days. */
 export const DEFAULT_FROM = '30d'
+const MAX_DATE_NS = 8_640_000_000_000_000n * 1_000_000n
 
 function timeMs (name: string, v: string | undefined, fallback: string): number {
   const t = parseTimeArg(v === undefined || v === '' ? fallback : v)
-  if (t === null) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give RFC 3339 (2026-11-01T00:00:00Z), Unix time, or a duration before now (24h, 7d)`)
+  // Beyond ±8.64e15 ms a JavaScript Date (report days, CSV, the page) is invalid.
+  if (t === null || t > MAX_DATE_NS || t < -MAX_DATE_NS) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give RFC 3339 (2026-11-01T00:00:00Z), Unix time, or a duration before now (24h, 7d)`)
   return Number(t / 1_000_000n)
 }
 
@@ -28,6 +31,7 @@ function timeMs (name: string, v: string | undefined, fallback: string): number 
  * token sees its own org only; asking for another is 403.
  */
 export const usageApi: FastifyPluginAsync<UsageApiOptions> = async (app, opts) => {
+  singleValuedQuery(app)
   app.get<{ Querystring: UsageQuery }>('/api/v1/usage', async (req, reply) => {
     const q = req.query
     const org = orgScope(req, q.org)

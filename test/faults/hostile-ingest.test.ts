@@ -123,6 +123,7 @@ test('4 000 hostile ingest requests: answered in time, 4xx with a code, every re
   const statuses = new Map<string, number>()
   let refused = 0
   await pool(inputs, 8, async (inp) => {
+    if (x.failCount() >= 12) return // a hung or crashed process: report what was seen, fast
     let status = 0
     let text = ''
     try {
@@ -147,6 +148,7 @@ test('4 000 hostile ingest requests: answered in time, 4xx with a code, every re
     }
   })
   t.diagnostic(`answers: ${[...statuses].sort().map(([k, n]) => `${k}×${n}`).join(', ')}`)
+  assert.deepEqual(x.failures, [], `${x.failCount()} of ${inputs.length} inputs misbehaved`)
   const m1 = await metrics(collector)
   const counted = metricValue(m1, 'daytwo_collector_rejected_requests_dropped_total') - metricValue(m0, 'daytwo_collector_rejected_requests_dropped_total')
   const reasons = ['unauthorized', 'malformed_batch', 'too_large', 'bad_encoding', 'bad_content_type']
@@ -155,7 +157,6 @@ test('4 000 hostile ingest requests: answered in time, 4xx with a code, every re
     if (n <= 0) x.fail(`no rejection counted with reason ${reason}`)
   }
   assert.deepEqual(await healthy(x.d), [], 'every role still answers /healthz')
-  assert.deepEqual(x.failures, [], `${x.failCount()} of ${inputs.length} inputs misbehaved`)
   assert.equal(counted, refused, `every refused request is counted (counted ${counted}, refused ${refused})`)
   assert.ok(x.peakRss() < RSS_BOUND, `RSS stayed under ${RSS_BOUND} bytes (peak ${x.peakRss()})`)
 })
