@@ -240,6 +240,9 @@ export class Tailer {
     if (lines.length === 0) return
     this.metrics.linesRead.inc({ source: 'file' }, lines.length)
     const container = this.init.tags.format === 'container'
+    // Plain lines carry no time of their own: they get the time they were read, one per
+    // chunk (offsets order them; a BigInt per line would cost more than the split).
+    const readNs = container ? '' : nowNs()
     for (let i = 0; i < lines.length; i++) {
       const raw = lines[i]!
       let text: string
@@ -252,7 +255,7 @@ export class Tailer {
       if (raw.truncated) this.metrics.altered.inc({ reason: 'truncated' })
       if (raw.split) this.metrics.altered.inc({ reason: 'split' })
       if (!container) {
-        this.ship({ ts: nowNs(), stdio: '', message: text, truncated: false, offset: raw.offset, resume: raw.offset }, nowMs)
+        this.ship({ ts: readNs, stdio: '', message: text, truncated: false, offset: raw.offset, resume: raw.offset }, nowMs)
         continue
       }
       const parsed = text.charCodeAt(0) === 0x7b ? parseDocker(text) : parseCri(text)
