@@ -9,7 +9,7 @@ import { gunzip } from 'node:zlib'
 export interface Counter { count: () => number, bytes: () => number, url: string, port: number, close: () => Promise<void> }
 
 /** Ingest protocol sink: 200 as soon as the body is in, entries counted after. */
-export async function startIngestSink (token: string): Promise<Counter & { unauthorized: () => number }> {
+export async function startIngestSink (token: string, atPort = 0): Promise<Counter & { unauthorized: () => number }> {
   let lines = 0
   let bytes = 0
   let unauthorized = 0
@@ -37,7 +37,7 @@ export async function startIngestSink (token: string): Promise<Counter & { unaut
     })
   })
   server.keepAliveTimeout = 60_000
-  const port = await listenOn(server)
+  const port = await listenOn(server, atPort)
   return {
     count: () => lines,
     bytes: () => bytes,
@@ -73,10 +73,10 @@ export async function startLineSink (): Promise<Counter> {
   }
 }
 
-async function listenOn (server: Server | TcpServer): Promise<number> {
+async function listenOn (server: Server | TcpServer, atPort = 0): Promise<number> {
   return await new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(atPort, '127.0.0.1', () => {
       const a = server.address()
       resolve(typeof a === 'object' && a ? a.port : 0)
     })
@@ -91,4 +91,20 @@ export async function until (done: () => boolean | Promise<boolean>, t0: bigint,
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
   throw new Error(`not done after ${timeoutMs} ms`)
+}
+
+/** Resolve once something accepts TCP connections on 127.0.0.1:port. */
+export async function waitPort (port: number, timeoutMs = 10_000): Promise<void> {
+  const { connect } = await import('node:net')
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1')
+      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
 }
