@@ -37,6 +37,7 @@ const TAG_STRINGS = ['id', 'node', 'deployment', 'job', 'index', 'process', 'pat
 const OPTIONAL_STRINGS = ['namespace', 'pod', 'container', 'org', 'space', 'app'] as const
 const TS_RE = /^-?\d{1,20}$/
 const MAX_TAG = 1024
+const MAX_NS = (1n << 63n) - 1n
 
 function bad (line: number, why: string): DaytwoError {
   return new DaytwoError('BAD_BATCH', `line ${line}: ${why}`)
@@ -69,6 +70,9 @@ function checkEntries (es: unknown, line: number): Entry[] {
     const e = es[i] as unknown[]
     if (!Array.isArray(e) || (e.length !== 4 && e.length !== 5)) throw bad(line, `entries[${i}] must be [ts, offset, message, stdio] or [ts, offset, message, stdio, attributes]`)
     if (typeof e[0] !== 'string' || !TS_RE.test(e[0])) throw bad(line, `entries[${i}][0] must be Unix nanoseconds as a decimal string`)
+    // 19 digits and more may leave signed 64 bits, which no store can hold: refused here, as a
+    // 400, rather than failing the store write with a 503 the forwarder would retry forever.
+    if (e[0].length >= 19 && (BigInt(e[0]) > MAX_NS || BigInt(e[0]) < -MAX_NS - 1n)) throw bad(line, `entries[${i}][0] is outside signed 64-bit nanoseconds`)
     const off = e[1]
     if (typeof off !== 'number' || !Number.isSafeInteger(off) || off < 0) throw bad(line, `entries[${i}][1] must be a non-negative integer offset`)
     if (off <= last) throw bad(line, `entries[${i}][1]: offsets must increase within a group`)

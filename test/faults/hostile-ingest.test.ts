@@ -160,3 +160,18 @@ test('4 000 hostile ingest requests: answered in time, 4xx with a code, every re
   assert.equal(counted, refused, `every refused request is counted (counted ${counted}, refused ${refused})`)
   assert.ok(x.peakRss() < RSS_BOUND, `RSS stayed under ${RSS_BOUND} bytes (peak ${x.peakRss()})`)
 })
+
+test('a timestamp outside signed 64-bit nanoseconds is a 400 (the forwarder drops it), not a 503 it would retry forever', { timeout: 60_000 }, async (t) => {
+  const x = await startTarget(t)
+  for (const ts of ['9223372036854775808', '99999999999999999999', '-9223372036854775809', '-99999999999999999999']) {
+    const body = JSON.stringify({ stream: { ...TAGS, id: `ts-${ts}` }, entries: [[ts, 1, 'far away', 'stdout']] }) + '\n'
+    const res = await fetch(`${x.d.urls.collector}/api/v1/ingest`, { method: 'POST', headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': NDJSON }, body, signal: AbortSignal.timeout(REQUEST_MS) })
+    const answer = await res.json() as { code?: string }
+    assert.deepEqual([res.status, answer.code], [400, 'DAYTWO_ERR_BAD_BATCH'], `ts ${ts}`)
+  }
+  for (const ts of ['9223372036854775807', '-9223372036854775808']) {
+    const body = JSON.stringify({ stream: { ...TAGS, id: `ts-${ts}` }, entries: [[ts, 1, 'edge', 'stdout']] }) + '\n'
+    const res = await fetch(`${x.d.urls.collector}/api/v1/ingest`, { method: 'POST', headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': NDJSON }, body, signal: AbortSignal.timeout(REQUEST_MS) })
+    assert.equal(res.status, 200, `ts ${ts} is the edge of the range and stored`)
+  }
+})
