@@ -45,6 +45,8 @@ async function idle (base: string): Promise<string[][]> {
       try {
         const t0 = process.hrtime.bigint()
         await until(() => sink.count() >= FILES * 3, t0, 120_000, 100)
+          .catch((err: Error) => { throw new Error(`${err.message}: the sink has ${sink.count()} of ${FILES * 3} lines\n${p.stderr().slice(-2000)}`) })
+        log(`  idle watch=${watch} run ${r}/${RUNS}: the first line of each of ${FILES} files shipped after ${fmt(Number(process.hrtime.bigint() - t0) / 1e9, 1)} s`)
         await sleep(5000)
         const pid = p.child.pid!
         const c0 = cpuSeconds(pid)

@@ -28,8 +28,17 @@ function ts (i: number): string {
 
 export interface Corpus { files: string[], lines: number, bytes: number }
 
+const K8S_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789' // what the API server uses for pod name suffixes
+
+/** Pod `n`'s directory: unique per n, named as the kubelet names it. */
 export function podDir (root: string, n: number): string {
-  return join(root, `${NS[n % NS.length]}_${WORKLOADS[(n >> 2) % WORKLOADS.length]}-${hex(5)}_${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`)
+  let x = n * 7919 + 104729
+  let suffix = ''
+  for (let i = 0; i < 5; i++) { suffix += K8S_ALPHABET[x % 27]; x = Math.floor(x / 27) }
+  const uid = `${(n + 0x10000000).toString(16)}-${hex(4)}-4${hex(3)}-8${hex(3)}-${hex(12)}`
+  const workload = WORKLOADS[(n >> 2) % WORKLOADS.length]!
+  const pod = workload === 'db' ? `db-${n}` : `${workload}-${suffix}`
+  return join(root, `${NS[n % NS.length]}_${pod}_${uid}`)
 }
 
 /** Write `lines` CRI lines spread over `files` pods under `<root>/pods`. */
