@@ -45,7 +45,7 @@ export const forwarderSchema = z.object({
   readFrom: z.enum(['head', 'tail']).default('head').describe('Where to start files found at the very first start (no checkpoint yet). Files created later are always read from their head.'),
   scanIntervalMs: z.number().int().min(50).default(1000).describe('How often the log roots are scanned for new files.'),
   pollIntervalMs: z.number().int().min(10).default(250).describe('How often open files are checked for new data, truncation and rotation.'),
-  maxLineBytes: z.number().int().min(1024).default(262144).describe('Longest line kept whole; longer lines are truncated to this size and counted (reason `line_too_long`).'),
+  maxLineBytes: z.number().int().min(1024).default(262144).describe('Longest line kept whole; longer lines are truncated (or split, see longLines) and counted in daytwo_forwarder_lines_altered_total.'),
   batchMaxBytes: z.number().int().min(1024).default(1048576).describe('A batch is shipped when its messages reach this many bytes.'),
   batchMaxLines: z.number().int().min(1).default(10000).describe('A batch is shipped when it holds this many lines.'),
   flushIntervalMs: z.number().int().min(1).default(200).describe('A batch is shipped at most this long after its first line.'),

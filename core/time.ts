@@ -36,6 +36,17 @@ function secondsMsToNs (ms: number, frac9: string): string {
 const hrtimeBase = process.hrtime.bigint()
 const wallBaseNs = BigInt(Date.now()) * 1_000_000n
 
+const MAX_NS = '9223372036854775807'
+
+/**
+ * True when a Unix ns string can be stored: from 1970 (Elasticsearch's date_nanos starts
+ * there) to 2262 (the end of signed 64-bit nanoseconds).
+ */
+export function storableNs (ns: string): boolean {
+  if (ns.charCodeAt(0) === 0x2d /* - */) return false
+  return ns.length < 19 || (ns.length === 19 && ns <= MAX_NS)
+}
+
 /** Now in Unix ns, monotonic within the process (wall clock at start + hrtime since). */
 export function nowNs (): string {
   return (wallBaseNs + (process.hrtime.bigint() - hrtimeBase)).toString()

@@ -3,7 +3,7 @@ import { Gauge } from 'prom-client'
 import { counter, createDropCounter, type DropFn } from '../core/metrics.js'
 import type { Logger } from '../core/logger.js'
 
-export const FORWARDER_DROP_REASONS = ['line_too_long', 'unparsed_envelope', 'rejected_by_collector', 'file_vanished', 'spool_full', 'spool_corrupt', 'syslog_empty', 'syslog_truncated_frame', 'syslog_octet_count_mismatch']
+export const FORWARDER_DROP_REASONS = ['unparsed_envelope', 'rejected_by_collector', 'spool_full', 'spool_corrupt', 'syslog_empty', 'syslog_truncated_frame', 'syslog_octet_count_mismatch', 'too_large_for_collector']
 
 export interface ForwarderMetrics {
   linesRead: ReturnType<typeof counter>
@@ -28,7 +28,7 @@ export function forwarderMetrics (registry: Registry, log: Logger): ForwarderMet
     linesShipped: counter(registry, `${p}_lines_shipped_total`, 'Lines the collector acknowledged.'),
     bytesShipped: counter(registry, `${p}_bytes_shipped_total`, 'Message bytes the collector acknowledged.'),
     batches: counter(registry, `${p}_batches_total`, 'Batch send attempts, by result (ok, retry, rejected, split).', ['result']),
-    altered: counter(registry, `${p}_lines_altered_total`, 'Lines kept but changed, by reason (invalid_utf8 replaced, truncated, split in pieces).', ['reason']),
+    altered: counter(registry, `${p}_lines_altered_total`, 'Lines kept but changed, by reason (invalid_utf8 replaced, truncated, split in pieces, bad_timestamp replaced by the read time).', ['reason']),
     truncations: counter(registry, `${p}_file_truncations_total`, 'Files found truncated (copytruncate) and read again from their start.'),
     rotations: counter(registry, `${p}_file_rotations_total`, 'Files renamed or deleted away from their live name while being read.'),
     openFiles: new Gauge({ name: `${p}_open_files`, help: 'Files being tailed.', registers: [registry] }),
@@ -37,6 +37,6 @@ export function forwarderMetrics (registry: Registry, log: Logger): ForwarderMet
     drop: createDropCounter(registry, p, FORWARDER_DROP_REASONS, log)
   }
   for (const r of ['ok', 'retry', 'rejected', 'split']) m.batches.inc({ result: r }, 0)
-  for (const r of ['invalid_utf8', 'truncated', 'split']) m.altered.inc({ reason: r }, 0)
+  for (const r of ['invalid_utf8', 'truncated', 'split', 'bad_timestamp']) m.altered.inc({ reason: r }, 0)
   return m
 }

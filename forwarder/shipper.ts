@@ -155,6 +155,13 @@ export class Shipper {
       this.metrics.batches.inc({ result: 'split' })
       return 'split'
     }
+    if (status === 413) {
+      // One line the collector will never take (its maxBodyBytes is below our maxLineBytes):
+      // retrying it forever would stop this stream and every one behind it.
+      this.metrics.batches.inc({ result: 'rejected' })
+      this.metrics.drop('too_large_for_collector', 1, `a ${batch.bytes}-byte line; raise collector.maxBodyBytes or lower forwarder.maxLineBytes`)
+      return 'rejected'
+    }
     if (status === 400) {
       this.metrics.batches.inc({ result: 'rejected' })
       this.metrics.drop('rejected_by_collector', batch.lines, detail.slice(0, 300))

@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import { streamId } from '../../core/ids.js'
 import type { Entry, StreamTags } from '../../core/record.js'
-import { nowNs } from '../../core/time.js'
+import { nowNs, storableNs } from '../../core/time.js'
 import type { Checkpoint, CheckpointStore } from '../checkpoints.js'
 import { fingerprint, type Fingerprint } from '../fingerprint.js'
 import { PartialAssembler } from '../formats/assembler.js'
@@ -263,6 +263,11 @@ export class Tailer {
         // Not the envelope this file should have (a line cut by maxLineBytes, or garbage).
         this.metrics.drop('unparsed_envelope', 1, this.path)
         continue
+      }
+      if (!storableNs(parsed.ts)) {
+        // A time before 1970 or after 2262 cannot be stored: keep the line, at its read time.
+        parsed.ts = nowNs()
+        this.metrics.altered.inc({ reason: 'bad_timestamp' })
       }
       const resume = this.assembler.safeOffset(raw.offset)
       const done = this.assembler.add(parsed, raw.offset)

@@ -105,7 +105,9 @@ test('every role\'s /metrics passes promtool and counts the work', async (t) => 
   const all = files.length * LINES_PER_FILE
   assert.equal(value(texts.collector!, 'daytwo_collector_records_stored_total'), all)
   assert.ok(value(texts.forwarder!, 'daytwo_forwarder_lines_shipped_total') >= all)
-  assert.match(texts.forwarder!, /daytwo_forwarder_dropped_total\{reason="line_too_long",role="forwarder"\} 0/)
+  assert.match(texts.forwarder!, /daytwo_forwarder_dropped_total\{reason="unparsed_envelope",role="forwarder"\} 0/)
+  // The corpus has 3 KB lines but none over maxLineBytes: nothing truncated.
+  assert.match(texts.forwarder!, /daytwo_forwarder_lines_altered_total\{reason="truncated",role="forwarder"\} 0/)
   assert.ok(value(texts.query!, 'daytwo_query_lines_served_total') > 0)
   if (promtool.error) {
     t.skip('promtool not installed (Debian package prometheus)')

@@ -5,9 +5,8 @@ import { join } from 'node:path'
 import { startDaytwo, tempDir, waitFor } from '../helpers/daytwo-process.js'
 import { metricValue, metrics, storedMessages } from '../helpers/faults.js'
 
-// Forwarder behaviour at the edges found while writing the fault tests. The forwarder is
-// another engineer's area right now: these are marked todo (they report, they do not fail CI)
-// until it is fixed; each says what should happen.
+// Forwarder behaviour at the edges found while writing the fault tests (both were bugs: a
+// single oversize line retried forever; a far-future time cost its whole batch).
 
 const OP = 'edge-operator'
 
@@ -29,7 +28,6 @@ async function serveAll (t: { after: (fn: () => unknown) => void }, extra: { col
 }
 
 test('one line larger than the collector accepts is dropped and counted; the lines after it still arrive', {
-  todo: 'forwarder bug: forwarder/shipper.ts splits a batch on 413 only while it has more than one line; a single line the collector answers 413 for is retried forever, so that file (and every stream behind it in the queue) never ships again',
   timeout: 60_000
 }, async (t) => {
   const { d, bosh } = await serveAll(t, { collector: { maxBodyBytes: 4096 } })
@@ -42,7 +40,6 @@ test('one line larger than the collector accepts is dropped and counted; the lin
 })
 
 test('a CRI line timestamped beyond 2262 (outside int64 ns) does not cost the other lines of its batch', {
-  todo: 'forwarder bug: forwarder/formats/cri.ts (and docker.ts) pass any RFC 3339 year through, e.g. 2300-01-01 → 20-digit ns; the collector refuses the batch with 400 (core/wire.ts) and forwarder/shipper.ts drops the whole batch — every good line in it — as rejected_by_collector. The forwarder should keep the line with its receive time (counted as altered), as it does for unparseable times',
   timeout: 60_000
 }, async (t) => {
   const { d, pods } = await serveAll(t)
