@@ -46,7 +46,8 @@ test('kill -9 of the forwarder, the collector and both during 100 000 lines with
   await s.startForwarder()
 
   // 2. kill -9 the collector while batches are in flight.
-  await writeUpTo(50_000)
+  await writeUpTo(45_000)
+  await writeUpTo(50_000, 0) // a backlog in flight at the kill
   atKill.push(await stored())
   await s.collector.kill()
   await writeUpTo(55_000)
@@ -54,7 +55,8 @@ test('kill -9 of the forwarder, the collector and both during 100 000 lines with
   await s.startCollector()
 
   // 3. kill -9 both.
-  await writeUpTo(75_000)
+  await writeUpTo(70_000)
+  await writeUpTo(75_000, 0)
   atKill.push(await stored())
   await Promise.all([s.forwarder.kill(), s.collector.kill()])
   await writeUpTo(80_000, 0)
