@@ -47,6 +47,7 @@ test('kill -9 of the forwarder, the collector and both during 100 000 lines with
 
   // 2. kill -9 the collector while batches are in flight.
   await writeUpTo(45_000)
+  assert.ok(await waitFor(async () => await stored() > atKill[0]! + 2000, 30_000, 20), 'the restarted forwarder ships')
   await writeUpTo(50_000, 0) // a backlog in flight at the kill
   atKill.push(await stored())
   await s.collector.kill()
@@ -56,6 +57,7 @@ test('kill -9 of the forwarder, the collector and both during 100 000 lines with
 
   // 3. kill -9 both.
   await writeUpTo(70_000)
+  assert.ok(await waitFor(async () => await stored() > atKill[1]! + 2000, 30_000, 20), 'the forwarder ships to the restarted collector')
   await writeUpTo(75_000, 0)
   atKill.push(await stored())
   await Promise.all([s.forwarder.kill(), s.collector.kill()])
