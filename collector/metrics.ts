@@ -17,7 +17,7 @@ export interface CollectorMetrics {
 
 export function collectorMetrics (registry: Registry, log: Logger): CollectorMetrics {
   const p = 'daytwo_collector'
-  const rejected = createDropCounter(registry, `${p}_rejected_requests`, REJECT_REASONS, log)
+  const rejected = createDropCounter(registry, p, REJECT_REASONS, log, { name: `${p}_rejected_requests_total`, help: 'Ingest requests refused, by reason.' })
   return {
     batches: counter(registry, `${p}_batches_total`, 'Ingest requests answered, by HTTP status code.', ['code']),
     recordsReceived: counter(registry, `${p}_records_received_total`, 'Records in accepted batches.'),

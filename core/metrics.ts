@@ -25,10 +25,11 @@ const EPISODE_MS = 60_000
  * per episode (the first drop of a reason after a minute without one), like Vector's
  * internal events. `reasons` are pre-created at zero so dashboards see them before a drop.
  */
-export function createDropCounter (registry: Registry, prefix: string, reasons: string[], log: Logger): DropFn {
+export function createDropCounter (registry: Registry, prefix: string, reasons: string[], log: Logger, what: { name?: string, help?: string } = {}): DropFn {
+  const name = what.name ?? `${prefix}_dropped_total`
   const counter = new Counter({
-    name: `${prefix}_dropped_total`,
-    help: 'Lines, messages or requests dropped, by reason.',
+    name,
+    help: what.help ?? 'Lines, messages or requests dropped, by reason.',
     labelNames: ['reason'],
     registers: [registry]
   })
@@ -39,7 +40,7 @@ export function createDropCounter (registry: Registry, prefix: string, reasons: 
     const now = Date.now()
     const prev = lastSeen.get(reason)
     if (prev === undefined || now - prev > EPISODE_MS) {
-      log.warn({ reason, count, detail }, `dropping: ${reason}${detail ? ` (${detail})` : ''}; further drops of this reason are only counted in ${prefix}_dropped_total for a minute`)
+      log.warn({ reason, count, detail }, `dropping: ${reason}${detail ? ` (${detail})` : ''}; further drops of this reason are only counted in ${name} for a minute`)
     }
     lastSeen.set(reason, now)
   }

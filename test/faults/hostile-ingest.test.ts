@@ -9,7 +9,7 @@ import { INGEST_TOKEN, MAX_BODY, REQUEST_MS, RSS_BOUND, fixtures, healthy, pool,
 // generated from a seed, plus the hand-made ones in test/fixtures/hostile/ingest/. Each must
 // be answered within REQUEST_MS with 200 or a 4xx carrying a DAYTWO_ERR_* code (never a 5xx:
 // a 5xx tells the forwarder to retry the same bytes forever), every refusal must be counted
-// in daytwo_collector_rejected_requests_dropped_total, the process must stay up, and its
+// in daytwo_collector_rejected_requests_total, the process must stay up, and its
 // RSS bounded.
 
 const SEED = 0x1d7
@@ -150,10 +150,10 @@ test('4 000 hostile ingest requests: answered in time, 4xx with a code, every re
   t.diagnostic(`answers: ${[...statuses].sort().map(([k, n]) => `${k}×${n}`).join(', ')}`)
   assert.deepEqual(x.failures, [], `${x.failCount()} of ${inputs.length} inputs misbehaved`)
   const m1 = await metrics(collector)
-  const counted = metricValue(m1, 'daytwo_collector_rejected_requests_dropped_total') - metricValue(m0, 'daytwo_collector_rejected_requests_dropped_total')
+  const counted = metricValue(m1, 'daytwo_collector_rejected_requests_total') - metricValue(m0, 'daytwo_collector_rejected_requests_total')
   const reasons = ['unauthorized', 'malformed_batch', 'too_large', 'bad_encoding', 'bad_content_type']
   for (const reason of reasons) {
-    const n = metricValue(m1, 'daytwo_collector_rejected_requests_dropped_total', { reason }) - metricValue(m0, 'daytwo_collector_rejected_requests_dropped_total', { reason })
+    const n = metricValue(m1, 'daytwo_collector_rejected_requests_total', { reason }) - metricValue(m0, 'daytwo_collector_rejected_requests_total', { reason })
     if (n <= 0) x.fail(`no rejection counted with reason ${reason}`)
   }
   assert.deepEqual(await healthy(x.d), [], 'every role still answers /healthz')

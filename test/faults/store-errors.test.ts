@@ -33,7 +33,7 @@ async function failAndRecover (t: T, s: SplitRoles, fail: () => void, recover: (
   const c1 = await metrics(s.collector.urls.collector!)
   const f1 = await metrics(s.forwarder.urls.forwarder!)
   assert.equal(metricValue(c1, 'daytwo_collector_batches_total', { code: '200' }), metricValue(c0, 'daytwo_collector_batches_total', { code: '200' }), 'no batch acknowledged while the store failed')
-  assert.ok(metricValue(c1, 'daytwo_collector_rejected_requests_dropped_total', { reason: 'store_unavailable' }) > metricValue(c0, 'daytwo_collector_rejected_requests_dropped_total', { reason: 'store_unavailable' }), 'counted as store_unavailable')
+  assert.ok(metricValue(c1, 'daytwo_collector_rejected_requests_total', { reason: 'store_unavailable' }) > metricValue(c0, 'daytwo_collector_rejected_requests_total', { reason: 'store_unavailable' }), 'counted as store_unavailable')
   const retries = metricValue(f1, 'daytwo_forwarder_batches_total', { result: 'retry' }) - metricValue(f0, 'daytwo_forwarder_batches_total', { result: 'retry' })
   assert.ok(retries >= 3, `the forwarder retried (${retries})`)
   assert.equal(metricValue(f1, 'daytwo_forwarder_dropped_total', { reason: 'rejected_by_collector' }), 0, 'the forwarder dropped nothing')
