@@ -39,6 +39,8 @@ export class Shipper {
   private failingSince = 0
   /** Called for every entry handed to the shipper (log-derived metrics hook in here). */
   readonly observers: Array<(handle: StreamHandle, entry: Entry, bytes: number) => void> = []
+  /** Called when an acknowledged batch made room: sources that stopped reading resume now. */
+  readonly onCapacity: Array<() => void> = []
 
   constructor (private readonly cfg: ForwarderConfig, private readonly token: string, private readonly metrics: ForwarderMetrics, private readonly log: Logger) {
     this.url = new URL('/api/v1/ingest', cfg.collectorUrl).toString()
@@ -112,6 +114,7 @@ export class Shipper {
       if (outcome === 'split') this.queue.unshift(...split(batch))
       else this.settle(batch)
       this.metrics.queuedBatches.set(this.queue.length)
+      if (this.hasCapacity) for (const f of this.onCapacity) f()
     }
     this.sending = false
     if (this.queue.length === 0) {

@@ -40,6 +40,7 @@ export class FileSource {
   private scanning: Promise<void> | null = null
   private rescan = false
   private polling = false
+  private kicked = false
   private stopped = false
   private readonly exclude: (p: string) => boolean
   private readonly watcher: DirWatcher | null
@@ -75,15 +76,39 @@ export class FileSource {
     const scanLoop = async () => {
       if (this.stopped) return
       await this.scan()
-      if (!this.stopped) this.scanTimer = setTimeout(scanLoop, this.cfg.scanIntervalMs)
+      if (!this.stopped) this.scanTimer = setTimeout(scanLoop, this.scanEveryMs)
     }
-    const pollLoop = async () => {
-      if (this.stopped) return
+    this.scanTimer = setTimeout(scanLoop, this.scanEveryMs)
+    this.pollTimer = setTimeout(this.pollLoop, 0)
+    // Reading stopped for a full queue resumes as soon as a batch is acknowledged, not at the
+    // next tick (a 250 ms wait per batch was most of the forwarder's time).
+    this.shipper.onCapacity.push(() => this.kick())
+  }
+
+  private readonly pollLoop = async (): Promise<void> => {
+    if (this.stopped) return
+    this.pollTimer = null
+    do {
+      this.kicked = false
       await this.pollDue()
-      if (!this.stopped) this.pollTimer = setTimeout(pollLoop, this.cfg.pollIntervalMs)
-    }
-    this.scanTimer = setTimeout(scanLoop, this.cfg.scanIntervalMs)
-    this.pollTimer = setTimeout(pollLoop, 0)
+    } while (this.kicked && !this.stopped && this.shipper.hasCapacity)
+    if (!this.stopped) this.pollTimer = setTimeout(this.pollLoop, this.cfg.pollIntervalMs)
+  }
+
+  /** Poll now (the shipper has room again). */
+  private kick (): void {
+    if (this.stopped) return
+    if (this.polling || this.pollTimer === null) { this.kicked = true; return }
+    clearTimeout(this.pollTimer)
+    this.pollTimer = setTimeout(this.pollLoop, 0)
+  }
+
+  /**
+   * Full scans find what inotify missed; while inotify works they can be rarer (a new file
+   * or rename in a watched directory triggers a scan at once).
+   */
+  private get scanEveryMs (): number {
+    return this.watcher?.working ? this.cfg.scanIntervalMs * 5 : this.cfg.scanIntervalMs
   }
 
   async stop (): Promise<void> {
@@ -154,16 +179,24 @@ export class FileSource {
     for (const [, f] of fresh) await this.openFile(f, first)
 
     this.forgetStale(now)
-    this.watcher?.sync(this.watchedDirs())
+    if (this.watcher) this.watcher.sync(await this.watchedDirs())
   }
 
-  private watchedDirs (): Set<string> {
+  /**
+   * Every directory a log file can appear in, not only those that hold one now: a file
+   * created (and maybe rotated away) between two full scans must still wake a scan.
+   */
+  private async watchedDirs (): Promise<Set<string>> {
     const dirs = new Set<string>()
-    for (const root of [this.cfg.podLogRoot, this.cfg.containerLogRoot, this.cfg.boshLogRoot]) if (root) dirs.add(root)
-    for (const t of this.tailers.values()) {
-      dirs.add(dirname(t.path))
-      if (this.cfg.podLogRoot && t.path.startsWith(this.cfg.podLogRoot + '/')) dirs.add(dirname(dirname(t.path)))
+    const patterns: string[] = []
+    const { podLogRoot: pods, containerLogRoot: containers, boshLogRoot: bosh } = this.cfg
+    if (pods) { dirs.add(pods); patterns.push(`${pods}/*`, `${pods}/*/*`) }
+    if (containers) dirs.add(containers)
+    if (bosh) { dirs.add(bosh); patterns.push(`${bosh}/**`) }
+    if (patterns.length > 0) {
+      for (const d of await fg(patterns, { onlyDirectories: true, suppressErrors: true, absolute: true, followSymbolicLinks: false })) dirs.add(d)
     }
+    for (const t of this.tailers.values()) dirs.add(dirname(t.path))
     return dirs
   }
 

@@ -68,6 +68,8 @@ export class Tailer {
   /** When the next poll is due (adaptive: idle files are polled less often while watched). */
   nextPollMs = 0
   private idleStreak = 0
+  /** Size and mtime at the last identity check: unchanged means nothing to re-read. */
+  private verifiedAt = ''
 
   constructor (private readonly init: TailerInit, private readonly shipper: Shipper, private readonly checkpoints: CheckpointStore, private readonly metrics: ForwarderMetrics) {
     this.path = init.path
@@ -199,6 +201,9 @@ export class Tailer {
     if (this.file === null || this.awaitingIdentity) return
     const st = await this.file.stat()
     if (st.size < this.readOffset) { this.truncated(); return }
+    const seen = `${st.size}:${st.mtimeMs}`
+    if (seen === this.verifiedAt) return
+    this.verifiedAt = seen
     const fp = await fingerprint(this.file, this.dev, this.ino)
     if (fp !== null && fp.firstLine !== this.fp.firstLine) this.truncated()
   }
