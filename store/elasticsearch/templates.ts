@@ -25,126 +25,96 @@ function lifecycle (cfg: ElasticsearchConfig): Record<string, unknown> {
   return cfg.ilmPolicy ? { 'index.lifecycle.name': cfg.ilmPolicy } : {}
 }
 
+/**
+ * A composable index template: daytwo's priority and _meta around one set of mappings.
+ * Unknown fields are kept in _source but not indexed (`dynamic: false`): a new tag never
+ * fails a write.
+ */
+function indexTemplate (pattern: string, properties: Record<string, unknown>, opts: { dataStream?: boolean, priority?: number, settings?: Record<string, unknown> } = {}): Record<string, unknown> {
+  return {
+    index_patterns: [pattern],
+    ...(opts.dataStream === true ? { data_stream: {} } : {}),
+    priority: opts.priority ?? PRIORITY,
+    _meta: meta,
+    template: { ...(opts.settings ? { settings: opts.settings } : {}), mappings: { dynamic: false, properties } }
+  }
+}
+
 /** The records' data stream: ECS names, `@timestamp` in nanoseconds, tags as keywords. */
 export function logsTemplate (cfg: ElasticsearchConfig): Record<string, unknown> {
-  return {
-    index_patterns: [cfg.dataStream],
-    data_stream: {},
-    priority: PRIORITY,
-    _meta: meta,
-    template: {
-      settings: { ...lifecycle(cfg), 'index.codec': 'best_compression' },
-      mappings: {
-        // Unknown fields are kept in _source but not indexed: a new tag never fails a write.
-        dynamic: false,
-        properties: {
-          '@timestamp': { type: 'date_nanos' },
-          message: { type: 'match_only_text' },
-          stream: keyword,
-          log: {
-            properties: {
-              file: { properties: { path: keyword } },
-              offset: { type: 'long' },
-              syslog: { properties: { facility: { properties: { name: keyword } }, severity: { properties: { name: keyword } }, msgid: keyword, structured_data: { type: 'flattened' } } }
-            }
-          },
-          host: { properties: { name: keyword } },
-          daytwo: { properties: { stream_id: keyword, source: keyword } },
-          deployment: keyword,
-          job: keyword,
-          index: keyword,
-          process: keyword,
-          orchestrator: { properties: { type: keyword } },
-          kubernetes: { properties: { namespace: keyword, pod: { properties: { name: keyword } }, container: { properties: { name: keyword } } } },
-          organization: { properties: { name: keyword } },
-          space: keyword,
-          app: keyword,
-          labels: { type: 'flattened' }
-        }
+  return indexTemplate(cfg.dataStream, {
+    '@timestamp': { type: 'date_nanos' },
+    message: { type: 'match_only_text' },
+    stream: keyword,
+    log: {
+      properties: {
+        file: { properties: { path: keyword } },
+        offset: { type: 'long' },
+        syslog: { properties: { facility: { properties: { name: keyword } }, severity: { properties: { name: keyword } }, msgid: keyword, structured_data: { type: 'flattened' } } }
       }
-    }
-  }
+    },
+    host: { properties: { name: keyword } },
+    daytwo: { properties: { stream_id: keyword, source: keyword } },
+    deployment: keyword,
+    job: keyword,
+    index: keyword,
+    process: keyword,
+    orchestrator: { properties: { type: keyword } },
+    kubernetes: { properties: { namespace: keyword, pod: { properties: { name: keyword } }, container: { properties: { name: keyword } } } },
+    organization: { properties: { name: keyword } },
+    space: keyword,
+    app: keyword,
+    labels: { type: 'flattened' }
+  }, { dataStream: true, settings: { ...lifecycle(cfg), 'index.codec': 'best_compression' } })
 }
 
 /** Records Elasticsearch refused: kept as text with the reason, never parsed again. */
 export function deadLetterTemplate (cfg: ElasticsearchConfig): Record<string, unknown> {
-  return {
-    index_patterns: [cfg.deadLetterDataStream],
-    data_stream: {},
-    priority: PRIORITY + 1,
-    _meta: meta,
-    template: {
-      settings: lifecycle(cfg),
-      mappings: {
-        dynamic: false,
-        properties: {
-          '@timestamp': { type: 'date' },
-          daytwo: { properties: { record_id: keyword, stream_id: keyword } },
-          error: { properties: { type: keyword, message: { type: 'match_only_text' } } },
-          http: { properties: { response: { properties: { status_code: { type: 'long' } } } } },
-          event: { properties: { original: { type: 'keyword', index: false, doc_values: false } } }
-        }
-      }
-    }
-  }
+  return indexTemplate(cfg.deadLetterDataStream, {
+    '@timestamp': { type: 'date' },
+    daytwo: { properties: { record_id: keyword, stream_id: keyword } },
+    error: { properties: { type: keyword, message: { type: 'match_only_text' } } },
+    http: { properties: { response: { properties: { status_code: { type: 'long' } } } } },
+    event: { properties: { original: { type: 'keyword', index: false, doc_values: false } } }
+  }, { dataStream: true, priority: PRIORITY + 1, settings: lifecycle(cfg) })
 }
 
 /** Per-minute rollups of stored and dropped records per org/app (see rollups.ts). */
 export function usageTemplate (cfg: ElasticsearchConfig): Record<string, unknown> {
-  return {
-    index_patterns: [cfg.usageIndex],
-    priority: PRIORITY,
-    _meta: meta,
-    template: {
-      mappings: {
-        dynamic: false,
-        properties: {
-          minute: { type: 'date', format: 'epoch_millis' },
-          org: keyword,
-          app: keyword,
-          reason: keyword,
-          lines: { type: 'long' },
-          bytes: { type: 'long' },
-          dropped_lines: { type: 'long' },
-          dropped_bytes: { type: 'long' }
-        }
-      }
-    }
-  }
+  return indexTemplate(cfg.usageIndex, {
+    minute: { type: 'date', format: 'epoch_millis' },
+    org: keyword,
+    app: keyword,
+    reason: keyword,
+    lines: { type: 'long' },
+    bytes: { type: 'long' },
+    dropped_lines: { type: 'long' },
+    dropped_bytes: { type: 'long' }
+  })
 }
 
 /** One document per stream, `_id` = stream id: what `streams()` reads. */
 export function streamsTemplate (cfg: ElasticsearchConfig): Record<string, unknown> {
-  return {
-    index_patterns: [cfg.streamsIndex],
-    priority: PRIORITY,
-    _meta: meta,
-    template: {
-      mappings: {
-        dynamic: false,
-        properties: {
-          id: keyword,
-          source: keyword,
-          node: keyword,
-          deployment: keyword,
-          job: keyword,
-          index: keyword,
-          process: keyword,
-          path: keyword,
-          namespace: keyword,
-          pod: keyword,
-          container: keyword,
-          org: keyword,
-          space: keyword,
-          app: keyword,
-          labels: { type: 'flattened' },
-          first_seen: { type: 'date_nanos' },
-          lines: { type: 'long' },
-          bytes: { type: 'long' }
-        }
-      }
-    }
-  }
+  return indexTemplate(cfg.streamsIndex, {
+    id: keyword,
+    source: keyword,
+    node: keyword,
+    deployment: keyword,
+    job: keyword,
+    index: keyword,
+    process: keyword,
+    path: keyword,
+    namespace: keyword,
+    pod: keyword,
+    container: keyword,
+    org: keyword,
+    space: keyword,
+    app: keyword,
+    labels: { type: 'flattened' },
+    first_seen: { type: 'date_nanos' },
+    lines: { type: 'long' },
+    bytes: { type: 'long' }
+  })
 }
 
 /** Template names, derived from what they match so two daytwo installs on one cluster can coexist. */
