@@ -22,6 +22,19 @@ export interface StreamSelector {
   streamIds?: string[]
 }
 
+/** The tags a selector can require, in the order stores apply them. */
+export const SELECTOR_FIELDS = ['deployment', 'job', 'index', 'process', 'org'] as const
+
+/** The equality conditions a selector sets: one meaning of a selector for every store. */
+export function selectorEquals (sel: StreamSelector): Array<[typeof SELECTOR_FIELDS[number], string]> {
+  const out: Array<[typeof SELECTOR_FIELDS[number], string]> = []
+  for (const f of SELECTOR_FIELDS) {
+    const v = sel[f]
+    if (v !== undefined) out.push([f, v])
+  }
+  return out
+}
+
 export interface StreamInfo extends StreamTags {
   firstSeenNs: string
   lastTsNs: string

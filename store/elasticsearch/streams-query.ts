@@ -1,16 +1,11 @@
-import type { StreamInfo, StreamSelector } from '../log-store.js'
+import { selectorEquals, type StreamInfo, type StreamSelector } from '../log-store.js'
 
 // streams(): a search of the streams index (see rollups.ts), oldest first, paged with
 // search_after on (first_seen, id) so any number of streams is read in pages.
 
 export function streamsFilter (sel: StreamSelector): unknown[] | null {
   const filter: unknown[] = []
-  const eq = (field: string, v: string | undefined) => { if (v !== undefined) filter.push({ term: { [field]: v } }) }
-  eq('deployment', sel.deployment)
-  eq('job', sel.job)
-  eq('index', sel.index)
-  eq('process', sel.process)
-  eq('org', sel.org)
+  for (const [field, v] of selectorEquals(sel)) filter.push({ term: { [field]: v } })
   if (sel.streamIds) {
     if (sel.streamIds.length === 0) return null
     filter.push({ terms: { id: sel.streamIds } })

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Entry, StreamBatch } from '../../core/record.js'
 import { DaytwoError } from '../../core/errors.js'
-import type { DropRow, LogStore, ReadRequest, StreamInfo, StreamSelector, UsageRequest, UsageRow, WriteResult } from '../log-store.js'
+import { selectorEquals, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageRequest, type UsageRow, type WriteResult } from '../log-store.js'
 import { decodeBlock } from './block-codec.js'
 import { openDatabase } from './schema.js'
 import type { RetentionOptions, RetentionResult, WriterResult } from './writer.js'
@@ -85,12 +85,10 @@ export class EmbeddedStore implements LogStore {
   private selectStreams (sel: StreamSelector): StreamRow[] {
     const where: string[] = []
     const args: unknown[] = []
-    const eq = (col: string, v: string | undefined) => { if (v !== undefined) { where.push(`${col} = ?`); args.push(v) } }
-    eq('deployment', sel.deployment)
-    eq('job', sel.job)
-    eq('idx', sel.index)
-    eq('process', sel.process)
-    eq('org', sel.org)
+    for (const [field, v] of selectorEquals(sel)) {
+      where.push(`${field === 'index' ? 'idx' : field} = ?`) // `index` is a keyword in SQL
+      args.push(v)
+    }
     if (sel.streamIds) {
       if (sel.streamIds.length === 0) return []
       where.push(`id IN (${sel.streamIds.map(() => '?').join(',')})`)
