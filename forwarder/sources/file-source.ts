@@ -1,5 +1,5 @@
 import { open, stat } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import fg from 'fast-glob'
 import picomatch from 'picomatch'
 import type { ForwarderConfig } from '../../core/config-schema.js'
@@ -33,6 +33,8 @@ export type TagRefiner = (tailer: Tailer, tags: PathTags) => void
  */
 export class FileSource {
   private readonly tailers = new Map<string, Tailer>()
+  /** The same tailers by current path: an inotify event names a file, not an inode. */
+  private readonly byPath = new Map<string, Tailer>()
   private readonly lastSeen = new Map<string, number>()
   private scanTimer: NodeJS.Timeout | null = null
   private pollTimer: NodeJS.Timeout | null = null
@@ -119,13 +121,19 @@ export class FileSource {
     while (this.polling || this.scanning) await new Promise((resolve) => setTimeout(resolve, 5))
     for (const t of this.tailers.values()) await t.close()
     this.tailers.clear()
+    this.byPath.clear()
     this.metrics.openFiles.set(0)
   }
 
   private onChange (dir: string, name: string | null): void {
-    for (const t of this.tailers.values()) {
-      if (dirname(t.path) === dir && (name === null || basename(t.path) === name)) t.wake()
-    }
+    if (name !== null) { this.byPath.get(join(dir, name))?.wake(); return }
+    for (const t of this.tailers.values()) if (dirname(t.path) === dir) t.wake()
+  }
+
+  private moved (t: Tailer, path: string): void {
+    if (this.byPath.get(t.path) === t) this.byPath.delete(t.path)
+    t.path = path
+    this.byPath.set(path, t)
   }
 
   private requestScan (): void {
@@ -166,7 +174,7 @@ export class FileSource {
     for (const [key, t] of this.tailers) {
       const f = found.get(key)
       if (!f) { if (t.state !== 'gone') { t.setState('gone', now); this.metrics.rotations.inc() } continue }
-      if (f.path !== t.path) t.path = f.path
+      if (f.path !== t.path) this.moved(t, f.path)
       const rotated = isRotatedName(f.path) || logicalPath(f.path) !== t.logicalPath
       if (rotated && t.state === 'live') this.metrics.rotations.inc()
       t.setState(rotated ? 'rotated' : 'live', now)
@@ -258,6 +266,7 @@ export class FileSource {
       }, this.shipper, this.checkpoints, this.metrics)
       if (isRotatedName(f.path)) tailer.setState('rotated', Date.now())
       this.tailers.set(key, tailer)
+      this.byPath.set(tailer.path, tailer)
       this.metrics.openFiles.set(this.tailers.size)
       this.refine?.(tailer, tags)
       this.log.debug({ path: f.path, startOffset, generation }, 'tailing')
@@ -310,6 +319,7 @@ export class FileSource {
           // Read to its end and every line acknowledged: close it.
           await t.close()
           this.tailers.delete(key)
+          if (this.byPath.get(t.path) === t) this.byPath.delete(t.path)
           if (t.state === 'gone') this.checkpoints.delete(t.fp.key)
           this.metrics.openFiles.set(this.tailers.size)
         }

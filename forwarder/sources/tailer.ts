@@ -278,7 +278,7 @@ export class Tailer {
       const done = this.assembler.add(parsed, raw.offset)
       if (done === null) continue
       if (done.truncated) this.metrics.altered.inc({ reason: 'truncated' })
-      this.ship({ ...done, offset: raw.offset, resume }, nowMs)
+      this.ship({ ts: done.ts, stdio: done.stdio, message: done.message, truncated: done.truncated, offset: raw.offset, resume }, nowMs)
     }
     lines.length = 0
     this.shipPieces()
