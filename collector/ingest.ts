@@ -3,6 +3,7 @@ import { gunzip as gunzipCb } from 'node:zlib'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { TokenSet } from '../core/auth.js'
 import { DaytwoError } from '../core/errors.js'
+import { FRAMES, decodeFrames } from '../core/frames.js'
 import { NDJSON, decodeBatch } from '../core/wire.js'
 import type { StreamBatch } from '../core/record.js'
 import type { LogStore, WriteResult } from '../store/log-store.js'
@@ -22,12 +23,12 @@ export interface IngestOptions {
 }
 
 /**
- * POST /api/v1/ingest: a forwarder's batch (wire format in core/wire.ts), gzip or identity.
+ * POST /api/v1/ingest: a forwarder's batch (frames, core/frames.ts, or NDJSON, core/wire.ts), gzip or identity.
  * 200 only after the store committed it; retries are safe because writes are idempotent.
  */
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, opts) => {
   const { store, tokens, metrics } = opts
-  app.addContentTypeParser([NDJSON, 'application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser([FRAMES, NDJSON, 'application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body))
 
   app.addHook('onRequest', async (req) => {
     // Before the body is read: an unauthenticated client never makes us buffer anything.
@@ -52,7 +53,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     if (!Buffer.isBuffer(raw)) {
       metrics.reject('malformed_batch')
       metrics.batches.inc({ code: '400' })
-      throw new DaytwoError('BAD_BATCH', `expected a body of type ${NDJSON}`)
+      throw new DaytwoError('BAD_BATCH', `expected a body of type ${FRAMES} or ${NDJSON}`)
     }
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
     let body: Buffer
@@ -78,7 +79,8 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
     let batches: StreamBatch[]
     try {
-      batches = decodeBatch(body.toString('utf8'))
+      // The forwarder sends frames; NDJSON stays for other clients (and for reading by eye).
+      batches = req.headers['content-type']?.toLowerCase().startsWith(FRAMES) === true ? decodeFrames(body) : decodeBatch(body.toString('utf8'))
     } catch (err) {
       metrics.reject('malformed_batch', 1, (err as Error).message)
       metrics.batches.inc({ code: '400' })

@@ -39,11 +39,12 @@ const TS_RE = /^-?\d{1,20}$/
 const MAX_TAG = 1024
 const MAX_NS = (1n << 63n) - 1n
 
-function bad (line: number, why: string): DaytwoError {
-  return new DaytwoError('BAD_BATCH', `line ${line}: ${why}`)
+/** `line`: an NDJSON line number, or where else the data came from (core/frames.ts). */
+function bad (line: number | string, why: string): DaytwoError {
+  return new DaytwoError('BAD_BATCH', `${typeof line === 'number' ? `line ${line}` : line}: ${why}`)
 }
 
-function checkTags (t: unknown, line: number): StreamTags {
+export function checkTags (t: unknown, line: number | string): StreamTags {
   if (typeof t !== 'object' || t === null || Array.isArray(t)) throw bad(line, '"stream" must be an object')
   const o = t as Record<string, unknown>
   for (const k of TAG_STRINGS) {
@@ -63,7 +64,7 @@ function checkTags (t: unknown, line: number): StreamTags {
   return o as unknown as StreamTags
 }
 
-function checkEntries (es: unknown, line: number): Entry[] {
+export function checkEntries (es: unknown, line: number | string): Entry[] {
   if (!Array.isArray(es)) throw bad(line, '"entries" must be an array')
   let last = -1
   for (let i = 0; i < es.length; i++) {
@@ -84,7 +85,7 @@ function checkEntries (es: unknown, line: number): Entry[] {
   return es as Entry[]
 }
 
-function checkAttributes (a: unknown, line: number, i: number): void {
+function checkAttributes (a: unknown, line: number | string, i: number): void {
   if (typeof a !== 'object' || a === null || Array.isArray(a)) throw bad(line, `entries[${i}][4] must be an object of strings`)
   const keys = Object.keys(a)
   if (keys.length > MAX_ATTRIBUTES) throw bad(line, `entries[${i}][4] has more than ${MAX_ATTRIBUTES} attributes`)

@@ -21,6 +21,9 @@ export class PartialAssembler {
 
   constructor (private readonly maxLineBytes: number) {}
 
+  /** True while a partial waits for the line that finishes it. */
+  get hasPending (): boolean { return this.pending.size > 0 }
+
   /** Feed one parsed line starting at `offset`; returns the finished record, or null. */
   add (p: ParsedLine, offset: number): Assembled | null {
     const open = this.pending.get(p.stdio)

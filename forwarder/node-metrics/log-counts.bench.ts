@@ -21,6 +21,6 @@ for (const e of entries) sink += e[2].length
 const base = Number(process.hrtime.bigint() - t) / 1e9
 const counts = new LogCounts(10)
 t = process.hrtime.bigint()
-for (const e of entries) counts.observe(handle, e, e[2].length)
+for (const e of entries) counts.observe(handle, e[3], e[2], e[2].length, e[4]?.severity)
 const took = Number(process.hrtime.bigint() - t) / 1e9
 console.log(`observer: ${Math.round(N / took).toLocaleString('en')} lines/s (${(took / N * 1e9).toFixed(0)} ns/line); read-only loop ${(base / N * 1e9).toFixed(0)} ns/line; ${sink > 0 ? '' : '!'}`)

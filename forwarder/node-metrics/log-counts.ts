@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { LRUCache } from 'lru-cache'
 import { LEVELS, instanceKey, type InstanceReport, type Level, type SampleSet } from '../../core/metric-samples.js'
-import type { Entry } from '../../core/record.js'
 import type { StreamHandle } from '../shipper.js'
 import { detectLevel, syslogSeverity } from './level.js'
 
@@ -58,12 +57,11 @@ export class LogCounts {
 
   constructor (private readonly maxInstances: number, private readonly now: () => number = Date.now) {}
 
-  /** Shipper observer: `(handle, entry, bytes) => void`. */
-  readonly observe = (handle: StreamHandle, entry: Entry, bytes: number): void => {
+  /** Shipper observer (LineObserver): `message` may be only the line's head. */
+  readonly observe = (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined): void => {
     let hs = this.handles.get(handle)
     if (hs === undefined || (hs !== null && hs.inst.forgotten)) { hs = this.attach(handle); this.handles.set(handle, hs) }
     if (hs === null) { this.untracked++; return }
-    const stdio = entry[3]
     let c = hs.byStdio.get(stdio)
     if (c === undefined) {
       const stream = stdio === 'stdout' || stdio === 'stderr' ? stdio : hs.fixedStream
@@ -72,8 +70,7 @@ export class LogCounts {
     }
     c.lines++
     c.bytes += bytes
-    const sev = entry[4]?.severity
-    c.levels[LEVEL_INDEX[sev !== undefined ? syslogSeverity(sev) : hs.severity ?? detectLevel(entry[2])]]!++
+    c.levels[LEVEL_INDEX[severity !== undefined ? syslogSeverity(severity) : hs.severity ?? detectLevel(message)]]!++
     hs.inst.lastLineMs = this.now()
   }
 

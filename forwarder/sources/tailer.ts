@@ -3,19 +3,23 @@ import type { FileHandle } from 'node:fs/promises'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import { streamId } from '../../core/ids.js'
 import type { Entry, StreamTags } from '../../core/record.js'
-import { nowNs, storableNs } from '../../core/time.js'
+import { nowNs, rfc3339ToNs, storableNs } from '../../core/time.js'
 import type { Checkpoint, CheckpointStore } from '../checkpoints.js'
 import { fingerprint, type Fingerprint } from '../fingerprint.js'
 import { PartialAssembler } from '../formats/assembler.js'
 import { parseCri } from '../formats/cri.js'
 import { parseDocker } from '../formats/docker.js'
 import { MultilineJoiner, type Piece } from '../formats/multiline.js'
-import { LineSplitter, type RawLine } from '../line-splitter.js'
+import { LineSplitter, SPLIT, TRUNCATED, type LineSink } from '../line-splitter.js'
 import type { ForwarderMetrics } from '../metrics.js'
 import { StreamHandle, type Shipper } from '../shipper.js'
 import type { PathTags } from '../tags.js'
 
 const READ_CHUNK = 256 * 1024
+/** Enough of a message's head for level detection (node-metrics/level.ts reads 256). */
+const OBSERVED_HEAD = 256
+/** `YYYY-MM-DDTHH:MM:SS`: the part of a CRI time that consecutive lines share. */
+const SECOND_PREFIX = 19
 
 export interface TailerInit {
   node: string
@@ -59,8 +63,17 @@ export class Tailer {
   private readonly splitter: LineSplitter
   private readonly assembler: PartialAssembler
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK)
-  private readonly lines: RawLine[] = []
   private readonly pieces: Piece[] = []
+  /** Per chunk: the chunk being split, whether its whole lines are valid UTF-8, the read time. */
+  private chunk: Buffer | null = null
+  private chunkUtf8 = false
+  private readNs = ''
+  private nowMs = 0
+  private chunkLines = 0
+  /** The last CRI time's second (`YYYY-MM-DDTHH:MM:SS` bytes) and its Unix seconds digits. */
+  private readonly secondKey = Buffer.alloc(SECOND_PREFIX)
+  private secondDigits = ''
+  private readonly container: boolean
   /** After a truncation, until the file has a first line to fingerprint again. */
   private awaitingIdentity = false
   state: TailerState = 'live'
@@ -86,6 +99,7 @@ export class Tailer {
     this.splitter = new LineSplitter(init.cfg.maxLineBytes, split)
     this.splitter.reset(init.startOffset)
     this.assembler = new PartialAssembler(init.cfg.maxLineBytes)
+    this.container = init.tags.format === 'container'
     this.newHandle()
     this.saveCheckpoint(init.startOffset)
   }
@@ -160,17 +174,20 @@ export class Tailer {
       const { bytesRead } = await this.file.read(this.buf, 0, READ_CHUNK, this.readOffset)
       if (bytesRead === 0) break
       total += bytesRead
-      this.splitter.push(this.buf.subarray(0, bytesRead), this.readOffset, this.lines)
+      const chunk = this.buf.subarray(0, bytesRead)
+      this.startChunk(chunk, nowMs)
+      this.splitter.scan(chunk, this.readOffset, this.onLine)
       this.readOffset += bytesRead
-      this.emitLines(nowMs)
+      this.endChunk()
     }
     if (total > 0) this.metrics.bytesRead.inc({ source: 'file' }, total)
     if (final && this.shipper.hasCapacity) {
-      this.splitter.flush(this.readOffset, this.lines)
-      this.emitLines(nowMs)
+      this.startChunk(null, nowMs)
+      this.splitter.flushTo(this.readOffset, this.onLine)
+      this.endChunk()
       // Drained partials get offsets past the end: unique and increasing, like real ones.
       let k = 0
-      for (const a of this.assembler.drain()) this.ship({ ...a, offset: this.readOffset + k++, resume: this.readOffset }, nowMs)
+      for (const a of this.assembler.drain()) this.ship({ ...a, offset: this.readOffset + k++, resume: this.readOffset }, this.readOffset, nowMs)
       this.init.multiline?.flush(this.pieces)
       this.shipPieces()
       this.shipper.advance(this.handle, this.readOffset)
@@ -240,51 +257,151 @@ export class Tailer {
     return true
   }
 
-  private emitLines (nowMs: number): void {
-    const lines = this.lines
-    if (lines.length === 0) return
-    this.metrics.linesRead.inc({ source: 'file' }, lines.length)
-    const container = this.init.tags.format === 'container'
+  private startChunk (chunk: Buffer | null, nowMs: number): void {
+    this.chunk = chunk
+    const lastNl = chunk === null ? -1 : chunk.lastIndexOf(0x0a)
+    // One check for all the chunk's whole lines, instead of one per line.
+    this.chunkUtf8 = lastNl >= 0 && isUtf8(chunk!.subarray(0, lastNl + 1))
     // Plain lines carry no time of their own: they get the time they were read, one per
     // chunk (offsets order them; a BigInt per line would cost more than the split).
-    const readNs = container ? '' : nowNs()
-    for (let i = 0; i < lines.length; i++) {
-      const raw = lines[i]!
-      let text: string
-      if (isUtf8(raw.bytes)) {
-        text = raw.bytes.toString('utf8')
-      } else {
-        text = raw.bytes.toString('utf8') // invalid sequences become U+FFFD
-        this.metrics.altered.inc({ reason: 'invalid_utf8' })
-      }
-      if (raw.truncated) this.metrics.altered.inc({ reason: 'truncated' })
-      if (raw.split) this.metrics.altered.inc({ reason: 'split' })
-      if (!container) {
-        this.ship({ ts: readNs, stdio: '', message: text, truncated: false, offset: raw.offset, resume: raw.offset }, nowMs)
-        continue
-      }
-      const parsed = text.charCodeAt(0) === 0x7b ? parseDocker(text) : parseCri(text)
-      if (parsed === null) {
-        // Not the envelope this file should have (a line cut by maxLineBytes, or garbage).
-        this.metrics.drop('unparsed_envelope', 1, this.path)
-        continue
-      }
-      if (!storableNs(parsed.ts)) {
-        // A time before 1970 or after 2262 cannot be stored: keep the line, at its read time.
-        parsed.ts = nowNs()
-        this.metrics.altered.inc({ reason: 'bad_timestamp' })
-      }
-      const resume = this.assembler.safeOffset(raw.offset)
-      const done = this.assembler.add(parsed, raw.offset)
-      if (done === null) continue
-      if (done.truncated) this.metrics.altered.inc({ reason: 'truncated' })
-      this.ship({ ts: done.ts, stdio: done.stdio, message: done.message, truncated: done.truncated, offset: raw.offset, resume }, nowMs)
-    }
-    lines.length = 0
+    this.readNs = this.container ? '' : nowNs()
+    this.nowMs = nowMs
+    this.chunkLines = 0
+  }
+
+  private endChunk (): void {
+    this.chunk = null
+    if (this.chunkLines === 0) return
+    this.metrics.linesRead.inc({ source: 'file' }, this.chunkLines)
     this.shipPieces()
     // Nothing pending: every byte read so far is accounted for.
-    const safe = this.safeOffset()
-    this.shipper.advance(this.handle, safe)
+    this.shipper.advance(this.handle, this.safeOffset())
+  }
+
+  /**
+   * One line from the splitter. Most lines take the direct way: their bytes are written
+   * into the batch in the wire format (no string, no object per line). Whatever that way
+   * does not cover — Docker JSON, CRI partials and what is pending behind them, multiline
+   * records, invalid UTF-8, unusual times, envelopes that do not parse — takes the general
+   * way below it, which does the same with strings.
+   */
+  private readonly onLine: LineSink = (buf, start, end, offset, next, flags) => {
+    this.chunkLines++
+    if (flags !== 0) {
+      if ((flags & TRUNCATED) !== 0) this.metrics.altered.inc({ reason: 'truncated' })
+      if ((flags & SPLIT) !== 0) this.metrics.altered.inc({ reason: 'split' })
+    }
+    if (this.init.multiline === null && this.pieces.length === 0 && !this.assembler.hasPending &&
+        ((buf === this.chunk && this.chunkUtf8) || isUtf8(buf.subarray(start, end)))) {
+      if (!this.container) { this.writeDirect(buf, start, end, offset, next, this.readNs, '', '', 0); return }
+      if (this.writeCri(buf, start, end, offset, next)) return
+    }
+    this.generalLine(buf.subarray(start, end), offset, next)
+  }
+
+  /**
+   * A CRI line `<time> <stdout|stderr> F <message>` whose time is UTC (`Z`) with up to nine
+   * fractional digits: written directly. False for anything else (the general way then
+   * parses it, or counts it as unparsed).
+   */
+  private writeCri (buf: Buffer, start: number, end: number, offset: number, next: number): boolean {
+    let i = start + SECOND_PREFIX
+    if (end - start < SECOND_PREFIX + 11 || buf[start + 10] !== 0x54 /* T */) return false
+    let fracStart = i
+    if (buf[i] === 0x2e /* . */) {
+      fracStart = ++i
+      while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++
+      if (i === fracStart || i - fracStart > 9) return false
+    }
+    const fracEnd = i
+    if (buf[i] !== 0x5a /* Z */ || buf[i + 1] !== 0x20) return false
+    const st = i + 2 // stdout / stderr
+    if (buf[st] !== 0x73 || buf[st + 1] !== 0x74 || buf[st + 2] !== 0x64 || buf[st + 6] !== 0x20) return false
+    let stdio: string
+    if (buf[st + 3] === 0x6f && buf[st + 4] === 0x75 && buf[st + 5] === 0x74) stdio = 'stdout'
+    else if (buf[st + 3] === 0x65 && buf[st + 4] === 0x72 && buf[st + 5] === 0x72) stdio = 'stderr'
+    else return false
+    const tag = st + 7
+    if (buf[tag] !== 0x46 /* F; a P (partial) goes the general way */) return false
+    let msg: number
+    if (tag + 1 >= end) msg = end // an empty message may come without its separator
+    else if (buf[tag + 1] === 0x20) msg = tag + 2
+    else if (buf[tag + 1] === 0x3a /* F:more tags */) {
+      const sp = buf.indexOf(0x20, tag + 1)
+      msg = sp === -1 || sp >= end ? end : sp + 1
+    } else return false
+    if (!this.sameSecond(buf, start) && !this.newSecond(buf, start, fracEnd + 1)) return false
+    this.writeDirect(buf, msg, end, offset, next, this.secondDigits, stdio, buf, fracStart, fracEnd)
+    return true
+  }
+
+  private sameSecond (buf: Buffer, start: number): boolean {
+    if (this.secondDigits === '') return false
+    const key = this.secondKey
+    for (let k = SECOND_PREFIX - 1; k >= 0; k--) if (buf[start + k] !== key[k]) return false
+    return true
+  }
+
+  /** A new second: parsed once the general way, then cached. False if it cannot be stored as it is. */
+  private newSecond (buf: Buffer, start: number, end: number): boolean {
+    const ns = rfc3339ToNs(buf.toString('latin1', start, end))
+    // Whole seconds from 1 to 9223372035: any nine fractional digits then fit signed 64 bits.
+    if (ns === null || !storableNs(ns) || ns.length < 10 || (ns.length === 19 && ns >= '9223372036')) return false
+    buf.copy(this.secondKey, 0, start, start + SECOND_PREFIX)
+    this.secondDigits = ns.slice(0, ns.length - 9)
+    return true
+  }
+
+  /**
+   * Write one record into the open batch: time = `seconds` + fractional digits
+   * `frac[fracStart, fracEnd)` padded to nine (or `seconds` alone, a whole ns time, when
+   * `frac` is ''), message = `buf[start, end)`.
+   */
+  private writeDirect (buf: Buffer, start: number, end: number, offset: number, next: number, seconds: string, stdio: string, frac: Buffer | '', fracStart: number, fracEnd = fracStart): void {
+    const shipper = this.shipper
+    const w = shipper.writer(this.handle)
+    const len = end - start
+    w.begin(len)
+    w.ascii(seconds)
+    if (frac !== '') {
+      w.raw(frac, fracStart, fracEnd)
+      w.zeros(9 - (fracEnd - fracStart))
+    }
+    w.finish(offset, stdio, buf, start, end)
+    if (shipper.observers.length > 0) shipper.observe(this.handle, stdio, buf.toString('utf8', start, Math.min(end, start + OBSERVED_HEAD)), len, undefined)
+    shipper.wrote(len, next)
+  }
+
+  /** The general way: a string per line, the envelope parsed, partials joined. */
+  private generalLine (bytes: Buffer, offset: number, next: number): void {
+    const nowMs = this.nowMs
+    let text: string
+    if (isUtf8(bytes)) {
+      text = bytes.toString('utf8')
+    } else {
+      text = bytes.toString('utf8') // invalid sequences become U+FFFD
+      this.metrics.altered.inc({ reason: 'invalid_utf8' })
+    }
+    if (!this.container) {
+      this.ship({ ts: this.readNs, stdio: '', message: text, truncated: false, offset, resume: offset }, next, nowMs)
+      return
+    }
+    const parsed = text.charCodeAt(0) === 0x7b ? parseDocker(text) : parseCri(text)
+    if (parsed === null) {
+      // Not the envelope this file should have (a line cut by maxLineBytes, or garbage).
+      this.metrics.drop('unparsed_envelope', 1, this.path)
+      return
+    }
+    if (!storableNs(parsed.ts)) {
+      // A time before 1970 or after 2262 cannot be stored: keep the line, at its read time.
+      parsed.ts = nowNs()
+      this.metrics.altered.inc({ reason: 'bad_timestamp' })
+    }
+    const resume = this.assembler.safeOffset(offset)
+    const done = this.assembler.add(parsed, offset)
+    if (done === null) return
+    if (done.truncated) this.metrics.altered.inc({ reason: 'truncated' })
+    this.ship({ ts: done.ts, stdio: done.stdio, message: done.message, truncated: done.truncated, offset, resume }, next, nowMs)
   }
 
   private safeOffset (): number {
@@ -292,9 +409,14 @@ export class Tailer {
     return this.init.multiline ? this.init.multiline.safeOffset(a) : a
   }
 
-  private ship (p: Piece, nowMs: number): void {
-    if (this.init.multiline) this.init.multiline.add(p, nowMs, this.pieces)
-    else this.pieces.push(p)
+  /**
+   * A finished record. Without multiline joining it goes to the batch at once (resuming
+   * after its line, or at a partial still pending); with it, it waits in `pieces`.
+   */
+  private ship (p: Piece, next: number, nowMs: number): void {
+    if (this.init.multiline) { this.init.multiline.add(p, nowMs, this.pieces); return }
+    if (this.pieces.length > 0) { this.pieces.push(p); return }
+    this.shipper.add(this.handle, [p.ts, p.offset, p.message, p.stdio], Buffer.byteLength(p.message), this.assembler.safeOffset(next))
   }
 
   private shipPieces (): void {

@@ -44,7 +44,9 @@ export async function startDaytwo (roles: string, config: Record<string, unknown
   writeFileSync(cfgFile, JSON.stringify(config))
   const childEnv: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DAYTWO_')) childEnv[k] = v
-  const child = spawn(process.execPath, [cliPath(), 'serve', roles, '--config', cfgFile], { env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': Node flags for the daytwo process (profiling a benchmark).
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const child = spawn(process.execPath, [...nodeArgs, cliPath(), 'serve', roles, '--config', cfgFile], { env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
