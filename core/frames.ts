@@ -120,10 +120,10 @@ function field (body: Buffer, p: number, max: number, at: number, name: string):
   for (let i = p; i < stop; i++) {
     const c = body[i]!
     if (c === SPACE) {
-      if (i === p) break
+      if (i === p) throw bad(at, `entry header: ${name} missing`)
       return i
     }
-    if (c === NL) break
+    if (c === NL) throw bad(at, 'entry header has too few fields (E <ts> <offset> <stdio> <message bytes> <attribute bytes>)')
   }
   throw bad(at, `entry header: ${name} missing or longer than ${max} bytes`)
 }

@@ -12,13 +12,17 @@ const EMPTY = Buffer.alloc(0)
 const SPACE = 0x20
 
 export class EntryWriter {
-  /** Allocated on the first write: a stream that only moves its position needs no buffer. */
-  buf: Buffer = EMPTY
+  /** Allocated on the first write (or a recycled one): a batch that only moves positions needs no buffer. */
+  buf: Buffer
   len = 0
   /** Entries written so far. */
   count = 0
   /** Offset of the last entry written (offsets must increase within a group). */
   lastOffset = -1
+
+  constructor (recycled?: Buffer) {
+    this.buf = recycled ?? EMPTY
+  }
 
   /** The bytes written so far (a view, not a copy). */
   get bytes (): Buffer { return this.buf.subarray(0, this.len) }
@@ -103,11 +107,15 @@ export class EntryWriter {
 
   private uint (n: number): void {
     const buf = this.buf
-    if (n === 0) { buf[this.len++] = 0x30; return }
-    let digits = 0
-    for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++
-    let p = this.len + digits
-    this.len = p
-    for (let x = n; x >= 1; x = Math.floor(x / 10)) buf[--p] = 0x30 + (x % 10)
+    if (n < 0x80000000) { // small integer arithmetic: most offsets and every length
+      let digits = 1
+      for (let x = n; x >= 10; x = (x / 10) | 0) digits++
+      let p = this.len + digits
+      this.len = p
+      let x = n
+      do { const q = (x / 10) | 0; buf[--p] = 0x30 + x - q * 10; x = q } while (x > 0)
+      return
+    }
+    this.ascii(String(n))
   }
 }

@@ -24,7 +24,7 @@ export class StreamHandle {
  * the batch is acknowledged.
  */
 class Batch {
-  readonly w = new EntryWriter()
+  readonly w: EntryWriter
   readonly acks = new Map<StreamHandle, number>()
   /** The streams of the body's groups, in order (one per `S` line). */
   readonly order: StreamHandle[] = []
@@ -36,6 +36,10 @@ class Batch {
   attempt = 0
   /** The request body, gzipped on the thread pool from the moment the batch is sealed (null: nothing to send). */
   body?: Promise<Uint8Array<ArrayBuffer> | null>
+
+  constructor (recycled?: Buffer) {
+    this.w = new EntryWriter(recycled)
+  }
 
   select (handle: StreamHandle): void {
     if (this.current !== null) this.acks.set(this.current, this.currentResume)
@@ -52,8 +56,11 @@ class Batch {
   }
 }
 
-/** Sees every line handed to the shipper (log-derived metrics): its stdio, its message (or at least its head), its size. */
-export type LineObserver = (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined) => void
+/** Sees every line handed to the shipper (log-derived metrics): as a string (`message` may be only its head), or as bytes. */
+export interface LineObserver {
+  observe: (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined) => void
+  observeBytes: (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number) => void
+}
 
 /**
  * Builds batches grouped by stream, ships them gzipped to the collector one at a time, and
@@ -64,6 +71,8 @@ export type LineObserver = (handle: StreamHandle, stdio: string, message: string
  */
 export class Shipper {
   private open = new Batch()
+  /** Body buffers of acknowledged batches, for the next ones (no regrowing, no garbage). */
+  private readonly spare: Buffer[] = []
   private timer: NodeJS.Timeout | null = null
   private readonly queue: Batch[] = []
   private sending = false
@@ -100,7 +109,12 @@ export class Shipper {
   }
 
   observe (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined): void {
-    for (let i = 0; i < this.observers.length; i++) this.observers[i]!(handle, stdio, message, bytes, severity)
+    for (let i = 0; i < this.observers.length; i++) this.observers[i]!.observe(handle, stdio, message, bytes, severity)
+  }
+
+  /** A line written through `writer()`: its message is `buf[start, end)`, valid UTF-8. */
+  observeBytes (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number): void {
+    for (let i = 0; i < this.observers.length; i++) this.observers[i]!.observeBytes(handle, stdio, buf, start, end)
   }
 
   /** One entry of `bytes` message bytes was written through `writer()`; after it the stream resumes at `resumeOffset`. */
@@ -126,7 +140,7 @@ export class Shipper {
     const batch = this.open
     batch.close()
     if (batch.acks.size === 0) return
-    this.open = new Batch()
+    this.open = new Batch(this.spare.pop())
     // Compress now, while the batches before it are in flight and the sources read on.
     const body = encodeBody(batch)
     body.catch(() => {}) // awaited in send(); a rejection there is a retry
@@ -167,6 +181,7 @@ export class Shipper {
       this.queue.shift()
       if (outcome === 'split') this.queue.unshift(...split(batch))
       else this.settle(batch)
+      if (batch.w.buf.length > 0 && this.spare.length < this.cfg.maxQueuedBatches) this.spare.push(batch.w.buf)
       this.metrics.queuedBatches.set(this.queue.length)
       if (this.hasCapacity) for (const f of this.onCapacity) f()
     }

@@ -61,3 +61,124 @@ export function detectLevel (message: string): Level {
   if (m !== null) return WORDS[m[1]!.toLowerCase()]!
   return 'unknown'
 }
+
+// The same on a line's bytes, for the file tailer's direct way (no string per line). Lines
+// whose head has a non-ASCII byte are decoded and given to detectLevel: `\s` in the patterns
+// above also matches Unicode spaces, which only the string form sees. Kept equal to
+// detectLevel by a test that runs both over generated lines.
+
+const JSON_KEYS = ['level', 'lvl', 'severity', 'log.level', 'loglevel'].map((k) => Buffer.from(k))
+const LOGFMT_KEYS = ['level', 'lvl', 'severity'].map((k) => Buffer.from(k))
+const PREFIX_WORDS = ['FATAL', 'PANIC', 'CRITICAL', 'CRIT', 'EMERG', 'ALERT', 'ERROR', 'ERR', 'WARNING', 'WARN', 'NOTICE', 'INFO', 'DEBUG', 'TRACE', 'Fatal', 'Error', 'Warning', 'Warn', 'Info', 'Debug'].map((w) => ({ bytes: Buffer.from(w), level: WORDS[w.toLowerCase()]! }))
+/** Lowercased letters → level, for keyword values read from bytes. */
+const WORD_BYTES = new Map(Object.entries(WORDS).map(([w, l]) => [w, l]))
+
+/** JS `\s` restricted to ASCII: tab, LF, VT, FF, CR, space. */
+function space (c: number): boolean { return c === 0x20 || (c >= 0x09 && c <= 0x0d) }
+function letter (c: number): boolean { return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) }
+function digit (c: number): boolean { return c >= 0x30 && c <= 0x39 }
+
+function at (b: Buffer, p: number, word: Buffer, end: number): boolean {
+  if (p + word.length > end) return false
+  for (let k = 0; k < word.length; k++) if (b[p + k] !== word[k]) return false
+  return true
+}
+
+/** Letters b[p, end) as a level word (lowercased), or 'unknown'. */
+function wordLevel (b: Buffer, p: number, end: number): Level {
+  let s = ''
+  for (let i = p; i < end; i++) s += String.fromCharCode(b[i]! | 0x20)
+  return WORD_BYTES.get(s) ?? 'unknown'
+}
+
+export function detectLevelBytes (b: Buffer, start: number, end: number): Level {
+  const head = Math.min(end, start + HEAD)
+  for (let i = start; i < head; i++) {
+    if (b[i]! >= 0x80) return detectLevel(b.toString('utf8', start, Math.min(end, start + HEAD * 4)))
+  }
+  const c0 = start < end ? b[start]! : -1
+  if (c0 === 0x7b /* { */) {
+    const lv = jsonLevel(b, start, head)
+    if (lv !== null) return lv
+  }
+  let eq = false
+  for (let i = start; i < head && !eq; i++) eq = b[i] === 0x3d /* = */
+  if (eq) {
+    const lv = logfmtLevel(b, start, head)
+    if (lv !== null) return lv
+  }
+  if (c0 === 0x49 || c0 === 0x57 || c0 === 0x45 || c0 === 0x46) { // I W E F: klog / glog
+    const p = start
+    if (p + 14 <= head && digit(b[p + 1]!) && digit(b[p + 2]!) && digit(b[p + 3]!) && digit(b[p + 4]!) && b[p + 5] === 0x20 &&
+        digit(b[p + 6]!) && digit(b[p + 7]!) && b[p + 8] === 0x3a && digit(b[p + 9]!) && digit(b[p + 10]!) && b[p + 11] === 0x3a && digit(b[p + 12]!) && digit(b[p + 13]!)) {
+      return KLOG_LEVELS[String.fromCharCode(c0)]!
+    }
+  }
+  return prefixLevel(b, start, Math.min(head, start + PREFIX_HEAD))
+}
+
+/** JSON_KEY: the leftmost `"<key>"\s*:\s*("letters|digits)`. */
+function jsonLevel (b: Buffer, start: number, end: number): Level | null {
+  for (let q = b.indexOf(0x22, start); q !== -1 && q < end; q = b.indexOf(0x22, q + 1)) {
+    for (const key of JSON_KEYS) {
+      let p = q + 1
+      if (!at(b, p, key, end)) continue
+      p += key.length
+      if (b[p] !== 0x22 || p >= end) continue
+      p++
+      while (p < end && space(b[p]!)) p++
+      if (p >= end || b[p] !== 0x3a) continue
+      p++
+      while (p < end && space(b[p]!)) p++
+      if (p < end && b[p] === 0x22) {
+        const w = p + 1
+        let e = w
+        while (e < end && letter(b[e]!)) e++
+        if (e > w) return wordLevel(b, w, e)
+      } else {
+        let e = p
+        while (e < end && digit(b[e]!)) e++
+        if (e > p) return numeric(Number(b.toString('latin1', p, e)))
+      }
+    }
+  }
+  return null
+}
+
+/** LOGFMT_KEY: the leftmost `(^|\s)(level|lvl|severity)="?letters`. */
+function logfmtLevel (b: Buffer, start: number, end: number): Level | null {
+  for (let p = start; p < end; p++) {
+    if (p !== start && !space(b[p - 1]!)) continue
+    for (const key of LOGFMT_KEYS) {
+      if (!at(b, p, key, end)) continue
+      let e = p + key.length
+      if (e >= end || b[e] !== 0x3d) continue
+      e++
+      if (e < end && b[e] === 0x22) e++
+      const w = e
+      while (e < end && letter(b[e]!)) e++
+      if (e > w) return wordLevel(b, w, e)
+    }
+  }
+  return null
+}
+
+/** PREFIX_WORD: the leftmost level word after the start or one of `\s[<|:(`, before the end or one of `\s]>|:)-`. */
+function prefixLevel (b: Buffer, start: number, end: number): Level {
+  for (let p = start; p < end; p++) {
+    if (p !== start) {
+      const c = b[p - 1]!
+      if (!space(c) && c !== 0x5b && c !== 0x3c && c !== 0x7c && c !== 0x3a && c !== 0x28) continue
+    }
+    const c = b[p]!
+    if (c < 0x41 || c > 0x57) continue // every word starts with A–W
+    for (const w of PREFIX_WORDS) {
+      if (!at(b, p, w.bytes, end)) continue
+      const after = p + w.bytes.length
+      if (after === end) return w.level
+      const n = b[after]!
+      if (space(n) || n === 0x5d || n === 0x3e || n === 0x7c || n === 0x3a || n === 0x29 || n === 0x2d) return w.level
+    }
+  }
+  return 'unknown'
+}

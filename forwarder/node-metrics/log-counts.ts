@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { LRUCache } from 'lru-cache'
 import { LEVELS, instanceKey, type InstanceReport, type Level, type SampleSet } from '../../core/metric-samples.js'
 import type { StreamHandle } from '../shipper.js'
-import { detectLevel, syslogSeverity } from './level.js'
+import { detectLevel, detectLevelBytes, syslogSeverity } from './level.js'
 
 // Log-derived work metrics, counted as the shipper sees each line (Shipper.observers): lines,
 // bytes and lines by level per deployment/job/index/process/stream, and per instance the time
@@ -53,25 +53,49 @@ export class LogCounts {
   /** path → the stream id last seen there and the inode it had. */
   private readonly paths = new LRUCache<string, { streamId: string, ino: number }>({ max: 20000 })
   private pendingEvents: LogEvent[] = []
+  private last: { handle: StreamHandle, stdio: string, hs: HandleState, c: Counts } | null = null
   untracked = 0
 
   constructor (private readonly maxInstances: number, private readonly now: () => number = Date.now) {}
 
-  /** Shipper observer (LineObserver): `message` may be only the line's head. */
+  /** Shipper observer (LineObserver): a line as a string (`message` may be only its head). */
   readonly observe = (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined): void => {
+    const c = this.lookup(handle, stdio)
+    if (c === null) return
+    c.lines++
+    c.bytes += bytes
+    const hs = this.last!.hs
+    c.levels[LEVEL_INDEX[severity !== undefined ? syslogSeverity(severity) : hs.severity ?? detectLevel(message)]]!++
+    hs.inst.lastLineMs = this.now()
+  }
+
+  /** Shipper observer (LineObserver): a line as bytes `buf[start, end)`, valid UTF-8. */
+  readonly observeBytes = (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number): void => {
+    const c = this.lookup(handle, stdio)
+    if (c === null) return
+    c.lines++
+    c.bytes += end - start
+    const hs = this.last!.hs
+    c.levels[LEVEL_INDEX[hs.severity ?? detectLevelBytes(buf, start, end)]]!++
+    hs.inst.lastLineMs = this.now()
+  }
+
+  /** The counters of a stream's stdio; null when the stream is not tracked (too many instances). */
+  private lookup (handle: StreamHandle, stdio: string): Counts | null {
+    // Consecutive lines mostly share a stream and stdio: the last lookup is kept.
+    const last = this.last
+    if (last !== null && handle === last.handle && stdio === last.stdio && !last.hs.inst.forgotten) return last.c
     let hs = this.handles.get(handle)
     if (hs === undefined || (hs !== null && hs.inst.forgotten)) { hs = this.attach(handle); this.handles.set(handle, hs) }
-    if (hs === null) { this.untracked++; return }
+    if (hs === null) { this.untracked++; return null }
     let c = hs.byStdio.get(stdio)
     if (c === undefined) {
       const stream = stdio === 'stdout' || stdio === 'stderr' ? stdio : hs.fixedStream
       c = this.countsFor(hs.inst, hs.process, stream)
       hs.byStdio.set(stdio, c)
     }
-    c.lines++
-    c.bytes += bytes
-    c.levels[LEVEL_INDEX[severity !== undefined ? syslogSeverity(severity) : hs.severity ?? detectLevel(message)]]!++
-    hs.inst.lastLineMs = this.now()
+    this.last = { handle, stdio, hs, c }
+    return c
   }
 
   private attach (handle: StreamHandle): HandleState | null {

@@ -14,7 +14,7 @@ export function startNodeMetrics (config: Config, shipper: Shipper, registry: Re
   const cfg = config.forwarder
   if (!cfg.metrics.enabled) return null
   const reporter = new FleetReporter({ cfg, node: config.node, dataDir: config.dataDir, identity: boshIdentity(cfg, config.node), token: cfg.token, registry, log })
-  shipper.observers.push(reporter.logs.observe)
+  shipper.observers.push(reporter.logs)
   reporter.start()
   return reporter
 }

@@ -12,7 +12,7 @@ import type { Shipper } from '../shipper.js'
 import { discoveryPatterns, tagsForPath, type BoshIdentity, type PathTags } from '../tags.js'
 import { DirWatcher } from './dir-watcher.js'
 import { COMPRESSED, isRotatedName, logicalPath } from './rotation.js'
-import { Tailer } from './tailer.js'
+import { READ_CHUNK, Tailer } from './tailer.js'
 
 /** How long a renamed or deleted file is still read, for writers that have not reopened. */
 const ROTATE_WAIT_MS = 2000
@@ -35,6 +35,8 @@ export class FileSource {
   private readonly tailers = new Map<string, Tailer>()
   /** The same tailers by current path: an inotify event names a file, not an inode. */
   private readonly byPath = new Map<string, Tailer>()
+  /** Shared by the tailers: pollDue reads one file at a time. */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_CHUNK)
   private readonly lastSeen = new Map<string, number>()
   private scanTimer: NodeJS.Timeout | null = null
   private pollTimer: NodeJS.Timeout | null = null
@@ -261,7 +263,7 @@ export class FileSource {
       }
       const rule = this.multilineRules.find((r) => r.match(live))
       const tailer = new Tailer({
-        node: this.node, path: f.path, logicalPath: live, file, dev: st.dev, ino: st.ino, fp, streamKey, generation, startOffset, tags, cfg: this.cfg,
+        node: this.node, path: f.path, logicalPath: live, file, dev: st.dev, ino: st.ino, fp, streamKey, generation, startOffset, tags, cfg: this.cfg, readBuffer: this.readBuffer,
         multiline: rule ? rule.make() : null
       }, this.shipper, this.checkpoints, this.metrics)
       if (isRotatedName(f.path)) tailer.setState('rotated', Date.now())

@@ -15,9 +15,8 @@ import type { ForwarderMetrics } from '../metrics.js'
 import { StreamHandle, type Shipper } from '../shipper.js'
 import type { PathTags } from '../tags.js'
 
-const READ_CHUNK = 256 * 1024
-/** Enough of a message's head for level detection (node-metrics/level.ts reads 256). */
-const OBSERVED_HEAD = 256
+/** Size of a source's read buffer (TailerInit.readBuffer). */
+export const READ_CHUNK = 256 * 1024
 /** `YYYY-MM-DDTHH:MM:SS`: the part of a CRI time that consecutive lines share. */
 const SECOND_PREFIX = 19
 
@@ -36,6 +35,8 @@ export interface TailerInit {
   tags: PathTags
   cfg: ForwarderConfig
   multiline: MultilineJoiner | null
+  /** Where reads land: one buffer for all of a source's tailers, which are polled one at a time. */
+  readBuffer: Buffer
 }
 
 /** live: the path leads here; rotated: only a rotated name does; gone: no path does. */
@@ -62,7 +63,6 @@ export class Tailer {
   private handle!: StreamHandle
   private readonly splitter: LineSplitter
   private readonly assembler: PartialAssembler
-  private readonly buf = Buffer.allocUnsafe(READ_CHUNK)
   private readonly pieces: Piece[] = []
   /** Per chunk: the chunk being split, whether its whole lines are valid UTF-8, the read time. */
   private chunk: Buffer | null = null
@@ -171,10 +171,11 @@ export class Tailer {
     if (this.awaitingIdentity && !await this.reidentify()) return 0
     let total = 0
     while (this.shipper.hasCapacity) {
-      const { bytesRead } = await this.file.read(this.buf, 0, READ_CHUNK, this.readOffset)
+      const buf = this.init.readBuffer
+      const { bytesRead } = await this.file.read(buf, 0, buf.length, this.readOffset)
       if (bytesRead === 0) break
       total += bytesRead
-      const chunk = this.buf.subarray(0, bytesRead)
+      const chunk = buf.subarray(0, bytesRead)
       this.startChunk(chunk, nowMs)
       this.splitter.scan(chunk, this.readOffset, this.onLine)
       this.readOffset += bytesRead
@@ -368,7 +369,7 @@ export class Tailer {
       w.zeros(9 - (fracEnd - fracStart))
     }
     w.finish(offset, stdio, buf, start, end)
-    if (shipper.observers.length > 0) shipper.observe(this.handle, stdio, buf.toString('utf8', start, Math.min(end, start + OBSERVED_HEAD)), len, undefined)
+    if (shipper.observers.length > 0) shipper.observeBytes(this.handle, stdio, buf, start, end)
     shipper.wrote(len, next)
   }
 

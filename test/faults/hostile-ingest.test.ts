@@ -1,12 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gzipSync } from 'node:zlib'
+import { FRAMES, encodeFrames } from '../../core/frames.js'
+import type { StreamBatch } from '../../core/record.js'
 import { NDJSON } from '../../core/wire.js'
 import { Rng, metricValue, metrics } from '../helpers/faults.js'
 import { INGEST_TOKEN, MAX_BODY, REQUEST_MS, RSS_BOUND, fixtures, healthy, pool, show, startTarget } from './hostile-setup.js'
 
-// Issue 7: hostile input at the collector's ingest API (POST /api/v1/ingest). 4 000 inputs
-// generated from a seed, plus the hand-made ones in test/fixtures/hostile/ingest/. Each must
+// Issue 7: hostile input at the collector's ingest API (POST /api/v1/ingest). 4 000 NDJSON
+// and 1 000 frames inputs generated from seeds, plus the hand-made ones in test/fixtures/hostile/ingest/. Each must
 // be answered within REQUEST_MS with 200 or a 4xx carrying a DAYTWO_ERR_* code (never a 5xx:
 // a 5xx tells the forwarder to retry the same bytes forever), every refusal must be counted
 // in daytwo_collector_rejected_requests_total, the process must stay up, and its
@@ -115,10 +117,43 @@ function generate (seed: number, count: number): Input[] {
   return out
 }
 
-test('4 000 hostile ingest requests: answered in time, 4xx with a code, every refusal counted, the collector stays up', { timeout: 240_000 }, async (t) => {
+const FRAME_SEED = 0xf7a
+const FRAME_COUNT = 1000
+
+/** The forwarder's own format (core/frames.ts): lengths that lie, headers cut, bytes flipped. */
+function generateFrames (seed: number, count: number): Input[] {
+  const r = new Rng(seed)
+  const headers = { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': FRAMES }
+  const out: Input[] = []
+  for (let i = 0; i < count; i++) {
+    const valid = encodeFrames([validGroup(r, i) as unknown as StreamBatch])
+    const b = Buffer.from(valid)
+    let body: Buffer = b
+    let kind = 'frames'
+    switch (r.int(8)) {
+      case 0: break // valid
+      case 1: kind = 'frames flipped'; for (let k = 0; k < 1 + r.int(6); k++) b[r.int(b.length)] = r.int(256); break
+      case 2: kind = 'frames cut'; body = b.subarray(0, r.int(b.length)); break
+      case 3: { // a length that lies, or one beyond any body
+        kind = 'frames length'
+        const text = b.toString('latin1')
+        body = Buffer.from(text.replace(/ (\d+) (\d+)\n/, (_m, a: string, c: string) => ` ${r.pick([String(Number(a) + 1 + r.int(50)), String(Math.max(0, Number(a) - 1 - r.int(5))), '9007199254740991', '99999999999999999999', '-1', ''])} ${r.int(3) === 0 ? '7' : c}\n`), 'latin1')
+        break
+      }
+      case 4: kind = 'frames header'; body = Buffer.concat([b.subarray(0, b.indexOf(0x0a) + 1), Buffer.from(r.pick(['E\n', 'E ', 'E 1 2 3 4 5 6\n', `E ${'9'.repeat(5000)} 0 x 0 0\n\n`, 'E 1 0 stdout 0 0', 'S\n', 'S \n', 'S null\n', 'E 1 0 ' + 'x'.repeat(70000) + ' 0 0\n\n']))]); break
+      case 5: kind = 'frames invalid utf-8'; b[b.length - 2 - r.int(4)] = r.pick([0xff, 0xc0, 0x80, 0xed]); break
+      case 6: kind = 'frames gzip'; body = gzipSync(r.int(4) === 0 ? b.subarray(0, r.int(b.length)) : b); break
+      default: kind = 'frames random'; body = Buffer.concat([b.subarray(0, b.indexOf(0x0a) + 1), Buffer.from('E '), r.bytes(r.int(3000))])
+    }
+    out.push({ kind, headers: kind === 'frames gzip' ? { ...headers, 'content-encoding': 'gzip' } : headers, body })
+  }
+  return out
+}
+
+test('5 000 hostile ingest requests (NDJSON and frames): answered in time, 4xx with a code, every refusal counted, the collector stays up', { timeout: 240_000 }, async (t) => {
   const x = await startTarget(t)
   const collector = x.d.urls.collector!
-  const inputs = generate(SEED, COUNT)
+  const inputs = [...generate(SEED, COUNT), ...generateFrames(FRAME_SEED, FRAME_COUNT)]
   const m0 = await metrics(collector)
   const statuses = new Map<string, number>()
   let refused = 0

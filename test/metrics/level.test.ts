@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { detectLevel, syslogSeverity } from '../../forwarder/node-metrics/level.js'
+import { detectLevel, detectLevelBytes, syslogSeverity } from '../../forwarder/node-metrics/level.js'
 
 const vectors: Array<[string, string]> = [
   ['{"level":"error","msg":"x"}', 'error'],
@@ -31,4 +31,39 @@ test('syslog severities map to levels (RFC 5424 numbers and keywords)', () => {
   assert.deepEqual(['0', '2', '3', '4', '5', '6', '7'].map(syslogSeverity), ['fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'])
   assert.equal(syslogSeverity('warning'), 'warn')
   assert.equal(syslogSeverity('err'), 'error')
+})
+
+// detectLevelBytes (the tailer's direct way) must say what detectLevel says, for any line.
+const PIECES = ['{', '}', '"', '"level"', '"lvl"', '"severity"', '"log.level"', '"loglevel"', ':', ' : ', '"error"', '"Warn"', '"info"', '50', '30', '"x"', ',',
+  'level=', 'lvl=', 'severity=', '="', 'warn', 'ERROR', 'ERR', 'ERRORS', 'WARNING', 'WARN', 'Warn', 'Info', 'Debug', 'TRACE', 'CRITICAL', 'CRIT', 'NOTICE',
+  ' ', '\t', '[', ']', '<', '>', '|', '(', ')', '-', '=', 'x', 'abc', 'I0501 10:00:00.000000', 'E1231 23:59:59', 'W0501 1:00:00', '\u00a0', 'é', '✓', '\u2003', '0', '9']
+
+function generated (n: number): string[] {
+  let seed = 42
+  const rnd = (k: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return (seed >>> 8) % k }
+  const out: string[] = []
+  for (let i = 0; i < n; i++) {
+    let s = ''
+    const parts = 1 + rnd(12)
+    for (let k = 0; k < parts; k++) s += PIECES[rnd(PIECES.length)]!
+    // Some lines put the interesting part past the 80- and 256-character heads.
+    if (rnd(8) === 0) s = 'y'.repeat(70 + rnd(200)) + s
+    out.push(s)
+  }
+  return out
+}
+
+test('detectLevelBytes agrees with detectLevel on vectors and 20 000 generated lines, also inside a larger buffer', () => {
+  const lines = [...vectors.map(([l]) => l), ...generated(20000)]
+  let found = 0
+  for (const line of lines) {
+    const want = detectLevel(line)
+    if (want !== 'unknown') found++
+    const alone = Buffer.from(line)
+    assert.equal(detectLevelBytes(alone, 0, alone.length), want, JSON.stringify(line))
+    // As the tailer sees it: a range of a read buffer with other lines around it.
+    const framed = Buffer.from('ERROR before\n' + line + '\nWARN after')
+    assert.equal(detectLevelBytes(framed, 13, 13 + alone.length), want, JSON.stringify(line))
+  }
+  assert.ok(found > 2000, `the generated lines exercise the detectors (${found} with a level)`)
 })

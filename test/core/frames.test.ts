@@ -1,0 +1,114 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { DaytwoError } from '../../core/errors.js'
+import { decodeFrames, encodeFrames, entryFrame, streamFrame } from '../../core/frames.js'
+import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
+import { decodeBatch, encodeBatch } from '../../core/wire.js'
+import { EntryWriter } from '../../forwarder/entry-writer.js'
+import { Rng } from '../helpers/faults.js'
+
+const TAGS: StreamTags = { id: 's1', source: 'file', node: 'n', deployment: 'd', job: 'j', index: '0', process: 'p', path: '/var/log/p.log' }
+
+const TRICKY: Entry[] = [
+  ['1795428000123456789', 0, 'plain', 'stdout'],
+  ['1795428000123456790', 7, '{"level":"info","msg":"quotes \\" and \\\\ backslashes"}', 'stderr'],
+  ['1795428000123456791', 9, 'a\nnewline, a \r CR, a \t tab and \u0000 NUL inside', ''],
+  ['1795428000123456792', 10, '', 'stdout'],
+  ['1795428000123456793', 2 ** 31 - 1, 'ünïcödé ✓ 𝄞 and E 1 2 3 4 5\n trying to look like a header', 'stdout'],
+  ['1795428000123456794', 2 ** 31, 'S {"fake":"stream"}', 'stdout'],
+  ['1795428000123456795', 2 ** 45 + 3, 'syslog', '', { facility: 'local0', severity: '3', 'sd.origin@1.ip': '10.0.0.1' }]
+]
+
+test('frames: what is encoded decodes to the same batch as NDJSON would, attributes and all', () => {
+  const batch: StreamBatch[] = [{ stream: TAGS, entries: TRICKY }, { stream: { ...TAGS, id: 's2', labels: { a: 'b' } }, entries: [['5', 1, 'x', 'stdout']] }, { stream: { ...TAGS, id: 's3' }, entries: [] }]
+  const decoded = decodeFrames(encodeFrames(batch))
+  assert.deepEqual(decoded, batch)
+  assert.deepEqual(decoded, decodeBatch(encodeBatch(batch)))
+})
+
+test('frames: the tailer\'s direct writes decode to what entryFrame would have said', () => {
+  const w = new EntryWriter()
+  w.stream(streamFrame(TAGS))
+  const want: Entry[] = []
+  for (const [i, off] of [0, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 40 + 1].entries()) {
+    const msg = Buffer.from(`line ${i} "quoted" ✓`)
+    // A message inside a larger buffer, as in a read chunk.
+    const chunk = Buffer.concat([Buffer.from('junk before\n'), msg, Buffer.from('\njunk after')])
+    w.begin(msg.length)
+    w.ascii('1795428000')
+    w.raw(Buffer.from('x12345y'), 1, 6) // fractional digits taken from the line
+    w.zeros(4)
+    w.finish(off, i % 2 === 0 ? 'stdout' : '', chunk, 12, 12 + msg.length)
+    want.push(['1795428000123450000', off, msg.toString(), i % 2 === 0 ? 'stdout' : ''])
+  }
+  w.entry(['1795428001000000000', 2 ** 41, 'general way', 'stderr', { k: 'v' }])
+  want.push(['1795428001000000000', 2 ** 41, 'general way', 'stderr', { k: 'v' }])
+  assert.equal(w.count, want.length)
+  assert.deepEqual(decodeFrames(w.bytes), [{ stream: TAGS, entries: want }])
+  assert.equal(Buffer.from(entryFrame(want[0]!)).toString(), w.bytes.toString().split('\n').slice(1, 3).join('\n') + '\n')
+})
+
+function refusal (body: string | Buffer): string {
+  try {
+    decodeFrames(Buffer.isBuffer(body) ? body : Buffer.from(body))
+  } catch (err) {
+    assert.ok(err instanceof DaytwoError, `a DaytwoError, not ${String(err)}`)
+    assert.equal(err.code, 'DAYTWO_ERR_BAD_BATCH')
+    return err.message
+  }
+  assert.fail(`accepted: ${JSON.stringify(String(body))}`)
+}
+
+test('frames: each malformation is refused with a message that says what and where', () => {
+  const s = streamFrame(TAGS).toString()
+  const cases: Array<[string, RegExp]> = [
+    ['X 1\n', /byte 0: expected "S " \(a stream\) or "E " \(an entry\)/],
+    ['E 1 0 stdout 1 0\na\n', /an entry before any stream line/],
+    ['S {"id":', /stream line has no newline/],
+    ['S {"id":\n', /stream tags are not JSON/],
+    ['S {"id":"x"}\n', /group 1: stream.node must be a string/],
+    [s + 'E 1 0 stdout 5 0\nab\n', /not followed by a newline/],
+    [s + 'E 1 0 stdout 1 0\nabc\n', /not followed by a newline/],
+    [s + 'E 1 0 stdout 900719925474099 0\na\n', /not followed by a newline/],
+    [s + 'E 1 0 stdout 9999999999999999 0\na\n', /message length is too large/],
+    [s + 'E 1 0 stdout 99999999999999999 0\na\n', /message length missing or longer/],
+    [s + 'E 1 x stdout 1 0\na\n', /offset must be a decimal number/],
+    [s + 'E 1 -1 stdout 1 0\na\n', /offset must be a decimal number/],
+    [s + 'E 1 0 stdout 1\na\n', /too few fields/],
+    [s + 'E 1 0 stdout 1 2\na{x\n', /attributes are not JSON/],
+    [s + 'E 1 0 stdout 1 2\na[]\n', /entries\[0\]\[4\] must be an object of strings/],
+    [s + 'E abc 0 stdout 1 0\na\n', /entries\[0\]\[0\] must be Unix nanoseconds/],
+    [s + 'E 99999999999999999999 0 stdout 1 0\na\n', /outside signed 64-bit nanoseconds/],
+    [s + 'E 1 5 stdout 1 0\na\nE 2 5 stdout 1 0\nb\n', /offsets must increase within a group/],
+    [s + 'E  0 stdout 1 0\na\n', /time missing/],
+    [s + 'E 1 0 stdout 1 0 7\na\n', /attribute length must be a decimal number/],
+    [s + 'E 1 0 stdout 1 0\na', /not followed by a newline/],
+    [s + '\n', /expected "S "/]
+  ]
+  for (const [body, want] of cases) assert.match(refusal(body), want, JSON.stringify(body))
+})
+
+test('frames: 20 000 mutations of a valid body are decoded or refused with DAYTWO_ERR_BAD_BATCH, never anything else', () => {
+  const r = new Rng(0xf4a3e5)
+  const valid = encodeFrames([{ stream: TAGS, entries: TRICKY }, { stream: { ...TAGS, id: 's2' }, entries: [['5', 1, 'x', 'stdout']] }])
+  let refused = 0
+  for (let i = 0; i < 20000; i++) {
+    const b = Buffer.from(valid)
+    let body: Buffer = b
+    switch (r.int(5)) {
+      case 0: for (let k = 0; k < 1 + r.int(4); k++) b[r.int(b.length)] = r.int(256); break
+      case 1: body = b.subarray(0, r.int(b.length)); break
+      case 2: { const at = r.int(b.length); body = Buffer.concat([b.subarray(0, at), r.bytes(1 + r.int(20)), b.subarray(at)]); break }
+      case 3: { const at = r.int(b.length); body = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + r.int(10))]); break }
+      default: for (let k = 0; k < 1 + r.int(3); k++) b[r.int(b.length)] = r.pick([0x20, 0x0a, 0x30, 0x39, 0x2d, 0x45, 0x53, 0xff])
+    }
+    try {
+      const out = decodeFrames(body)
+      for (const g of out) for (const e of g.entries) assert.equal(typeof e[2], 'string')
+    } catch (err) {
+      assert.ok(err instanceof DaytwoError && err.code === 'DAYTWO_ERR_BAD_BATCH', `mutation ${i}: ${String(err)}`)
+      refused++
+    }
+  }
+  assert.ok(refused > 10000, `most mutations are refused (${refused})`)
+})
