@@ -2,12 +2,12 @@ import { join } from 'node:path'
 import { DaytwoError } from '../core/errors.js'
 import { createRegistry } from '../core/metrics.js'
 import type { RoleContext, RunningRole } from '../core/role.js'
-import { createServer, listen } from '../core/server.js'
 import { FileCheckpoints } from './checkpoints.js'
 import { PodMetadata } from './kubernetes/pod-metadata.js'
 import { forwarderMetrics } from './metrics.js'
 import { startNodeMetrics } from './node-metrics/start-node-metrics.js'
 import { Shipper } from './shipper.js'
+import { startStatusServer } from './status-server.js'
 import { FileSource } from './sources/file-source.js'
 import { SyslogSource, syslogEnabled } from './sources/syslog/syslog-source.js'
 import { boshIdentity, discoveryPatterns } from './tags.js'
@@ -38,8 +38,8 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     try { checkpoints.flush() } catch (err) { log.error({ err }, 'writing checkpoints failed') }
   }, cfg.checkpointIntervalMs)
 
-  const app = createServer({ role: 'forwarder', registry, log })
-  const url = await listen(app, cfg.host, cfg.port)
+  const status = await startStatusServer(registry, cfg.host, cfg.port)
+  const url = status.url
   const nodeMetrics = startNodeMetrics(config, shipper, registry, log)
   await files.start()
   return {
@@ -56,7 +56,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
       clearInterval(flushTimer)
       checkpoints.flush()
       syslog?.close()
-      await app.close()
+      await status.close()
     }
   }
 }

@@ -5,6 +5,7 @@ import type { Entry, StreamTags } from '../core/record.js'
 import { FRAMES, decodeFrames, streamFrame } from '../core/frames.js'
 import type { Logger } from '../core/logger.js'
 import { EntryWriter } from './entry-writer.js'
+import { Poster } from './post.js'
 import type { ForwarderMetrics } from './metrics.js'
 
 const gzip = promisify(gzipCb)
@@ -59,7 +60,7 @@ class Batch {
 /** Sees every line handed to the shipper (log-derived metrics): as a string (`message` may be only its head), or as bytes. */
 export interface LineObserver {
   observe: (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined) => void
-  observeBytes: (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number) => void
+  observeBytes: (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number, ascii: boolean) => void
 }
 
 /**
@@ -79,6 +80,7 @@ export class Shipper {
   private stopping = false
   private idleWaiters: Array<() => void> = []
   private readonly url: string
+  private readonly poster: Poster
   private failingSince = 0
   /** Called for every entry handed to the shipper (log-derived metrics hook in here). */
   readonly observers: LineObserver[] = []
@@ -87,6 +89,7 @@ export class Shipper {
 
   constructor (private readonly cfg: ForwarderConfig, private readonly token: string, private readonly metrics: ForwarderMetrics, private readonly log: Logger) {
     this.url = new URL('/api/v1/ingest', cfg.collectorUrl).toString()
+    this.poster = new Poster(this.url, { 'content-type': FRAMES, 'content-encoding': cfg.compression === 'gzip' ? 'gzip' : 'identity', authorization: `Bearer ${token}`, 'user-agent': 'daytwo-forwarder' })
   }
 
   get hasCapacity (): boolean { return this.queue.length < this.cfg.maxQueuedBatches }
@@ -112,9 +115,9 @@ export class Shipper {
     for (let i = 0; i < this.observers.length; i++) this.observers[i]!.observe(handle, stdio, message, bytes, severity)
   }
 
-  /** A line written through `writer()`: its message is `buf[start, end)`, valid UTF-8. */
-  observeBytes (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number): void {
-    for (let i = 0; i < this.observers.length; i++) this.observers[i]!.observeBytes(handle, stdio, buf, start, end)
+  /** A line written through `writer()`: its message is `buf[start, end)`, valid UTF-8 (`ascii`: known to be ASCII). */
+  observeBytes (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number, ascii: boolean): void {
+    for (let i = 0; i < this.observers.length; i++) this.observers[i]!.observeBytes(handle, stdio, buf, start, end, ascii)
   }
 
   /** One entry of `bytes` message bytes was written through `writer()`; after it the stream resumes at `resumeOffset`. */
@@ -142,7 +145,7 @@ export class Shipper {
     if (batch.acks.size === 0) return
     this.open = new Batch(this.spare.pop())
     // Compress now, while the batches before it are in flight and the sources read on.
-    const body = encodeBody(batch)
+    const body = encodeBody(batch, this.cfg.compression)
     body.catch(() => {}) // awaited in send(); a rejection there is a retry
     batch.body = body
     this.queue.push(batch)
@@ -166,6 +169,7 @@ export class Shipper {
   stop (): void {
     this.stopping = true
     if (this.timer !== null) clearTimeout(this.timer)
+    this.poster.close()
   }
 
   private async run (): Promise<void> {
@@ -201,16 +205,11 @@ export class Shipper {
     let status = 0
     let detail = ''
     try {
-      const body = await (batch.body ??= encodeBody(batch))
+      const body = await (batch.body ??= encodeBody(batch, this.cfg.compression))
       if (body === null) return 'ok'
-      const res = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': FRAMES, 'content-encoding': 'gzip', authorization: `Bearer ${this.token}`, 'user-agent': 'daytwo-forwarder' },
-        body,
-        signal: AbortSignal.timeout(60_000)
-      })
+      const res = await this.poster.post(body)
       status = res.status
-      detail = await res.text()
+      detail = res.text
     } catch (err) {
       detail = (err as Error).message
     }
@@ -285,9 +284,11 @@ function split (b: Batch): Batch[] {
   return [first.batch, second.batch]
 }
 
-/** A batch's body (frames, core/frames.ts), gzipped (level 1: a few times smaller, at a fraction of the CPU of level 6). */
-async function encodeBody (batch: Batch): Promise<Uint8Array<ArrayBuffer> | null> {
+/** A batch's body (frames, core/frames.ts), gzipped unless configured otherwise (level 1: a few times smaller, at a fraction of the CPU of level 6). */
+async function encodeBody (batch: Batch, compression: 'gzip' | 'none'): Promise<Uint8Array<ArrayBuffer> | null> {
   if (batch.w.count === 0) return null
+  // Uncompressed, the body is a copy: the batch's buffer is recycled once it is acknowledged.
+  if (compression === 'none') return new Uint8Array(batch.w.bytes) as Uint8Array<ArrayBuffer>
   return await gzip(batch.w.bytes, GZIP) as Uint8Array<ArrayBuffer>
 }
 

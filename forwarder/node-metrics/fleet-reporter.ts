@@ -6,6 +6,7 @@ import { Gauge, type Registry } from 'prom-client'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import type { Logger } from '../../core/logger.js'
 import { counter } from '../../core/metrics.js'
+import { Poster } from '../post.js'
 import { REPORT_CONTENT_TYPE, SampleSet, instanceKey, type Instance, type InstanceReport, type MetricsReport } from '../../core/metric-samples.js'
 import type { BoshIdentity } from '../tags.js'
 import { BoshProcesses } from './bosh-processes.js'
@@ -36,6 +37,7 @@ export class FleetReporter {
   private readonly processes: BoshProcesses
   private readonly kubelet: Kubelet
   private readonly url: string
+  private readonly poster: Poster
   private readonly startedMs = Date.now()
   private readonly reports: ReturnType<typeof counter>
   private readonly instancesGauge: Gauge
@@ -51,6 +53,7 @@ export class FleetReporter {
     this.processes = new BoshProcesses(m.boshRunRoot, m.procPath)
     this.kubelet = new Kubelet({ url: m.kubeletUrl, tokenFile: m.kubeletTokenFile, caFile: m.kubeletCaFile, insecureSkipVerify: m.kubeletInsecureSkipVerify, timeoutMs: Math.min(10000, m.intervalMs) })
     this.url = new URL('/api/v1/metrics', o.cfg.collectorUrl).toString()
+    this.poster = new Poster(this.url, { 'content-type': REPORT_CONTENT_TYPE, 'content-encoding': 'gzip', authorization: `Bearer ${o.token}`, 'user-agent': 'daytwo-forwarder' }, Math.max(1000, o.cfg.metrics.intervalMs))
     const p = 'daytwo_forwarder_fleet'
     this.reports = counter(o.registry, `${p}_reports_total`, 'Metric reports sent to the collector, by result (ok, failed).', ['result'])
     for (const r of ['ok', 'failed']) this.reports.inc({ result: r }, 0)
@@ -70,6 +73,7 @@ export class FleetReporter {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     if (this.running) await this.running
+    this.poster.close()
   }
 
   /** Gather every source into one report (exported for tests and `logs` tooling). */
@@ -114,14 +118,8 @@ export class FleetReporter {
   async reportOnce (): Promise<boolean> {
     const report = await this.build()
     try {
-      const res = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': REPORT_CONTENT_TYPE, 'content-encoding': 'gzip', authorization: `Bearer ${this.o.token}`, 'user-agent': 'daytwo-forwarder' },
-        body: await gzip(JSON.stringify(report), { level: 1 }),
-        signal: AbortSignal.timeout(Math.max(1000, this.o.cfg.metrics.intervalMs))
-      })
-      const text = await res.text()
-      if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.slice(0, 300)}`)
+      const res = await this.poster.post(await gzip(JSON.stringify(report), { level: 1 }))
+      if (res.status !== 200) throw new Error(`HTTP ${res.status} ${res.text.slice(0, 300)}`)
       this.reports.inc({ result: 'ok' })
       if (this.failing) this.o.log.info({ url: this.url }, 'collector accepts metric reports again')
       this.failing = false

@@ -5,6 +5,7 @@
 //   syslog    a numeric severity (RFC 5424) or its keyword, from the stream's labels
 // Only the head of a line is looked at; a line with none of these is `unknown`.
 
+import { isAscii } from 'node:buffer'
 import type { Level } from '../../core/metric-samples.js'
 
 const HEAD = 256
@@ -68,7 +69,7 @@ export function detectLevel (message: string): Level {
 // detectLevel by a test that runs both over generated lines.
 
 const JSON_KEYS = ['level', 'lvl', 'severity', 'log.level', 'loglevel'].map((k) => Buffer.from(k))
-const LOGFMT_KEYS = ['level', 'lvl', 'severity'].map((k) => Buffer.from(k))
+const LOGFMT_ASSIGN = ['level=', 'lvl=', 'severity='].map((k) => Buffer.from(k))
 const PREFIX_WORDS = ['FATAL', 'PANIC', 'CRITICAL', 'CRIT', 'EMERG', 'ALERT', 'ERROR', 'ERR', 'WARNING', 'WARN', 'NOTICE', 'INFO', 'DEBUG', 'TRACE', 'Fatal', 'Error', 'Warning', 'Warn', 'Info', 'Debug'].map((w) => ({ bytes: Buffer.from(w), level: WORDS[w.toLowerCase()]! }))
 /** Lowercased letters → level, for keyword values read from bytes. */
 const WORD_BYTES = new Map(Object.entries(WORDS).map(([w, l]) => [w, l]))
@@ -91,19 +92,20 @@ function wordLevel (b: Buffer, p: number, end: number): Level {
   return WORD_BYTES.get(s) ?? 'unknown'
 }
 
-export function detectLevelBytes (b: Buffer, start: number, end: number): Level {
+/** `ascii`: the caller knows the line is ASCII (the tailer checks a whole read chunk at once). */
+export function detectLevelBytes (b: Buffer, start: number, end: number, ascii = false): Level {
   const head = Math.min(end, start + HEAD)
-  for (let i = start; i < head; i++) {
-    if (b[i]! >= 0x80) return detectLevel(b.toString('utf8', start, Math.min(end, start + HEAD * 4)))
+  let view: Buffer | null = null
+  if (!ascii) {
+    view = b.subarray(start, head)
+    if (!isAscii(view)) return detectLevel(b.toString('utf8', start, Math.min(end, start + HEAD * 4)))
   }
   const c0 = start < end ? b[start]! : -1
   if (c0 === 0x7b /* { */) {
     const lv = jsonLevel(b, start, head)
     if (lv !== null) return lv
   }
-  let eq = false
-  for (let i = start; i < head && !eq; i++) eq = b[i] === 0x3d /* = */
-  if (eq) {
+  if ((view ?? b.subarray(start, head)).indexOf(0x3d /* = */) !== -1) {
     const lv = logfmtLevel(b, start, head)
     if (lv !== null) return lv
   }
@@ -145,22 +147,25 @@ function jsonLevel (b: Buffer, start: number, end: number): Level | null {
   return null
 }
 
-/** LOGFMT_KEY: the leftmost `(^|\s)(level|lvl|severity)="?letters`. */
+/** LOGFMT_KEY: the leftmost `(^|\s)(level|lvl|severity)="?letters`, each key found by a native search. */
 function logfmtLevel (b: Buffer, start: number, end: number): Level | null {
-  for (let p = start; p < end; p++) {
-    if (p !== start && !space(b[p - 1]!)) continue
-    for (const key of LOGFMT_KEYS) {
-      if (!at(b, p, key, end)) continue
-      let e = p + key.length
-      if (e >= end || b[e] !== 0x3d) continue
-      e++
-      if (e < end && b[e] === 0x22) e++
+  const view = b.subarray(start, end)
+  let best = -1
+  let bestLevel: Level = 'unknown'
+  for (const key of LOGFMT_ASSIGN) {
+    for (let i = view.indexOf(key); i !== -1 && (best === -1 || i < best); i = view.indexOf(key, i + 1)) {
+      if (i !== 0 && !space(view[i - 1]!)) continue
+      let e = i + key.length
+      if (e < view.length && view[e] === 0x22) e++
       const w = e
-      while (e < end && letter(b[e]!)) e++
-      if (e > w) return wordLevel(b, w, e)
+      while (e < view.length && letter(view[e]!)) e++
+      if (e === w) continue
+      best = i
+      bestLevel = wordLevel(view, w, e)
+      break
     }
   }
-  return null
+  return best === -1 ? null : bestLevel
 }
 
 /** PREFIX_WORD: the leftmost level word after the start or one of `\s[<|:(`, before the end or one of `\s]>|:)-`. */

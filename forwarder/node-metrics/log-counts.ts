@@ -69,14 +69,14 @@ export class LogCounts {
     hs.inst.lastLineMs = this.now()
   }
 
-  /** Shipper observer (LineObserver): a line as bytes `buf[start, end)`, valid UTF-8. */
-  readonly observeBytes = (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number): void => {
+  /** Shipper observer (LineObserver): a line as bytes `buf[start, end)`, valid UTF-8 (`ascii`: known to be ASCII). */
+  readonly observeBytes = (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number, ascii: boolean): void => {
     const c = this.lookup(handle, stdio)
     if (c === null) return
     c.lines++
     c.bytes += end - start
     const hs = this.last!.hs
-    c.levels[LEVEL_INDEX[hs.severity ?? detectLevelBytes(buf, start, end)]]!++
+    c.levels[LEVEL_INDEX[hs.severity ?? detectLevelBytes(buf, start, end, ascii)]]!++
     hs.inst.lastLineMs = this.now()
   }
 

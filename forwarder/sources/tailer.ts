@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer'
+import { isAscii, isUtf8 } from 'node:buffer'
 import type { FileHandle } from 'node:fs/promises'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import { streamId } from '../../core/ids.js'
@@ -67,6 +67,7 @@ export class Tailer {
   /** Per chunk: the chunk being split, whether its whole lines are valid UTF-8, the read time. */
   private chunk: Buffer | null = null
   private chunkUtf8 = false
+  private chunkAscii = false
   private readNs = ''
   private nowMs = 0
   private chunkLines = 0
@@ -262,7 +263,8 @@ export class Tailer {
     this.chunk = chunk
     const lastNl = chunk === null ? -1 : chunk.lastIndexOf(0x0a)
     // One check for all the chunk's whole lines, instead of one per line.
-    this.chunkUtf8 = lastNl >= 0 && isUtf8(chunk!.subarray(0, lastNl + 1))
+    this.chunkAscii = lastNl >= 0 && isAscii(chunk!.subarray(0, lastNl + 1))
+    this.chunkUtf8 = this.chunkAscii || (lastNl >= 0 && isUtf8(chunk!.subarray(0, lastNl + 1)))
     // Plain lines carry no time of their own: they get the time they were read, one per
     // chunk (offsets order them; a BigInt per line would cost more than the split).
     this.readNs = this.container ? '' : nowNs()
@@ -369,7 +371,7 @@ export class Tailer {
       w.zeros(9 - (fracEnd - fracStart))
     }
     w.finish(offset, stdio, buf, start, end)
-    if (shipper.observers.length > 0) shipper.observeBytes(this.handle, stdio, buf, start, end)
+    if (shipper.observers.length > 0) shipper.observeBytes(this.handle, stdio, buf, start, end, buf === this.chunk && this.chunkAscii)
     shipper.wrote(len, next)
   }
 
