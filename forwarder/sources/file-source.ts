@@ -229,6 +229,8 @@ export class FileSource {
     }
     try {
       const st = await file.stat()
+      // Tailers read synchronously (see Tailer.poll): only regular files, never a FIFO or a device.
+      if (!st.isFile()) { await file.close(); return }
       const key = `${st.dev}:${st.ino}`
       if (this.tailers.has(key)) { await file.close(); return }
       const fp = await fingerprint(file, st.dev, st.ino)

@@ -1,4 +1,5 @@
 import { isAscii, isUtf8 } from 'node:buffer'
+import { readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import { streamId } from '../../core/ids.js'
@@ -173,7 +174,9 @@ export class Tailer {
     let total = 0
     while (this.shipper.hasCapacity) {
       const buf = this.init.readBuffer
-      const { bytesRead } = await this.file.read(buf, 0, buf.length, this.readOffset)
+      // A synchronous read: from the page cache it takes ~0.1 ms for 256 KiB, less than the
+      // thread pool's round trip, which left the loop idle a third of the time (measured, F1).
+      const bytesRead = readSync(this.file.fd, buf, 0, buf.length, this.readOffset)
       if (bytesRead === 0) break
       total += bytesRead
       const chunk = buf.subarray(0, bytesRead)
