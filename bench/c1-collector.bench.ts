@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import type { Entry, StreamBatch, StreamTags } from '../core/record.js'
-import { encodeBatch, NDJSON } from '../core/wire.js'
+import { FRAMES, encodeFrames } from '../core/frames.js'
 import { encodeRecord, streamTail } from '../store/elasticsearch/encoder.js'
 import { startDaytwo, tempDir } from '../test/helpers/daytwo-process.js'
 import { metricValue } from '../test/helpers/syslog-senders.js'
@@ -14,7 +14,7 @@ import { loadResult, repeat, type Figures } from './lib/run.js'
 
 // C1 — collector throughput. node dist/bench/c1-collector.bench.js [--records 1000000] [--lanes 8] [--runs 3]
 // `logs serve collector` (embedded store, static tenant mapping) in a child process; this
-// process plays `lanes` forwarders, each POSTing pre-built gzip NDJSON batches of ~1 MB (as
+// process plays `lanes` forwarders, each POSTing pre-built gzip frames batches (core/frames.ts, what the forwarder sends) of ~1 MB (as
 // the forwarder's shipper builds them: 4 streams per batch, offsets increasing per stream)
 // one after another. A 200 means enriched, accounted and committed. Then the Elasticsearch
 // bulk encoder (store/elasticsearch/encoder.ts) is timed in-process on the same records.
@@ -61,7 +61,7 @@ function buildBatches (): { lanes: Buffer[][], groups: StreamBatch[] } {
       if (entries.length > 0) groups.push({ stream: t, entries })
     }
     made += lines
-    lanes[lane]!.push(gzipSync(encodeBatch(groups), { level: 1 }))
+    lanes[lane]!.push(gzipSync(encodeFrames(groups), { level: 1 }))
     all.push(...groups)
   }
   return { lanes, groups: all }
@@ -69,7 +69,7 @@ function buildBatches (): { lanes: Buffer[][], groups: StreamBatch[] } {
 
 async function post (url: string, body: Buffer): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': NDJSON, 'content-encoding': 'gzip', authorization: `Bearer ${TOKEN}` }, body: body as Uint8Array<ArrayBuffer> })
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': FRAMES, 'content-encoding': 'gzip', authorization: `Bearer ${TOKEN}` }, body: body as Uint8Array<ArrayBuffer> })
     const text = await res.text()
     if (res.status === 200) return
     if (attempt > 20 || res.status === 400 || res.status === 401) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 300)}`)
@@ -129,7 +129,7 @@ async function main (): Promise<void> {
     return [name, fmt(rate), fmt(median(runs.map((r) => r.secs)), 2), fmt(median(runs.map((r) => r.cpuS)), 2), fmt(median(runs.map((r) => r.rssMB)), 1),
       Number.isFinite(ref) ? fmt(rate / ref, 2) + '×' : '–', String(runs.length)]
   }
-  console.log(`\nC1 collector: ${fmt(N)} records in ${batches} gzip NDJSON batches (${fmt(gz / 2 ** 20, 1)} MiB gzipped), ${LANES} concurrent senders, median of ${RUNS} runs\n${machine()}\n`)
+  console.log(`\nC1 collector: ${fmt(N)} records in ${batches} gzip frames batches (${fmt(gz / 2 ** 20, 1)} MiB gzipped), ${LANES} concurrent senders, median of ${RUNS} runs\n${machine()}\n`)
   console.log(table(['stage', 'records/s', 'wall s', 'CPU s', 'peak RSS MB', '÷ F1 forwarder', 'runs'], [row('ingest → enrich → account → embedded store', ingest), row('Elasticsearch bulk encoding (in-process)', enc)]))
   if (Number.isFinite(ref)) {
     const r = median(ingest.map((x) => x.rate))
