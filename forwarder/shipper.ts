@@ -287,8 +287,8 @@ function split (b: Batch): Batch[] {
 /** A batch's body (frames, core/frames.ts), gzipped unless configured otherwise (level 1: a few times smaller, at a fraction of the CPU of level 6). */
 async function encodeBody (batch: Batch, compression: 'gzip' | 'none'): Promise<Uint8Array<ArrayBuffer> | null> {
   if (batch.w.count === 0) return null
-  // Uncompressed, the body is a copy: the batch's buffer is recycled once it is acknowledged.
-  if (compression === 'none') return new Uint8Array(batch.w.bytes) as Uint8Array<ArrayBuffer>
+  // Uncompressed, the body is the batch's own buffer: it is recycled only once the batch is settled.
+  if (compression === 'none') return batch.w.bytes as Uint8Array<ArrayBuffer>
   return await gzip(batch.w.bytes, GZIP) as Uint8Array<ArrayBuffer>
 }
 
