@@ -71,8 +71,9 @@ export function detectLevel (message: string): Level {
 const JSON_KEYS = ['level', 'lvl', 'severity', 'log.level', 'loglevel'].map((k) => Buffer.from(k))
 const LOGFMT_ASSIGN = ['level=', 'lvl=', 'severity='].map((k) => Buffer.from(k))
 const PREFIX_WORDS = ['FATAL', 'PANIC', 'CRITICAL', 'CRIT', 'EMERG', 'ALERT', 'ERROR', 'ERR', 'WARNING', 'WARN', 'NOTICE', 'INFO', 'DEBUG', 'TRACE', 'Fatal', 'Error', 'Warning', 'Warn', 'Info', 'Debug'].map((w) => ({ bytes: Buffer.from(w), level: WORDS[w.toLowerCase()]! }))
-/** Lowercased letters → level, for keyword values read from bytes. */
-const WORD_BYTES = new Map(Object.entries(WORDS).map(([w, l]) => [w, l]))
+/** PREFIX_WORDS by first byte, in their order (the regex tries its alternatives in order). */
+const PREFIX_BY_FIRST: Array<typeof PREFIX_WORDS | undefined> = []
+for (const w of PREFIX_WORDS) (PREFIX_BY_FIRST[w.bytes[0]!] ??= []).push(w)
 
 /** JS `\s` restricted to ASCII: tab, LF, VT, FF, CR, space. */
 function space (c: number): boolean { return c === 0x20 || (c >= 0x09 && c <= 0x0d) }
@@ -85,14 +86,21 @@ function at (b: Buffer, p: number, word: Buffer, end: number): boolean {
   return true
 }
 
-/** Letters b[p, end) as a level word (lowercased), or 'unknown'. */
+/** WORDS by length, as lowercase bytes, for matching letters in place. */
+const WORDS_BY_LENGTH: Array<Array<{ bytes: Buffer, level: Level }>> = []
+for (const [w, level] of Object.entries(WORDS)) (WORDS_BY_LENGTH[w.length] ??= []).push({ bytes: Buffer.from(w), level })
+
+/** Letters b[p, end) as a level word (any case), or 'unknown'; no string is made. */
 function wordLevel (b: Buffer, p: number, end: number): Level {
-  let s = ''
-  for (let i = p; i < end; i++) s += String.fromCharCode(b[i]! | 0x20)
-  return WORD_BYTES.get(s) ?? 'unknown'
+  const candidates = WORDS_BY_LENGTH[end - p]
+  if (candidates === undefined) return 'unknown'
+  next: for (const c of candidates) {
+    for (let k = 0; k < c.bytes.length; k++) if ((b[p + k]! | 0x20) !== c.bytes[k]) continue next
+    return c.level
+  }
+  return 'unknown'
 }
 
-/** `ascii`: the caller knows the line is ASCII (the tailer checks a whole read chunk at once). */
 export function detectLevelBytes (b: Buffer, start: number, end: number, ascii = false): Level {
   const head = Math.min(end, start + HEAD)
   let view: Buffer | null = null
@@ -175,9 +183,9 @@ function prefixLevel (b: Buffer, start: number, end: number): Level {
       const c = b[p - 1]!
       if (!space(c) && c !== 0x5b && c !== 0x3c && c !== 0x7c && c !== 0x3a && c !== 0x28) continue
     }
-    const c = b[p]!
-    if (c < 0x41 || c > 0x57) continue // every word starts with A–W
-    for (const w of PREFIX_WORDS) {
+    const words = PREFIX_BY_FIRST[b[p]!]
+    if (words === undefined) continue
+    for (const w of words) {
       if (!at(b, p, w.bytes, end)) continue
       const after = p + w.bytes.length
       if (after === end) return w.level
