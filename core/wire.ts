@@ -37,7 +37,18 @@ const TAG_STRINGS = ['id', 'node', 'deployment', 'job', 'index', 'process', 'pat
 const OPTIONAL_STRINGS = ['namespace', 'pod', 'container', 'org', 'space', 'app'] as const
 const TS_RE = /^-?\d{1,20}$/
 const MAX_TAG = 1024
+/** Signed 64-bit nanoseconds' bounds as digits: equal-length digit strings compare like numbers. */
+const MAX_NS_DIGITS = '9223372036854775807'
+const MIN_NS_DIGITS = '9223372036854775808'
 const MAX_NS = (1n << 63n) - 1n
+
+function outsideInt64 (ts: string): boolean {
+  const neg = ts.charCodeAt(0) === 0x2d
+  const digits = neg ? ts.length - 1 : ts.length
+  if (digits < 19) return false
+  if (digits > 19) { const n = BigInt(ts); return n > MAX_NS || n < -MAX_NS - 1n } // leading zeros
+  return neg ? ts.slice(1) > MIN_NS_DIGITS : ts > MAX_NS_DIGITS
+}
 
 /** `line`: an NDJSON line number, or where else the data came from (core/frames.ts). */
 function bad (line: number | string, why: string): DaytwoError {
@@ -73,7 +84,7 @@ export function checkEntries (es: unknown, line: number | string): Entry[] {
     if (typeof e[0] !== 'string' || !TS_RE.test(e[0])) throw bad(line, `entries[${i}][0] must be Unix nanoseconds as a decimal string`)
     // 19 digits and more may leave signed 64 bits, which no store can hold: refused here, as a
     // 400, rather than failing the store write with a 503 the forwarder would retry forever.
-    if (e[0].length >= 19 && (BigInt(e[0]) > MAX_NS || BigInt(e[0]) < -MAX_NS - 1n)) throw bad(line, `entries[${i}][0] is outside signed 64-bit nanoseconds`)
+    if (e[0].length >= 19 && outsideInt64(e[0])) throw bad(line, `entries[${i}][0] is outside signed 64-bit nanoseconds`)
     const off = e[1]
     if (typeof off !== 'number' || !Number.isSafeInteger(off) || off < 0) throw bad(line, `entries[${i}][1] must be a non-negative integer offset`)
     if (off <= last) throw bad(line, `entries[${i}][1]: offsets must increase within a group`)

@@ -49,3 +49,11 @@ test('blank lines are allowed between groups', () => {
   const body = '\n' + encodeBatch([{ stream, entries: [['1', 0, 'a', '']] }]) + '\n\n'
   assert.equal(decodeBatch(body).length, 1)
 })
+
+test('times at and beyond the ends of signed 64-bit nanoseconds, leading zeros included', () => {
+  const group = (ts: string) => JSON.stringify({ stream: { id: 's', source: 'file', node: 'n', deployment: 'd', job: 'j', index: '0', process: 'p', path: '/p' }, entries: [[ts, 1, 'm', 'stdout']] }) + '\n'
+  for (const ts of ['9223372036854775807', '-9223372036854775808', '00000000000000000001', '-0000000000000000001', '1795428000123456789', '0']) assert.equal(decodeBatch(group(ts)).length, 1, ts)
+  for (const ts of ['9223372036854775808', '-9223372036854775809', '99999999999999999999', '09223372036854775808']) {
+    assert.throws(() => decodeBatch(group(ts)), /outside signed 64-bit nanoseconds/, ts)
+  }
+})

@@ -64,6 +64,8 @@ test('detectLevelBytes agrees with detectLevel on vectors and 20 000 generated l
     // As the tailer sees it: a range of a read buffer with other lines around it.
     const framed = Buffer.from('ERROR before\n' + line + '\nWARN after')
     assert.equal(detectLevelBytes(framed, 13, 13 + alone.length), want, JSON.stringify(line))
+    // With the tailer's hint that the line is ASCII (given only when it is).
+    if (/^[\x00-\x7f]*$/.test(line)) assert.equal(detectLevelBytes(framed, 13, 13 + alone.length, true), want, JSON.stringify(line))
   }
   assert.ok(found > 2000, `the generated lines exercise the detectors (${found} with a level)`)
 })
