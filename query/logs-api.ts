@@ -8,6 +8,7 @@ import { parseTimeArg } from '../core/time.js'
 import { NDJSON, encodeGroup, groupPrefix } from '../core/wire.js'
 import type { LogStore, StreamInfo, StreamSelector } from '../store/log-store.js'
 import { orgScope } from './auth.js'
+import { FILE_FRAMES, encodeEndFrame, encodeFileFrame } from './cli/file-frames.js'
 import { fileMatcher } from './cli/file-glob.js'
 import { singleValuedQuery } from './query-params.js'
 
@@ -95,6 +96,8 @@ function bundleOrder (streams: StreamInfo[]): StreamInfo[] {
  *       num: the last N lines of each file. only: file-name globs (repeatable).
  *       after: `<stream id>:<offset>,…` to resume. follow=1: after the history, keep the
  *       response open and send new lines as they are stored (a blank line every 15 s when idle).
+ *       With `Accept: application/vnd.daytwo.file-frames` and no follow: the same lines as
+ *       each bundle file's bytes, in length-prefixed frames (query/cli/file-frames.ts).
  */
 export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => {
   const { store } = opts
@@ -143,12 +146,15 @@ export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => 
       throw new DaytwoError('NOT_FOUND', `no logs for ${name}`)
     }
     const bounds = { ...(fromNs !== undefined ? { fromNs } : {}), ...(toNs !== undefined ? { toNs } : {}) }
+    // A bundle (no follow) may ask for file frames: the lines as the files' bytes, no JSON per line.
+    const frames = !follow && (req.headers.accept ?? '').includes(FILE_FRAMES)
+    const totals = { lines: 0, bytes: 0 }
     let closed = false
     req.raw.once('close', () => { closed = true })
 
     /** Entries of one stream after `after`, at most up to `last`; records the last offset sent. */
     async function * readStream (s: StreamInfo, last?: number): AsyncGenerator<string> {
-      const prefix = groupPrefix(tagsOf(s))
+      const prefix = frames ? JSON.stringify(tagsOf(s)) : groupPrefix(tagsOf(s))
       const resume = after.get(s.id)
       for await (const chunk of store.read({ selector: { streamIds: [s.id] }, ...bounds, ...(resume !== undefined ? { after: new Map([[s.id, resume]]) } : {}) })) {
         let entries: Entry[] = chunk.entries
@@ -156,7 +162,14 @@ export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => 
         if (entries.length === 0) break
         opts.onLines(entries.length)
         after.set(s.id, entries[entries.length - 1]![1])
-        yield encodeGroup(prefix, entries)
+        if (frames) {
+          const frame = encodeFileFrame(prefix, entries)
+          totals.lines += entries.length
+          totals.bytes += frame.bytes
+          yield frame.text
+        } else {
+          yield encodeGroup(prefix, entries)
+        }
         if (closed) return
       }
     }
@@ -185,6 +198,7 @@ export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => 
         }
         if (closed) return
       }
+      if (frames) yield encodeEndFrame(totals.lines, totals.bytes)
       if (!follow) return
       let idle = 0
       while (!closed) {
@@ -198,7 +212,8 @@ export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => 
         if (idle >= HEARTBEAT_MS) { idle = 0; yield '\n' }
       }
     }
-    void reply.header('content-type', NDJSON)
+    void reply.header('content-type', frames ? FILE_FRAMES : NDJSON)
+    void reply.header('vary', 'accept')
     if (follow) void reply.header('cache-control', 'no-store')
     return reply.send(Readable.from(body()))
   })
