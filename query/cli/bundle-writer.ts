@@ -50,13 +50,24 @@ export class BundleWriter {
 
   get instanceCount (): number { return this.instances.size }
 
+  /** A group of lines decoded from NDJSON. */
   async write (g: StreamBatch): Promise<void> {
-    const rel = bundlePath(g.stream)
-    if (this.current?.rel !== rel) await this.open(rel)
     let chunk = ''
     for (const e of g.entries) chunk += e[2] + '\n'
-    this.lines += g.entries.length
-    this.bytes += Buffer.byteLength(chunk)
+    await this.frame(g.stream, g.entries.length)
+    await this.writeBytes(Buffer.from(chunk))
+  }
+
+  /** A frame of `lines` lines of this stream starts; its bytes follow through writeBytes(). */
+  async frame (stream: { job: string, index: string, process: string, path: string }, lines: number): Promise<void> {
+    const rel = bundlePath(stream)
+    if (this.current?.rel !== rel) await this.open(rel)
+    this.lines += lines
+  }
+
+  /** Bytes of the current file, as they will be in the bundle (lines ending in "\n"). */
+  async writeBytes (chunk: Buffer): Promise<void> {
+    this.bytes += chunk.length
     const out = this.current!.out
     if (!out.write(chunk)) await once(out, 'drain')
   }

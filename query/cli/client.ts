@@ -1,10 +1,24 @@
 import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { DaytwoError } from '../../core/errors.js'
 
-// How the `logs` CLI finds and talks to the query service.
+// How the `logs` CLI finds and talks to the query service. Plain node:http(s) rather than
+// fetch(): fetch loads undici and web streams (~15 MB of RSS before the first byte, and a
+// promise per chunk through a web ReadableStream), which a bundle download does not need.
 
 export interface ClientOptions { url?: string | undefined, token?: string | undefined }
+
+export interface ClientResponse {
+  status: number
+  ok: boolean
+  /** The media type, without parameters, lower case. */
+  contentType: string
+  /** The body, to be read once: as a stream, or with text()/json(). */
+  body: IncomingMessage
+  text: () => Promise<string>
+  json: <T>() => Promise<T>
+}
 
 export class QueryClient {
   readonly base: string
@@ -15,35 +29,57 @@ export class QueryClient {
     this.token = opts.token ?? process.env.DAYTWO_TOKEN ?? localOperatorToken()
   }
 
-  async get (path: string, params: Record<string, string | undefined>): Promise<Response> {
+  async get (path: string, params: Record<string, string | undefined>): Promise<ClientResponse> {
     const q = new URLSearchParams()
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v)
     return await this.getQuery(path, q)
   }
 
-  /** GET with a query string that may repeat keys (`only=a&only=b`). */
-  async getQuery (path: string, query: URLSearchParams): Promise<Response> {
+  /** GET with a query string that may repeat keys (`only=a&only=b`), optionally asking for a media type. */
+  async getQuery (path: string, query: URLSearchParams, accept?: string): Promise<ClientResponse> {
     let url: URL
     try {
       url = new URL(this.base + path)
     } catch {
       throw new DaytwoError('USAGE', `--url ${this.base} is not a URL (e.g. http://127.0.0.1:9603)`, 'fetch')
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DaytwoError('USAGE', `--url ${this.base}: use http:// or https://`, 'fetch')
     url.search = query.toString()
-    let res: Response
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, 'user-agent': 'daytwo-cli' }
+    if (accept !== undefined) headers.accept = accept
+    let res: IncomingMessage
     try {
-      res = await fetch(url, { headers: { authorization: `Bearer ${this.token}`, 'user-agent': 'daytwo-cli' } })
+      res = await new Promise<IncomingMessage>((resolve, reject) => {
+        // No keep-alive agent: one request at a time, and nothing left open to hold the CLI at exit.
+        const req = request(url, { headers, agent: false }, resolve)
+        req.once('error', reject)
+        req.end()
+      })
     } catch (err) {
-      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message
-      throw new DaytwoError('UNREACHABLE', `the query service at ${this.base}`, `${cause} (set --url or DAYTWO_QUERY_URL)`)
+      throw new DaytwoError('UNREACHABLE', `the query service at ${this.base}`, `${(err as Error).message} (set --url or DAYTWO_QUERY_URL)`)
     }
-    if (res.status === 401) throw new DaytwoError('UNAUTHORIZED')
-    return res
+    const status = res.statusCode ?? 0
+    if (status === 401) { res.resume(); throw new DaytwoError('UNAUTHORIZED') }
+    const text = async () => {
+      let s = ''
+      res.setEncoding('utf8')
+      for await (const chunk of res) s += chunk as string
+      return s
+    }
+    return {
+      status,
+      ok: status >= 200 && status < 300,
+      contentType: (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase(),
+      body: res,
+      text,
+      json: async <T>() => JSON.parse(await text()) as T
+    }
   }
 
   async json<T> (path: string, params: Record<string, string | undefined> = {}): Promise<T> {
     const res = await this.get(path, params)
-    const body = await res.json() as T & { message?: string, code?: string }
+    const body = await res.json<T & { message?: string, code?: string }>()
     if (res.status === 403) throw new DaytwoError('FORBIDDEN', body.message ?? '')
     if (res.status === 404) throw new DaytwoError('NOT_FOUND', body.message ?? '')
     if (!res.ok) throw new DaytwoError('BAD_QUERY', `${res.status} ${body.message ?? ''}`)

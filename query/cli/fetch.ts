@@ -1,12 +1,12 @@
 import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import type { ReadableStream } from 'node:stream/web'
 import { DaytwoError } from '../../core/errors.js'
 import { parseTimeArg } from '../../core/time.js'
 import type { Command } from '../../core/cli/main.js'
 import { BundleWriter } from './bundle-writer.js'
-import { QueryClient } from './client.js'
+import { QueryClient, type ClientResponse } from './client.js'
+import { FILE_FRAMES, fileFrames } from './file-frames.js'
 import { logGroups } from './log-groups.js'
 import { Progress, formatBytes } from './progress.js'
 import { TextWriter } from './text-writer.js'
@@ -118,19 +118,20 @@ function query (f: FetchFlags, after?: string): URLSearchParams {
   return p
 }
 
-async function open (client: QueryClient, f: FetchFlags, after?: string): Promise<ReadableStream<Uint8Array>> {
-  const res = await client.getQuery('/api/v1/logs', query(f, after))
+/** The logs response, or the error it carries. `accept`: FILE_FRAMES for a bundle. */
+async function open (client: QueryClient, f: FetchFlags, after?: string, accept?: string): Promise<ClientResponse> {
+  const res = await client.getQuery('/api/v1/logs', query(f, after), accept)
   if (res.status === 404) {
-    const body = await res.json() as { message?: string }
+    const body = await res.json<{ message?: string }>()
     throw new DaytwoError('NOT_FOUND', await notFoundMessage(client, f.target, body.message ?? ''))
   }
-  if (!res.ok || res.body === null) {
+  if (!res.ok) {
     const text = await res.text()
     let msg = text
     try { msg = (JSON.parse(text) as { message: string }).message } catch {}
     throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', msg)
   }
-  return res.body as ReadableStream<Uint8Array>
+  return res
 }
 
 const USAGE = `Usage: logs fetch <deployment>[/<job>[/<index>]] [options]
@@ -183,13 +184,23 @@ export const fetchCommand: Command = {
     const label = [f.target.deployment, f.target.job, f.target.index].filter(Boolean).join('/')
     if (f.format === 'text') return await runText(client, f)
 
-    const body = await open(client, f)
+    // File frames copy each file's bytes into the tar stream unparsed; a server that does not
+    // know them answers NDJSON, which works too.
+    const res = await open(client, f, undefined, FILE_FRAMES)
     const bundle = await BundleWriter.create(f.dir, bundleName(f.target))
     const progress = new Progress(`fetching ${label}`)
     try {
-      for await (const g of logGroups(body)) {
-        await bundle.write(g)
-        progress.update(bundle.lines, bundle.bytes)
+      if (res.contentType === FILE_FRAMES) {
+        for await (const ev of fileFrames(res.body)) {
+          if (ev.kind === 'frame') await bundle.frame(ev.stream, ev.lines)
+          else await bundle.writeBytes(ev.chunk)
+          progress.update(bundle.lines, bundle.bytes)
+        }
+      } else {
+        for await (const g of logGroups(res.body)) {
+          await bundle.write(g)
+          progress.update(bundle.lines, bundle.bytes)
+        }
       }
       progress.update(bundle.lines, bundle.bytes, true)
       progress.done()
@@ -209,10 +220,10 @@ export const fetchCommand: Command = {
 async function runText (client: QueryClient, f: FetchFlags): Promise<number> {
   const out = new TextWriter(process.stdout, f.prefix)
   const seen = new Map<string, number>()
-  let body = await open(client, f)
+  let res = await open(client, f)
   for (;;) {
     try {
-      for await (const g of logGroups(body)) {
+      for await (const g of logGroups(res.body)) {
         await out.write(g)
         seen.set(g.stream.id, g.entries[g.entries.length - 1]![1])
         if (out.closed) return 0
@@ -226,7 +237,7 @@ async function runText (client: QueryClient, f: FetchFlags): Promise<number> {
     for (;;) {
       await sleep(1000)
       try {
-        body = await open(client, f, [...seen].map(([id, off]) => `${id}:${off}`).join(',') || undefined)
+        res = await open(client, f, [...seen].map(([id, off]) => `${id}:${off}`).join(',') || undefined)
         break
       } catch (err) {
         if (err instanceof DaytwoError && err.code !== 'DAYTWO_ERR_UNREACHABLE') throw err
