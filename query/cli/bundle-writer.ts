@@ -29,8 +29,10 @@ export class BundleWriter {
   private readonly done: Promise<void>
 
   private constructor (private readonly stage: string, readonly file: string) {
-    this.pack = new Pack({ cwd: stage, portable: true, noDirRecurse: true, jobs: 1, maxReadSize: 1 << 20 })
-    const gz = createGzip()
+    this.pack = new Pack({ cwd: stage, portable: true, noDirRecurse: true, jobs: 1, maxReadSize: 256 * 1024 })
+    // Level 6, zlib's default and gzip's (`tar czf`); 64 KiB output chunks rather than 16 KiB
+    // cut the callbacks from the thread pool by four. The bytes are the same either way.
+    const gz = createGzip({ level: 6, chunkSize: 64 * 1024 })
     const out = createWriteStream(file + '.part')
     this.pack.pipe(gz)
     gz.pipe(out)
@@ -86,7 +88,8 @@ export class BundleWriter {
     this.instances.add(parts[0]!)
     this.files++
     // A name seen before (not contiguous) would be appended; the server's order prevents it.
-    this.current = { rel, out: createWriteStream(join(this.stage, rel), { flags: 'a' }) }
+    // A 1 MiB buffer lets the staged file take the received chunks in a few large writev()s.
+    this.current = { rel, out: createWriteStream(join(this.stage, rel), { flags: 'a', highWaterMark: 1 << 20 }) }
   }
 
   private async closeCurrent (): Promise<void> {
