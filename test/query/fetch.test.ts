@@ -2,6 +2,8 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { createServer, request, type IncomingHttpHeaders } from 'node:http'
 import { join } from 'node:path'
 import { extract } from '../helpers/bundle.js'
 import { append, expected, type CorpusFile } from '../helpers/corpus.js'
@@ -139,4 +141,115 @@ test('a tenant token fetches only its own org', async () => {
   const r = await runCliAsync(['fetch', 'cf/router'], { ...fx.env, DAYTWO_TOKEN: 'acme-secret' })
   assert.equal(r.status, 1)
   assert.match(r.stderr, /no logs for cf\/router: no deployment 'cf'\. Known jobs:\n {2}\(none yet/)
+})
+
+/**
+ * A proxy in front of the query service, as a load balancer or an older server would behave:
+ * it records what the CLI asked for and got, can drop the Accept header, and can end or cut
+ * the response after `cutAfter` body bytes.
+ */
+async function proxy (opts: { dropAccept?: boolean, cutAfter?: number, cut?: 'end' | 'reset' } = {}): Promise<{ url: string, seen: Array<{ url: string, accept: string | undefined, contentType: string | undefined }>, close: () => Promise<void> }> {
+  const target = new URL(fx.env.DAYTWO_QUERY_URL!)
+  const seen: Array<{ url: string, accept: string | undefined, contentType: string | undefined }> = []
+  const server = createServer((req, res) => {
+    const headers: IncomingHttpHeaders = { ...req.headers, host: target.host }
+    if (opts.dropAccept) delete headers.accept
+    const up = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (upRes) => {
+      seen.push({ url: req.url!, accept: req.headers.accept, contentType: upRes.headers['content-type'] })
+      res.writeHead(upRes.statusCode!, upRes.headers)
+      let sent = 0
+      upRes.on('data', (d: Buffer) => {
+        if (sent === Infinity) return
+        if (opts.cutAfter === undefined || sent + d.length <= opts.cutAfter) { sent += d.length; res.write(d); return }
+        const part = d.subarray(0, Math.max(0, opts.cutAfter - sent))
+        sent = Infinity
+        upRes.destroy()
+        // reset: the connection drops once the part is on the wire, with no final chunk.
+        if (opts.cut === 'reset') res.write(part, () => res.socket?.destroy())
+        else res.end(part)
+      })
+      upRes.on('end', () => { if (sent !== Infinity) res.end() })
+      upRes.on('error', () => {})
+    })
+    up.on('error', () => res.destroy())
+    up.end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return { url: `http://127.0.0.1:${port}`, seen, close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) } }
+}
+
+test('tgz asks for file frames; a server that answers NDJSON instead gives the same bundle', async (t) => {
+  const direct = await proxy()
+  const old = await proxy({ dropAccept: true })
+  t.after(async () => { await direct.close(); await old.close() })
+  for (const [p, sub, contentType] of [[direct, 'frames', 'application/vnd.daytwo.file-frames'], [old, 'ndjson', 'application/x-ndjson']] as const) {
+    const dir = join(fx.root, 'out', sub)
+    const r = await runCliAsync(['fetch', 'cf/router', '--dir', dir, '--url', p.url], fx.env)
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stderr, /lines .* from 3 files in 1 instances/)
+    const logs = p.seen.filter((s) => s.url.startsWith('/api/v1/logs'))
+    assert.equal(logs.length, 1)
+    assert.equal(logs[0]!.accept, 'application/vnd.daytwo.file-frames')
+    assert.equal(logs[0]!.contentType, contentType)
+    const listing = execFileSync('tar', ['tzf', r.stdout.trim()], { encoding: 'utf8' }).trim().split('\n')
+    assert.deepEqual(listing, ['router.0/', 'router.0/gorouter/', 'router.0/gorouter/access.log', 'router.0/gorouter/gorouter.stdout.log', 'router.0/route_registrar/', 'router.0/route_registrar/route_registrar.log'])
+    const got = extract(r.stdout.trim(), join(dir, 'x'))
+    for (const f of fx.files.filter((x) => x.deployment === 'cf')) assert.equal(got.get(f.bundlePath)!.toString(), expected(f), `${sub}: ${f.bundlePath}`)
+  }
+})
+
+test('GET /api/v1/logs with Accept file-frames: each file\'s bytes in frames, then the totals; follow and other clients get NDJSON', async () => {
+  const base = `${fx.env.DAYTWO_QUERY_URL}/api/v1/logs?deployment=shop&job=web`
+  const auth = { authorization: `Bearer ${fx.env.DAYTWO_TOKEN}` }
+  const res = await fetch(base + '&num=50', { headers: { ...auth, accept: 'application/vnd.daytwo.file-frames' } })
+  assert.equal(res.status, 200)
+  assert.equal(res.headers.get('content-type'), 'application/vnd.daytwo.file-frames')
+  // Decoded here by hand, not with the CLI's reader: header line, then exactly `bytes` bytes.
+  const buf = Buffer.from(await res.arrayBuffer())
+  const files = new Map<string, string>()
+  let pos = 0
+  let end: { lines: number, bytes: number } | undefined
+  let total = 0
+  while (pos < buf.length) {
+    const nl = buf.indexOf(10, pos)
+    const h = JSON.parse(buf.toString('utf8', pos, nl)) as { stream?: { job: string, index: string, process: string, path: string }, lines: number, bytes: number, end?: { lines: number, bytes: number } }
+    pos = nl + 1
+    if (h.end) { end = h.end; assert.equal(pos, buf.length, 'the end frame is last'); break }
+    const payload = buf.subarray(pos, pos + h.bytes)
+    assert.equal(payload.length, h.bytes)
+    assert.equal(payload.toString().split('\n').length - 1, h.lines)
+    const key = `${h.stream!.job}.${h.stream!.index}/${h.stream!.process}/${h.stream!.path.split('/').pop()}`
+    files.set(key, (files.get(key) ?? '') + payload.toString())
+    total += h.lines
+    pos += h.bytes
+  }
+  assert.deepEqual([...files.keys()].sort(), ['web.q8r5t/app/0.log', 'web.x2k4z/app/0.log'])
+  for (const [k, v] of files) assert.equal(v, lines(file(k), N - 50, N), k)
+  assert.deepEqual(end, { lines: total, bytes: [...files.values()].reduce((n, v) => n + Buffer.byteLength(v), 0) })
+
+  const plain = await fetch(base + '&num=1', { headers: auth })
+  assert.equal(plain.headers.get('content-type'), 'application/x-ndjson')
+  assert.match(await plain.text(), /^\{"stream":/)
+  const ac = new AbortController()
+  const follow = await fetch(base + '&num=1&follow=1', { headers: { ...auth, accept: 'application/vnd.daytwo.file-frames' }, signal: ac.signal })
+  assert.equal(follow.headers.get('content-type'), 'application/x-ndjson')
+  ac.abort()
+})
+
+test('a response that ends or is cut before its end frame fails the fetch and leaves no bundle', async (t) => {
+  for (const cut of ['end', 'reset'] as const) {
+    // (A reset before any body byte is a reset before the response: "cannot reach", tested elsewhere.)
+    for (const cutAfter of cut === 'end' ? [0, 700, 20_000] : [1, 700, 20_000]) {
+      const p = await proxy({ cutAfter, cut })
+      t.after(async () => { await p.close() })
+      const dir = join(fx.root, 'out', `cut-${cut}-${cutAfter}`)
+      const r = await runCliAsync(['fetch', 'cf/router', '--dir', dir, '--url', p.url], fx.env)
+      const what = `${cut} after ${cutAfter} bytes`
+      assert.equal(r.status, 1, what)
+      assert.match(r.stderr, /logs: malformed batch: the query service's response: .*(ended|connection was cut).* \[DAYTWO_ERR_BAD_BATCH\]/, what)
+      assert.equal(r.stdout, '', what)
+      assert.deepEqual(readdirSync(dir), [], `${what}: nothing left in --dir`)
+    }
+  }
 })
