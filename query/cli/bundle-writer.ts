@@ -1,10 +1,8 @@
-import { createWriteStream, type WriteStream } from 'node:fs'
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
-import { once } from 'node:events'
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { createGzip } from 'node:zlib'
-import { Pack } from 'tar'
+import { Header, Pax } from 'tar'
 import type { StreamBatch } from '../../core/record.js'
+import { GzipAssembler, type Segment } from './gzip-assembler.js'
 
 /** One folder per instance, one file per original log file: `<job>.<index>/<process>/<file>`. */
 export function bundlePath (s: { job: string, index: string, process: string, path: string }): string {
@@ -12,11 +10,30 @@ export function bundlePath (s: { job: string, index: string, process: string, pa
   return join(safe(`${s.job}.${s.index}`), safe(s.process), safe(basename(s.path)))
 }
 
+/** gzip's default level, the one `tar czf` uses: bundles compare like for like. */
+const LEVEL = 6
+const EOF = Buffer.alloc(1024)
+
 /**
- * Writes a `.tgz` while the groups arrive. The server sends each bundle file's lines
- * contiguously (rotated generations included), so a file is staged on disk only until the
- * next one starts; it then goes into the tar stream, which gzips on libuv's thread pool
- * while the next file downloads. Memory stays flat whatever the bundle's size.
+ * A tar header as `tar` (node-tar, portable mode) writes it: no owner, folders 0755 without
+ * a time, files 0644 with the time they were written. A path that does not fit the ustar
+ * fields gets a pax header naming it; sizes over 8 GiB use base-256 (read by GNU and BSD tar).
+ */
+function tarHeader (path: string, type: 'File' | 'Directory', size: number, mtime: Date | undefined): Buffer {
+  const h = new Header({ path, mode: type === 'File' ? 0o644 : 0o755, size, mtime, type, uid: undefined, gid: undefined, uname: undefined, gname: undefined })
+  h.encode()
+  // needPax is about the path here: a size too large for octal is already base-256 in the block.
+  const long = new Header({ path, mode: 0o644, size: 0, type }).encode()
+  return long ? Buffer.concat([new Pax({ path }).encode(), h.block!]) : h.block!
+}
+
+/**
+ * Writes a `.tgz` while the frames arrive. The server sends each bundle file's lines
+ * contiguously (rotated generations included), so each file's bytes are gzipped as they
+ * come, into the archive itself, behind room for the tar header that needs the file's size;
+ * the header is put there when the file ends (gzip-assembler.ts). Nothing is staged on disk,
+ * gzip (on libuv's thread pool) starts with the first bytes, and memory stays flat: the
+ * download waits for gzip (backpressure), never the other way round.
  */
 export class BundleWriter {
   lines = 0
@@ -24,30 +41,15 @@ export class BundleWriter {
   files = 0
   private readonly instances = new Set<string>()
   private readonly dirs = new Set<string>()
-  private current: { rel: string, out: WriteStream } | null = null
-  private readonly pack: Pack
-  private readonly done: Promise<void>
+  private current: { rel: string, head: number, size: number, segment: Segment } | null = null
 
-  private constructor (private readonly stage: string, readonly file: string) {
-    this.pack = new Pack({ cwd: stage, portable: true, noDirRecurse: true, jobs: 1, maxReadSize: 256 * 1024 })
-    // Level 6, zlib's default and gzip's (`tar czf`); 64 KiB output chunks rather than 16 KiB
-    // cut the callbacks from the thread pool by four. The bytes are the same either way.
-    const gz = createGzip({ level: 6, chunkSize: 64 * 1024 })
-    const out = createWriteStream(file + '.part')
-    this.pack.pipe(gz)
-    gz.pipe(out)
-    this.done = new Promise<void>((resolve, reject) => {
-      for (const s of [gz, out]) s.once('error', reject)
-      this.pack.once('error', reject)
-      out.once('close', resolve)
-    })
-    this.done.catch(() => {}) // surfaced by finish()
-  }
+  private constructor (private readonly fh: FileHandle, private readonly gz: GzipAssembler, readonly file: string) {}
 
   static async create (dir: string, name: string): Promise<BundleWriter> {
     await mkdir(dir, { recursive: true })
-    const stage = await mkdtemp(join(dir, '.daytwo-fetch-'))
-    return new BundleWriter(stage, join(dir, name))
+    const file = join(dir, name)
+    const fh = await open(file + '.part', 'w')
+    return new BundleWriter(fh, await GzipAssembler.create(fh), file)
   }
 
   get instanceCount (): number { return this.instances.size }
@@ -70,8 +72,8 @@ export class BundleWriter {
   /** Bytes of the current file, as they will be in the bundle (lines ending in "\n"). */
   async writeBytes (chunk: Buffer): Promise<void> {
     this.bytes += chunk.length
-    const out = this.current!.out
-    if (!out.write(chunk)) await once(out, 'drain')
+    this.current!.size += chunk.length
+    await this.current!.segment.write(chunk)
   }
 
   private async open (rel: string): Promise<void> {
@@ -82,44 +84,38 @@ export class BundleWriter {
       const d = parts.slice(0, i).join('/')
       if (this.dirs.has(d)) continue
       this.dirs.add(d)
-      await mkdir(join(this.stage, d), { recursive: true })
-      this.pack.add(d)
+      await this.gz.stored(tarHeader(d + '/', 'Directory', 0, undefined))
     }
     this.instances.add(parts[0]!)
     this.files++
-    // A name seen before (not contiguous) would be appended; the server's order prevents it.
-    // A 1 MiB buffer lets the staged file take the received chunks in a few large writev()s.
-    this.current = { rel, out: createWriteStream(join(this.stage, rel), { flags: 'a', highWaterMark: 1 << 20 }) }
+    // A name seen before (not contiguous) would be a second entry; the server's order prevents it.
+    const path = parts.join('/')
+    const head = tarHeader(path, 'File', 0, new Date()).length
+    this.current = { rel: path, head, size: 0, segment: this.gz.segment(head, LEVEL) }
   }
 
   private async closeCurrent (): Promise<void> {
     if (!this.current) return
-    const { rel, out } = this.current
+    const { rel, size, segment } = this.current
+    const pad = (512 - size % 512) % 512
+    if (pad > 0) await segment.write(EOF.subarray(0, pad))
+    await segment.end(tarHeader(rel, 'File', size, new Date()))
     this.current = null
-    out.end()
-    await once(out, 'close')
-    this.pack.add(rel)
   }
 
   /** Finish the archive and move it into place; returns its path. */
   async finish (): Promise<string> {
-    try {
-      await this.closeCurrent()
-      this.pack.end()
-      await this.done
-      await rename(this.file + '.part', this.file)
-      return this.file
-    } finally {
-      await rm(this.stage, { recursive: true, force: true })
-    }
+    await this.closeCurrent()
+    await this.gz.finish(EOF)
+    await this.fh.close()
+    await rename(this.file + '.part', this.file)
+    return this.file
   }
 
-  /** Give up: remove the staged files and the partial archive. */
+  /** Give up: remove the partial archive. */
   async abort (): Promise<void> {
-    this.current?.out.destroy()
-    this.pack.end()
-    await this.done.catch(() => {})
-    await rm(this.stage, { recursive: true, force: true })
+    this.current?.segment.destroy()
+    await this.fh.close().catch(() => {})
     await rm(this.file + '.part', { force: true })
   }
 }
