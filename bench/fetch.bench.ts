@@ -115,7 +115,7 @@ async function main (): Promise<void> {
     // Where the time goes: the server alone (curl to /dev/null) in the bundle's file frames and
     // in NDJSON (text, follow, other clients), and the CLI printing text.
     const logsUrl = `${url}/api/v1/logs?deployment=cf&job=router`
-    const frames = await timed('curl', ['-sfo', '/dev/null', '-H', `authorization: Bearer ${TOKEN}`, '-H', 'accept: application/vnd.daytwo.file-frames', logsUrl])
+    const frames = await timed('curl', ['-sfo', '/dev/null', '-H', `authorization: Bearer ${TOKEN}`, '-H', 'accept: application/vnd.daytwo.file-frames.v1', logsUrl])
     const curl = await timed('curl', ['-sfo', '/dev/null', '-H', `authorization: Bearer ${TOKEN}`, logsUrl])
     const text = await timed('sh', ['-c', `"${process.execPath}" "${cliPath()}" fetch cf/router --format text --no-prefix > /dev/null`], env)
     const bundle = readdirSync(outDir).find((n) => n.startsWith('cf.router-'))!

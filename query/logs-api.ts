@@ -96,7 +96,7 @@ function bundleOrder (streams: StreamInfo[]): StreamInfo[] {
  *       num: the last N lines of each file. only: file-name globs (repeatable).
  *       after: `<stream id>:<offset>,…` to resume. follow=1: after the history, keep the
  *       response open and send new lines as they are stored (a blank line every 15 s when idle).
- *       With `Accept: application/vnd.daytwo.file-frames` and no follow: the same lines as
+ *       With `Accept: application/vnd.daytwo.file-frames.v1` and no follow: the same lines as
  *       each bundle file's bytes, in length-prefixed frames (query/cli/file-frames.ts).
  */
 export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => {

@@ -10,8 +10,10 @@ import type { Entry, StreamTags } from '../../core/record.js'
 // a complete one:
 //   {"end":{"lines":1620000,"bytes":210919754}}\n
 // Frames of one stream arrive in offset order; streams in bundle order (see logs-api.ts).
+// Unlike the forwarder's frames (core/frames.ts), which keep each entry's time and offset,
+// a file frame carries only what a bundle keeps: the lines' bytes.
 
-export const FILE_FRAMES = 'application/vnd.daytwo.file-frames'
+export const FILE_FRAMES = 'application/vnd.daytwo.file-frames.v1'
 
 /** Largest header and payload a reader accepts: a guard against a garbled stream, not a limit the server meets. */
 const MAX_HEADER = 64 * 1024

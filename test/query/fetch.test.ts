@@ -183,14 +183,14 @@ test('tgz asks for file frames; a server that answers NDJSON instead gives the s
   const direct = await proxy()
   const old = await proxy({ dropAccept: true })
   t.after(async () => { await direct.close(); await old.close() })
-  for (const [p, sub, contentType] of [[direct, 'frames', 'application/vnd.daytwo.file-frames'], [old, 'ndjson', 'application/x-ndjson']] as const) {
+  for (const [p, sub, contentType] of [[direct, 'frames', 'application/vnd.daytwo.file-frames.v1'], [old, 'ndjson', 'application/x-ndjson']] as const) {
     const dir = join(fx.root, 'out', sub)
     const r = await runCliAsync(['fetch', 'cf/router', '--dir', dir, '--url', p.url], fx.env)
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stderr, /lines .* from 3 files in 1 instances/)
     const logs = p.seen.filter((s) => s.url.startsWith('/api/v1/logs'))
     assert.equal(logs.length, 1)
-    assert.equal(logs[0]!.accept, 'application/vnd.daytwo.file-frames')
+    assert.equal(logs[0]!.accept, 'application/vnd.daytwo.file-frames.v1')
     assert.equal(logs[0]!.contentType, contentType)
     const listing = execFileSync('tar', ['tzf', r.stdout.trim()], { encoding: 'utf8' }).trim().split('\n')
     assert.deepEqual(listing, ['router.0/', 'router.0/gorouter/', 'router.0/gorouter/access.log', 'router.0/gorouter/gorouter.stdout.log', 'router.0/route_registrar/', 'router.0/route_registrar/route_registrar.log'])
@@ -202,9 +202,9 @@ test('tgz asks for file frames; a server that answers NDJSON instead gives the s
 test('GET /api/v1/logs with Accept file-frames: each file\'s bytes in frames, then the totals; follow and other clients get NDJSON', async () => {
   const base = `${fx.env.DAYTWO_QUERY_URL}/api/v1/logs?deployment=shop&job=web`
   const auth = { authorization: `Bearer ${fx.env.DAYTWO_TOKEN}` }
-  const res = await fetch(base + '&num=50', { headers: { ...auth, accept: 'application/vnd.daytwo.file-frames' } })
+  const res = await fetch(base + '&num=50', { headers: { ...auth, accept: 'application/vnd.daytwo.file-frames.v1' } })
   assert.equal(res.status, 200)
-  assert.equal(res.headers.get('content-type'), 'application/vnd.daytwo.file-frames')
+  assert.equal(res.headers.get('content-type'), 'application/vnd.daytwo.file-frames.v1')
   // Decoded here by hand, not with the CLI's reader: header line, then exactly `bytes` bytes.
   const buf = Buffer.from(await res.arrayBuffer())
   const files = new Map<string, string>()
@@ -232,7 +232,7 @@ test('GET /api/v1/logs with Accept file-frames: each file\'s bytes in frames, th
   assert.equal(plain.headers.get('content-type'), 'application/x-ndjson')
   assert.match(await plain.text(), /^\{"stream":/)
   const ac = new AbortController()
-  const follow = await fetch(base + '&num=1&follow=1', { headers: { ...auth, accept: 'application/vnd.daytwo.file-frames' }, signal: ac.signal })
+  const follow = await fetch(base + '&num=1&follow=1', { headers: { ...auth, accept: 'application/vnd.daytwo.file-frames.v1' }, signal: ac.signal })
   assert.equal(follow.headers.get('content-type'), 'application/x-ndjson')
   ac.abort()
 })
