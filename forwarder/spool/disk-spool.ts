@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { DaytwoError } from '../../core/errors.js'
 import type { Attributes, StreamTags } from '../../core/record.js'
-import { decodeAt, encodeMessage, encodeStream } from './spool-codec.js'
+import { HEADER_BYTES, TYPE_ATTRIBUTED, TYPE_MESSAGE, TYPE_STREAM, decodeAt, encodeAttributes, encodeStream, messageRecordBound, writeMessageRecord } from './spool-codec.js'
 
 // A bounded on-disk queue for sources that have no buffer of their own (syslog): messages
 // are appended to segment files named after the sequence number of their first message,
@@ -14,10 +14,18 @@ import { decodeAt, encodeMessage, encodeStream } from './spool-codec.js'
 // acknowledged. The acknowledged mark is saved on the fsync timer (temp file, fsync, rename)
 // so a restart resends only what may not have been stored — and resends it with the same
 // sequence numbers, hence the same record ids.
+//
+// Appends are encoded into a write buffer and written with one write() per socket callback:
+// the first append schedules a flush with process.nextTick, which runs before any other I/O
+// callback (a /metrics request, the fsync timer, another socket). So whenever anything else
+// runs, every message `append` accepted is in the segment file (the page cache: it survives
+// kill -9), exactly as when each message was written on its own; fsync still runs on the timer.
 
 export const SPOOL_VERSION = 1
 const NAME = /^(\d{16})\.seg$/
 const READ_CHUNK = 1 << 20
+/** The write buffer; one message larger than this grows it. */
+const WRITE_CHUNK = 256 << 10
 const STATE_FILE = 'spool.json'
 const SAVE_ACKED_MS = 1000
 
@@ -27,14 +35,11 @@ export interface SpoolOptions {
   fsyncIntervalMs: number
 }
 
-/** What `read` hands out: one spooled message. */
-export interface SpooledMessage {
-  seq: number
-  tags: StreamTags
-  tsNs: string
-  message: string
-  attrs?: Attributes
-}
+/**
+ * What `read` hands out, one spooled message at a time, as arguments (no object per message).
+ * Equal attributes read one after the other are the same object: treat it as read-only.
+ */
+export type TakeMessage = (seq: number, tags: StreamTags, tsNs: string, message: string, attrs: Attributes | undefined) => boolean
 
 interface Segment {
   firstSeq: number
@@ -63,6 +68,18 @@ export class DiskSpool {
   private totalBytes = 0
   private cursor!: Cursor
   private buf = Buffer.allocUnsafe(READ_CHUNK)
+  /** Encoded records not yet written to the active segment (they count in its size). */
+  private wbuf = Buffer.allocUnsafe(WRITE_CHUNK)
+  private wlen = 0
+  private flushQueued = false
+  private readonly flushTick = (): void => { this.flushQueued = false; this.flush() }
+  /** The attributes object appended last and its JSON (senders repeat them message after message). */
+  private lastAttrs: Attributes | undefined = undefined
+  private lastAttrsJson: Buffer | null = null
+  /** The read side's last attributes JSON and its object, and last timestamp. */
+  private readAttrsJson = Buffer.alloc(0)
+  private readAttrs: Attributes | undefined = undefined
+  private readTs = ''
   private readFd = -1
   private readFdSeg: Segment | null = null
   private timer: NodeJS.Timeout | null = null
@@ -123,34 +140,67 @@ export class DiskSpool {
 
   /** Append one message; returns its sequence number, or null when the spool is full. */
   append (tags: StreamTags, tsNs: string, message: string, attrs?: Attributes): number | null {
+    return this.appendRecord(tags, tsNs, message, 0, message.length * 3, attrs)
+  }
+
+  /** Append the message `src[start, end)` (valid UTF-8); like `append`, without a string. */
+  appendBytes (tags: StreamTags, tsNs: string, src: Buffer, start: number, end: number, attrs?: Attributes): number | null {
+    return this.appendRecord(tags, tsNs, src, start, end, attrs)
+  }
+
+  /** `end` is the message's end in `src` (bytes), or for a string its largest UTF-8 length. */
+  private appendRecord (tags: StreamTags, tsNs: string, src: string | Buffer, start: number, end: number, attrs: Attributes | undefined): number | null {
     let active = this.segments[this.segments.length - 1]!
     if (active.size >= this.opts.segmentBytes) active = this.roll()
     const known = this.activeStreams.get(tags.id)
     const def = known === undefined ? encodeStream(tags) : null
     const streamNo = known ?? this.activeStreams.size
-    const msg = encodeMessage(streamNo, tsNs, message, attrs)
-    const need = msg.length + (def?.length ?? 0)
+    let json: Buffer | null = null
+    if (attrs !== undefined) {
+      if (attrs !== this.lastAttrs) { this.lastAttrsJson = encodeAttributes(attrs); this.lastAttrs = attrs }
+      json = this.lastAttrsJson
+    }
+    const bound = (def?.length ?? 0) + messageRecordBound(tsNs, json, typeof src === 'string' ? end : end - start)
+    if (this.wlen + bound > this.wbuf.length) {
+      this.flush()
+      if (bound > this.wbuf.length) this.wbuf = Buffer.allocUnsafe(bound)
+    }
+    // Encode where the record would go; it counts only once the bound checks pass.
+    let p = this.wlen
+    if (def !== null) p += def.copy(this.wbuf, p)
+    p = writeMessageRecord(this.wbuf, p, streamNo, tsNs, json, src, start, end)
+    const need = p - this.wlen
     if (this.totalBytes + need > this.opts.maxBytes) {
       // Everything spooled was acknowledged, but the active segment still holds it: roll.
       if (this.acked === this.nextSeqValue && active.size > 0) {
         this.roll()
-        return this.append(tags, tsNs, message, attrs)
+        return this.appendRecord(tags, tsNs, src, start, end, attrs)
       }
       return null
     }
-    if (def !== null) {
-      this.activeStreams.set(tags.id, streamNo)
-      this.write(active, def)
-    }
-    this.write(active, msg)
+    if (def !== null) this.activeStreams.set(tags.id, streamNo)
+    this.wlen = p
+    active.size += need
+    this.totalBytes += need
+    if (!this.flushQueued) { this.flushQueued = true; process.nextTick(this.flushTick) }
     return this.nextSeqValue++
+  }
+
+  /** Write what was appended to the active segment (see the note at the top). */
+  flush (): void {
+    if (this.wlen === 0) return
+    const b = this.wbuf
+    const n = this.wlen
+    let off = 0
+    while (off < n) off += writeSync(this.fd, b, off, n - off)
+    this.wlen = 0
   }
 
   /**
    * Hand out durable messages not yet read, in order, while `take` returns true. A message
    * `take` refuses is offered again at the next call.
    */
-  read (take: (m: SpooledMessage) => boolean): void {
+  read (take: TakeMessage): void {
     for (;;) {
       const c = this.cursor
       if (c.pos >= c.seg.durable) {
@@ -162,25 +212,48 @@ export class DiskSpool {
       }
       const avail = c.seg.durable - c.pos
       const n = readSync(this.fdFor(c.seg), this.buf, 0, Math.min(avail, this.buf.length), c.pos)
+      const buf = this.buf
       let p = 0
       let bad = ''
       while (p < n) {
-        const r = decodeAt(this.buf, p, n)
-        if (r === 'short') {
-          if (p === 0 && n === avail) bad = 'a record runs past the end of the segment'
-          else if (p === 0) this.buf = Buffer.allocUnsafe(this.buf.length * 2)
+        if (n - p < HEADER_BYTES) { if (p === 0) bad = this.shortRecord(n, avail); break }
+        const type = buf[p]!
+        const len = buf.readUInt32BE(p + 1)
+        if (n - p - HEADER_BYTES < len) {
+          if (type !== TYPE_STREAM && type !== TYPE_MESSAGE && type !== TYPE_ATTRIBUTED) bad = 'bytes that are no record'
+          else if (p === 0) bad = this.shortRecord(n, avail)
           break
         }
-        if (r === 'corrupt') { bad = 'bytes that are no record'; break }
-        if (r.type === 'stream') {
-          c.streams.push(r.tags)
-        } else {
-          const tags = c.streams[r.stream]
-          if (tags === undefined) { bad = `stream ${r.stream} used before it is defined`; break }
-          if (c.seq >= this.acked && !take(r.attrs === undefined ? { seq: c.seq, tags, tsNs: r.tsNs, message: r.message } : { seq: c.seq, tags, tsNs: r.tsNs, message: r.message, attrs: r.attrs })) { c.pos += p; return }
+        const q = p + HEADER_BYTES
+        const recEnd = q + len
+        if (type === TYPE_MESSAGE || type === TYPE_ATTRIBUTED) {
+          if (len < 5) { bad = 'bytes that are no record'; break }
+          const stream = buf.readUInt32BE(q)
+          const tsLen = buf[q + 4]!
+          let m = q + 5 + tsLen
+          if (m > recEnd) { bad = 'bytes that are no record'; break }
+          const tags = c.streams[stream]
+          if (tags === undefined) { bad = `stream ${stream} used before it is defined`; break }
+          let attrs: Attributes | undefined
+          if (type === TYPE_ATTRIBUTED) {
+            if (m + 2 > recEnd) { bad = 'bytes that are no record'; break }
+            const jsonLen = buf.readUInt16BE(m)
+            if (m + 2 + jsonLen > recEnd) { bad = 'bytes that are no record'; break }
+            attrs = this.attrsAt(buf, m + 2, m + 2 + jsonLen)
+            if (attrs === undefined) { bad = 'bytes that are no record'; break }
+            m += 2 + jsonLen
+          }
+          if (c.seq >= this.acked && !take(c.seq, tags, this.tsAt(buf, q + 5, q + 5 + tsLen), buf.toString('utf8', m, recEnd), attrs)) { c.pos += p; return }
           c.seq++
+        } else if (type === TYPE_STREAM) {
+          let tags: StreamTags
+          try { tags = JSON.parse(buf.toString('utf8', q, recEnd)) as StreamTags } catch { bad = 'bytes that are no record'; break }
+          c.streams.push(tags)
+        } else {
+          bad = 'bytes that are no record'
+          break
         }
-        p += r.size
+        p = recEnd
       }
       c.pos += p
       if (bad !== '') {
@@ -188,6 +261,36 @@ export class DiskSpool {
         c.pos = c.seg.durable
       }
     }
+  }
+
+  /** A record does not fit what was read: the segment ends inside it, or the buffer is too small. */
+  private shortRecord (n: number, avail: number): string {
+    if (n === avail) return 'a record runs past the end of the segment'
+    this.buf = Buffer.allocUnsafe(this.buf.length * 2)
+    return ''
+  }
+
+  /** The timestamp at buf[a, b): the last one's string when the bytes are the same. */
+  private tsAt (buf: Buffer, a: number, b: number): string {
+    const last = this.readTs
+    if (last.length === b - a) {
+      let i = 0
+      while (i < last.length && last.charCodeAt(i) === buf[a + i]) i++
+      if (i === last.length) return last
+    }
+    return (this.readTs = buf.toString('latin1', a, b))
+  }
+
+  /** The attributes JSON at buf[a, b) parsed (the last object when the bytes are the same), or undefined when it is no JSON object. */
+  private attrsAt (buf: Buffer, a: number, b: number): Attributes | undefined {
+    const last = this.readAttrsJson
+    if (this.readAttrs !== undefined && last.length === b - a && buf.compare(last, 0, last.length, a, b) === 0) return this.readAttrs
+    let attrs: Attributes
+    try { attrs = JSON.parse(buf.toString('utf8', a, b)) as Attributes } catch { return undefined }
+    if (typeof attrs !== 'object' || attrs === null) return undefined
+    this.readAttrsJson = Buffer.from(buf.subarray(a, b))
+    this.readAttrs = attrs
+    return attrs
   }
 
   /** Every message with a sequence number below `seq` is acknowledged. */
@@ -199,6 +302,7 @@ export class DiskSpool {
 
   /** fsync what was written and save the acknowledged mark (at most once a second). Runs on the timer. */
   sync (): void {
+    this.flush()
     this.saveAcked()
     const active = this.segments[this.segments.length - 1]!
     if (this.syncing || active.durable === active.size) return
@@ -220,6 +324,7 @@ export class DiskSpool {
     this.timer = null
     this.closeReadFd()
     if (this.fd !== -1) {
+      this.flush()
       fsyncSync(this.fd)
       const active = this.segments[this.segments.length - 1]!
       active.durable = active.size
@@ -245,15 +350,9 @@ export class DiskSpool {
     this.readFdSeg = null
   }
 
-  private write (seg: Segment, b: Buffer): void {
-    let off = 0
-    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off)
-    seg.size += b.length
-    this.totalBytes += b.length
-  }
-
   private roll (): Segment {
     const old = this.segments[this.segments.length - 1]!
+    this.flush()
     fsyncSync(this.fd)
     old.durable = old.size
     // An fsync of this descriptor may still be in flight: close it after, never reuse it.

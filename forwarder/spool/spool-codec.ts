@@ -11,11 +11,16 @@ import type { Attributes, StreamTags } from '../../core/record.js'
 //       JSON length (u16 BE) and JSON, then the message.
 // A record cut short (the process died mid-write) or a byte that is no record type ends the
 // readable part of a segment; recovery truncates the file there.
+//
+// The writer encodes straight into the spool's write buffer (writeMessageRecord), so a
+// message costs no allocation of its own; decodeAt is the plain reader for recovery and tests.
 
 export const TYPE_STREAM = 0x53
 export const TYPE_MESSAGE = 0x4d
 export const TYPE_ATTRIBUTED = 0x41
 export const HEADER_BYTES = 5
+/** Longest attributes JSON a record can hold (u16 length). */
+export const MAX_ATTRS_JSON = 0xffff
 
 export function encodeStream (tags: StreamTags): Buffer {
   const json = Buffer.from(JSON.stringify(tags), 'utf8')
@@ -26,25 +31,47 @@ export function encodeStream (tags: StreamTags): Buffer {
   return b
 }
 
-export function encodeMessage (stream: number, tsNs: string, message: string, attrs?: Attributes): Buffer {
-  const json = attrs === undefined ? null : Buffer.from(JSON.stringify(attrs), 'utf8')
-  if (json !== null && json.length > 0xffff) throw new RangeError('syslog attributes longer than 64 KiB')
-  const msgLen = Buffer.byteLength(message, 'utf8')
-  const payload = 4 + 1 + tsNs.length + (json === null ? 0 : 2 + json.length) + msgLen
-  const b = Buffer.allocUnsafe(HEADER_BYTES + payload)
-  b[0] = json === null ? TYPE_MESSAGE : TYPE_ATTRIBUTED
-  b.writeUInt32BE(payload, 1)
-  b.writeUInt32BE(stream, 5)
-  b[9] = tsNs.length
-  b.write(tsNs, 10, 'latin1')
-  let p = 10 + tsNs.length
-  if (json !== null) {
-    b.writeUInt16BE(json.length, p)
-    json.copy(b, p + 2)
-    p += 2 + json.length
+/** The attributes as the JSON an 'A' record carries. */
+export function encodeAttributes (attrs: Attributes): Buffer {
+  const json = Buffer.from(JSON.stringify(attrs), 'utf8')
+  if (json.length > MAX_ATTRS_JSON) throw new RangeError('syslog attributes longer than 64 KiB')
+  return json
+}
+
+/** Most bytes writeMessageRecord may write for a message of `messageBytes` bytes. */
+export function messageRecordBound (tsNs: string, attrsJson: Buffer | null, messageBytes: number): number {
+  return HEADER_BYTES + 4 + 1 + tsNs.length + (attrsJson === null ? 0 : 2 + attrsJson.length) + messageBytes
+}
+
+/**
+ * Write one message record at `pos` in `buf` (which has room for messageRecordBound, with a
+ * string message counted as 3 bytes per UTF-16 unit); returns where it ends. The message is
+ * a string, or the bytes `message[start, end)` (valid UTF-8).
+ */
+export function writeMessageRecord (buf: Buffer, pos: number, stream: number, tsNs: string, attrsJson: Buffer | null, message: string | Buffer, start = 0, end = 0): number {
+  buf[pos] = attrsJson === null ? TYPE_MESSAGE : TYPE_ATTRIBUTED
+  buf.writeUInt32BE(stream, pos + 5)
+  const tsLen = tsNs.length
+  buf[pos + 9] = tsLen
+  let p = pos + 10
+  for (let i = 0; i < tsLen; i++) buf[p + i] = tsNs.charCodeAt(i)
+  p += tsLen
+  if (attrsJson !== null) {
+    buf.writeUInt16BE(attrsJson.length, p)
+    attrsJson.copy(buf, p + 2)
+    p += 2 + attrsJson.length
   }
-  b.write(message, p, 'utf8')
-  return b
+  if (typeof message === 'string') p += buf.write(message, p, 'utf8')
+  else p += message.copy(buf, p, start, end)
+  buf.writeUInt32BE(p - pos - HEADER_BYTES, pos + 1)
+  return p
+}
+
+export function encodeMessage (stream: number, tsNs: string, message: string, attrs?: Attributes): Buffer {
+  const json = attrs === undefined ? null : encodeAttributes(attrs)
+  const b = Buffer.allocUnsafe(messageRecordBound(tsNs, json, Buffer.byteLength(message, 'utf8')))
+  const end = writeMessageRecord(b, 0, stream, tsNs, json, message)
+  return b.subarray(0, end)
 }
 
 export type DecodedRecord =

@@ -1,5 +1,5 @@
-import type { Entry, StreamTags } from '../../../core/record.js'
-import type { DiskSpool, SpooledMessage } from '../../spool/disk-spool.js'
+import type { Attributes, Entry, StreamTags } from '../../../core/record.js'
+import type { DiskSpool, TakeMessage } from '../../spool/disk-spool.js'
 import { StreamHandle, type Shipper } from '../../shipper.js'
 
 interface StreamState { handle: StreamHandle, ackedBelow: number, inflight: number }
@@ -29,14 +29,14 @@ export class SpoolFeeder {
     this.spool.read(this.take)
   }
 
-  private readonly take = (m: SpooledMessage): boolean => {
+  private readonly take: TakeMessage = (seq: number, tags: StreamTags, tsNs: string, message: string, attrs: Attributes | undefined): boolean => {
     if (!this.shipper.hasCapacity) return false
-    const st = this.stateFor(m.tags)
+    const st = this.stateFor(tags)
     st.inflight++
-    this.inflight.push([m.seq, st])
-    this.nextUnhanded = m.seq + 1
-    const entry: Entry = m.attrs === undefined ? [m.tsNs, m.seq, m.message, ''] : [m.tsNs, m.seq, m.message, '', m.attrs]
-    this.shipper.add(st.handle, entry, Buffer.byteLength(m.message), m.seq + 1)
+    this.inflight.push([seq, st])
+    this.nextUnhanded = seq + 1
+    const entry: Entry = attrs === undefined ? [tsNs, seq, message, ''] : [tsNs, seq, message, '', attrs]
+    this.shipper.add(st.handle, entry, Buffer.byteLength(message), seq + 1)
     return true
   }
 

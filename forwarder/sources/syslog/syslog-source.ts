@@ -145,6 +145,9 @@ export class SyslogSource {
  */
 export function lineAttributes (m: SyslogMessage, tags: StreamTags): Attributes | undefined {
   if (m.format === 'none') return undefined
+  let plain = true
+  for (const el of m.sd) for (const [k] of el.params) if (tags.labels?.[`sd.${el.id}.${k}`] === undefined) plain = false
+  if (plain) return plainAttributes(m.facility, m.severity, m.msgId)
   const a: Attributes = { facility: FACILITIES[m.facility] ?? String(m.facility), severity: SEVERITIES[m.severity] ?? String(m.severity) }
   if (m.msgId !== '') a.msgid = m.msgId
   for (const el of m.sd) {
@@ -152,6 +155,21 @@ export function lineAttributes (m: SyslogMessage, tags: StreamTags): Attributes 
       const key = `sd.${el.id}.${k}`
       if (tags.labels?.[key] === undefined && Object.keys(a).length < MAX_ATTRIBUTES) a[key] = v
     }
+  }
+  return a
+}
+
+/** Attributes without structured data are shared between messages (and so never changed). */
+const plainCache = new Map<string, Attributes>()
+function plainAttributes (facility: number, severity: number, msgId: string): Attributes {
+  const key = String(facility * 8 + severity) + ' ' + msgId
+  let a = plainCache.get(key)
+  if (a === undefined) {
+    a = { facility: FACILITIES[facility] ?? String(facility), severity: SEVERITIES[severity] ?? String(severity) }
+    if (msgId !== '') a.msgid = msgId
+    Object.freeze(a)
+    if (plainCache.size >= TAG_CACHE_MAX) plainCache.clear()
+    plainCache.set(key, a)
   }
   return a
 }

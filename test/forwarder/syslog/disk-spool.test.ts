@@ -3,7 +3,8 @@ import { appendFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { StreamTags } from '../../../core/record.js'
-import { DiskSpool, type SpooledMessage } from '../../../forwarder/spool/disk-spool.js'
+import type { Attributes } from '../../../core/record.js'
+import { DiskSpool } from '../../../forwarder/spool/disk-spool.js'
 import { tempDir } from '../../helpers/daytwo-process.js'
 
 const tags = (id: string): StreamTags => ({ id, source: 'syslog', node: 'n', deployment: 'syslog', job: id, index: 'h', process: '', path: 'tcp://127.0.0.1:1' })
@@ -17,9 +18,11 @@ function spoolDir (t: { after: (fn: () => void) => void }): { path: string, open
   return { path: dir.path, open: (o = opts) => { const s = new DiskSpool(dir.path, o); open.push(s); return s } }
 }
 
-function readAll (s: DiskSpool): SpooledMessage[] {
-  const out: SpooledMessage[] = []
-  s.read((m) => { out.push(m); return true })
+interface Read { seq: number, tags: StreamTags, tsNs: string, message: string, attrs: Attributes | undefined }
+
+function readAll (s: DiskSpool): Read[] {
+  const out: Read[] = []
+  s.read((seq, tags, tsNs, message, attrs) => { out.push({ seq, tags, tsNs, message, attrs }); return true })
   return out
 }
 
