@@ -5,15 +5,24 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls'
 import { DaytwoError } from '../../../core/errors.js'
 import type { Logger } from '../../../core/logger.js'
-import { FrameSplitter, type Frame } from './octet-framing.js'
+import { FrameSplitter, type FrameSink } from './octet-framing.js'
 
 // The sockets: UDP (one message per datagram), TCP and TLS (RFC 6587 framing, see
 // octet-framing.ts). They only frame bytes; syslog-source.ts does the rest.
 
 export type Transport = 'udp' | 'tcp' | 'tls'
 
+/** Takes the frames of one connection (or of one UDP sender), a chunk of bytes at a time. */
+export interface Receiver extends FrameSink {
+  /** Frames of `chunk` follow (each a view of it, or of a copy when it began in an earlier chunk). */
+  begin (chunk: Buffer): void
+  /** The chunk's frames were all handed over. */
+  end (): void
+}
+
 export interface ListenerEvents {
-  frame (transport: Transport, listener: string, peer: string, frame: Frame): void
+  /** A receiver for a new connection, or for a UDP sender. */
+  receiver (transport: Transport, listener: string, peer: string): Receiver
   /** A connection ended inside an octet-counted frame, or its octet count lied. */
   lost (transport: Transport, reason: 'syslog_truncated_frame' | 'syslog_octet_count_mismatch', bytes: number): void
   connections (transport: Transport, delta: number): void
@@ -30,12 +39,25 @@ function url (transport: Transport, host: string, port: number): string {
   return `${transport}://${isIPv6(host) ? `[${host}]` : host}:${port}`
 }
 
+const MAX_UDP_SENDERS = 1024
+const EMPTY = Buffer.alloc(0)
+
 export async function listenUdp (host: string, port: number, maxBytes: number, ev: ListenerEvents): Promise<Listener> {
   const sock: UdpSocket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false })
   const u = url('udp', host, port)
+  // One receiver per sender address (they keep what they learnt of the sender's headers).
+  const receivers = new Map<string, Receiver>()
   sock.on('message', (msg, rinfo) => {
+    let rx = receivers.get(rinfo.address)
+    if (rx === undefined) {
+      if (receivers.size >= MAX_UDP_SENDERS) receivers.clear()
+      rx = ev.receiver('udp', u, rinfo.address)
+      receivers.set(rinfo.address, rx)
+    }
     const truncated = msg.length > maxBytes
-    ev.frame('udp', u, rinfo.address, { bytes: truncated ? msg.subarray(0, maxBytes) : msg, truncated })
+    rx.begin(msg)
+    rx.frame(msg, 0, truncated ? maxBytes : msg.length, truncated)
+    rx.end()
   })
   await new Promise<void>((resolve, reject) => {
     sock.once('error', (err) => reject(new DaytwoError('CONFIG', `cannot listen for syslog on ${u}: ${err.message}`)))
@@ -63,11 +85,11 @@ export async function listenStream (opts: StreamListenerOptions, ev: ListenerEve
     ev.connections(transport, 1)
     const peer = sock.remoteAddress ?? ''
     const splitter = new FrameSplitter(opts.maxBytes)
-    const frames: Frame[] = []
+    const rx = ev.receiver(transport, u, peer)
     sock.on('data', (chunk: Buffer) => {
-      const err = splitter.push(chunk, frames)
-      for (const f of frames) ev.frame(transport, u, peer, f)
-      frames.length = 0
+      rx.begin(chunk)
+      const err = splitter.push(chunk, rx)
+      rx.end()
       if (err !== null) {
         ev.lost(transport, 'syslog_octet_count_mismatch', 0)
         log.debug({ peer, listener: u }, 'octet count does not match the frame: closing the connection')
@@ -77,9 +99,9 @@ export async function listenStream (opts: StreamListenerOptions, ev: ListenerEve
     sock.on('error', (err) => log.debug({ peer, listener: u, err: err.message }, 'syslog connection error'))
     sock.on('close', () => {
       ev.connections(transport, -1)
-      const lost = splitter.end(frames)
-      for (const f of frames) ev.frame(transport, u, peer, f)
-      frames.length = 0
+      rx.begin(EMPTY)
+      const lost = splitter.end(rx)
+      rx.end()
       if (lost > 0) ev.lost(transport, 'syslog_truncated_frame', lost)
     })
   }

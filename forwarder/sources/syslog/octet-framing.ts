@@ -14,11 +14,24 @@
 // with "<" (a syslog message always does) or is followed by a byte that cannot begin a frame,
 // the framer reports `octet_count_mismatch` and the connection is closed: a correct sender
 // reconnects and starts at a frame boundary, and the count names the problem.
+//
+// A frame that lies inside one chunk is handed on as (chunk, start, end): no copy, no
+// allocation. Only a frame cut by a chunk boundary is copied together.
+
+/** Where frames go: `buf[start, end)` is one frame (a view of the chunk, or a copy of its pieces). */
+export interface FrameSink {
+  frame (buf: Buffer, start: number, end: number, truncated: boolean): void
+}
 
 export interface Frame {
   bytes: Buffer
   /** Cut at maxBytes. */
   truncated: boolean
+}
+
+/** A FrameSink that collects frames as objects (tests, benchmarks). */
+export function frameCollector (out: Frame[]): FrameSink {
+  return { frame: (buf, start, end, truncated) => { out.push({ bytes: buf.subarray(start, end), truncated }) } }
 }
 
 export type FramingError = 'octet_count_mismatch'
@@ -32,9 +45,11 @@ function isFiller (c: number): boolean { return c === 0x0a || c === 0x0d || c ==
 
 export class FrameSplitter {
   private mode = Mode.Start
-  /** Digits of an octet count seen so far (also the start of a possible LF-framed message). */
-  private countDigits = ''
+  /** The octet count read so far, and its digits (also the start of a possible LF-framed message). */
+  private count = 0
+  private digits = 0
   private remaining = 0
+  /** Pieces of a frame that began in an earlier chunk. */
   private parts: Buffer[] = []
   private kept = 0
   private truncated = false
@@ -44,16 +59,17 @@ export class FrameSplitter {
   constructor (private readonly maxBytes: number) {}
 
   /** Bytes of an unfinished frame (what `end` reports as a truncated frame). */
-  get pendingBytes (): number { return this.mode === Mode.Start ? 0 : this.kept + this.countDigits.length }
+  get pendingBytes (): number { return this.mode === Mode.Start ? 0 : this.kept + this.digits }
 
   /**
-   * Split `chunk`, appending complete frames to `out`. Returns an error once the stream can
-   * no longer be framed; the caller closes the connection and must not push again.
+   * Split `chunk`, handing complete frames to `out`. Returns an error once the stream can no
+   * longer be framed; the caller closes the connection and must not push again.
    */
-  push (chunk: Buffer, out: Frame[]): FramingError | null {
+  push (chunk: Buffer, out: FrameSink): FramingError | null {
     if (this.failed) return this.failed
     let i = 0
     const n = chunk.length
+    const max = this.maxBytes
     while (i < n) {
       switch (this.mode) {
         case Mode.Start: {
@@ -61,28 +77,41 @@ export class FrameSplitter {
           if (isFiller(c)) { i++; continue }
           if (this.afterCounted && !isDigit(c) && c !== 0x3c) return this.fail()
           this.afterCounted = false
-          if (c >= 0x31 && c <= 0x39) { this.mode = Mode.Count; this.countDigits = ''; continue }
+          if (c >= 0x31 && c <= 0x39) { this.mode = Mode.Count; this.count = 0; this.digits = 0; continue }
           this.mode = Mode.Lines
           continue
         }
         case Mode.Count: {
           const c = chunk[i]!
-          if (isDigit(c) && this.countDigits.length < MAX_COUNT_DIGITS) { this.countDigits += String.fromCharCode(c); i++; continue }
+          if (isDigit(c) && this.digits < MAX_COUNT_DIGITS) { this.count = this.count * 10 + c - 0x30; this.digits++; i++; continue }
           if (c === 0x20) {
-            this.remaining = Number(this.countDigits)
-            this.countDigits = ''
+            this.remaining = this.count
+            this.count = 0
+            this.digits = 0
             this.mode = Mode.Counted
             i++
             continue
           }
           // Digits not followed by a space: an LF-framed message that starts with digits.
           this.mode = Mode.Lines
-          this.keep(Buffer.from(this.countDigits, 'latin1'))
-          this.countDigits = ''
+          this.keep(Buffer.from(String(this.count), 'latin1'))
+          this.count = 0
+          this.digits = 0
           continue
         }
         case Mode.Counted: {
-          if (this.kept === 0 && !this.truncated && chunk[i] !== 0x3c) return this.fail()
+          const fresh = this.kept === 0 && !this.truncated
+          if (fresh && chunk[i] !== 0x3c) return this.fail()
+          if (fresh && this.remaining <= n - i) {
+            // The whole frame is in this chunk.
+            const end = i + this.remaining
+            const cut = this.remaining > max
+            out.frame(chunk, i, cut ? i + max : end, cut)
+            i = end
+            this.reset()
+            this.afterCounted = true
+            continue
+          }
           const take = Math.min(this.remaining, n - i)
           this.keep(chunk.subarray(i, i + take))
           i += take
@@ -95,6 +124,18 @@ export class FrameSplitter {
         }
         case Mode.Lines: {
           const lf = chunk.indexOf(0x0a, i)
+          if (lf !== -1 && this.kept === 0 && !this.truncated) {
+            // The whole frame is in this chunk.
+            if (lf - i > max) {
+              out.frame(chunk, i, i + max, true)
+            } else {
+              const end = lf > i && chunk[lf - 1] === 0x0d ? lf - 1 : lf
+              if (end > i) out.frame(chunk, i, end, false)
+            }
+            i = lf + 1
+            this.reset()
+            continue
+          }
           const end = lf === -1 ? n : lf
           this.keep(chunk.subarray(i, end))
           i = end
@@ -111,7 +152,7 @@ export class FrameSplitter {
 
   /** The connection ended: an unfinished LF-framed message is complete; an unfinished
    *  octet-counted one is not (returns its kept length so the caller can count the drop). */
-  end (out: Frame[]): number {
+  end (out: FrameSink): number {
     if (this.mode === Mode.Lines) { this.emit(out); return 0 }
     const lost = this.pendingBytes
     this.reset()
@@ -127,19 +168,22 @@ export class FrameSplitter {
     this.kept += b.length
   }
 
-  private emit (out: Frame[]): void {
-    let bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.kept)
-    if (this.mode === Mode.Lines && bytes.length > 0 && bytes[bytes.length - 1] === 0x0d && !this.truncated) bytes = bytes.subarray(0, bytes.length - 1)
-    if (bytes.length > 0 || this.truncated) out.push({ bytes, truncated: this.truncated })
+  private emit (out: FrameSink): void {
+    const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.kept)
+    let end = bytes.length
+    if (this.mode === Mode.Lines && end > 0 && bytes[end - 1] === 0x0d && !this.truncated) end--
+    const truncated = this.truncated
     this.reset()
+    if (end > 0 || truncated) out.frame(bytes, 0, end, truncated)
   }
 
   private reset (): void {
     this.mode = Mode.Start
-    this.parts = []
+    if (this.kept > 0) this.parts = []
     this.kept = 0
     this.truncated = false
-    this.countDigits = ''
+    this.count = 0
+    this.digits = 0
     this.remaining = 0
   }
 

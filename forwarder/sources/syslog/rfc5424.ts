@@ -47,8 +47,9 @@ const nil = (v: string): string => (v === '-' ? '' : v)
  * Parse an RFC 5424 message. Returns null when `s` does not start with `<PRI>VERSION SP`
  * (it is not RFC 5424: let the RFC 3164 parser try); throws nothing. A broken header after
  * that point gives the text after PRI as message, with `malformed` saying what broke.
+ * When the header is whole, `at.headerEnd` is set to where it ends (after STRUCTURED-DATA).
  */
-export function parseRfc5424 (s: string): SyslogMessage | null {
+export function parseRfc5424 (s: string, at?: { headerEnd: number }): SyslogMessage | null {
   const pri = parsePri(s)
   if (pri === null) return null
   const [facility, severity, priLen] = pri
@@ -84,6 +85,7 @@ export function parseRfc5424 (s: string): SyslogMessage | null {
     if (msg.startsWith(BOM)) msg = msg.slice(1)
     out.message = msg
   }
+  if (at !== undefined) at.headerEnd = c.pos
   return out
 }
 

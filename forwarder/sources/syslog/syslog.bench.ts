@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import syslogParse from 'syslog-parse'
 import type { StreamTags } from '../../../core/record.js'
 import { DiskSpool } from '../../spool/disk-spool.js'
-import { FrameSplitter, type Frame } from './octet-framing.js'
+import { FrameSplitter, type FrameSink } from './octet-framing.js'
 import { parseSyslog } from './parse-syslog.js'
 
 const N = 300_000
@@ -33,10 +33,12 @@ const frame = Buffer.from(`${Buffer.byteLength(m5424)} ${m5424}`)
 const stream = Buffer.concat(Array.from({ length: 1000 }, () => frame))
 bench('frame octet-counted TCP (64 KiB chunks)', N, () => {
   const s = new FrameSplitter(65536)
-  const out: Frame[] = []
+  let frames = 0
+  const out: FrameSink = { frame: () => { frames++ } }
   for (let k = 0; k < N / 1000; k++) {
-    for (let off = 0; off < stream.length; off += 65536) { s.push(stream.subarray(off, off + 65536), out); out.length = 0 }
+    for (let off = 0; off < stream.length; off += 65536) s.push(stream.subarray(off, off + 65536), out)
   }
+  if (frames !== N) throw new Error(`framed ${frames} of ${N}`)
 })
 
 const dir = mkdtempSync(join(tmpdir(), 'daytwo-spool-bench-'))

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { FrameSplitter, type Frame } from '../../../forwarder/sources/syslog/octet-framing.js'
+import { FrameSplitter, frameCollector, type Frame } from '../../../forwarder/sources/syslog/octet-framing.js'
 
 // RFC 6587 framing, fed in every possible split of the byte stream: the frames must not
 // depend on where TCP cut the chunks.
@@ -8,14 +8,15 @@ import { FrameSplitter, type Frame } from '../../../forwarder/sources/syslog/oct
 function frames (input: Buffer, cuts: number[], max = 1024): { out: string[], truncated: boolean[], err: string | null, lost: number } {
   const s = new FrameSplitter(max)
   const got: Frame[] = []
+  const sink = frameCollector(got)
   let err: string | null = null
   let prev = 0
   for (const c of [...cuts, input.length]) {
-    err = s.push(input.subarray(prev, c), got)
+    err = s.push(input.subarray(prev, c), sink)
     prev = c
     if (err) break
   }
-  const lost = err ? 0 : s.end(got)
+  const lost = err ? 0 : s.end(sink)
   return { out: got.map((f) => f.bytes.toString()), truncated: got.map((f) => f.truncated), err, lost }
 }
 
