@@ -36,10 +36,11 @@ export interface SpoolOptions {
 }
 
 /**
- * What `read` hands out, one spooled message at a time, as arguments (no object per message).
+ * What `read` hands out, one spooled message at a time, as arguments (no object per message);
+ * `bytes` is the message's length in UTF-8.
  * Equal attributes read one after the other are the same object: treat it as read-only.
  */
-export type TakeMessage = (seq: number, tags: StreamTags, tsNs: string, message: string, attrs: Attributes | undefined) => boolean
+export type TakeMessage = (seq: number, tags: StreamTags, tsNs: string, message: string, attrs: Attributes | undefined, bytes: number) => boolean
 
 interface Segment {
   firstSeq: number
@@ -47,6 +48,12 @@ interface Segment {
   size: number
   /** Bytes known to be on disk (fsynced); only these are read. */
   durable: number
+  /** Write descriptor: the active segment's, and a rolled one's until its last fsync is done (-1 after). */
+  fd: number
+  /** An fsync of `fd` is in flight. */
+  syncing: boolean
+  /** Unlinked (acknowledged); its descriptor is closed once no fsync uses it. */
+  deleted: boolean
 }
 
 interface Cursor {
@@ -58,7 +65,6 @@ interface Cursor {
 
 export class DiskSpool {
   private readonly segments: Segment[] = []
-  private fd = -1
   /** Stream id → its number in the active segment. */
   private activeStreams = new Map<string, number>()
   private nextSeqValue = 0
@@ -83,8 +89,7 @@ export class DiskSpool {
   private readFd = -1
   private readFdSeg: Segment | null = null
   private timer: NodeJS.Timeout | null = null
-  private syncing = false
-  private closeAfterSync: number[] = []
+  private closed = false
   /** Random, made when the spool is created: ids of a spool that was wiped never repeat. */
   readonly epoch: string
   /** Called after an fsync made more messages readable. */
@@ -101,7 +106,9 @@ export class DiskSpool {
     for (const name of names) {
       const path = join(dir, name)
       const size = statSync(path).size
-      this.segments.push({ firstSeq: Number(NAME.exec(name)![1]), path, size, durable: size })
+      // What a killed process wrote may still be only in the page cache: make it durable before it counts as such.
+      fsyncFile(path)
+      this.segments.push({ firstSeq: Number(NAME.exec(name)![1]), path, size, durable: size, fd: -1, syncing: false, deleted: false })
     }
     if (this.segments.length === 0) {
       this.nextSeqValue = this.acked
@@ -117,7 +124,7 @@ export class DiskSpool {
         last.durable = validBytes
       }
       this.nextSeqValue = last.firstSeq + messages
-      this.fd = openSync(last.path, 'a')
+      last.fd = openSync(last.path, 'a')
       this.activeStreams = new Map(streams.map((t, i) => [t.id, i]))
     }
     for (const s of this.segments) this.totalBytes += s.size
@@ -192,7 +199,8 @@ export class DiskSpool {
     const b = this.wbuf
     const n = this.wlen
     let off = 0
-    while (off < n) off += writeSync(this.fd, b, off, n - off)
+    const fd = this.segments[this.segments.length - 1]!.fd
+    while (off < n) off += writeSync(fd, b, off, n - off)
     this.wlen = 0
   }
 
@@ -243,7 +251,7 @@ export class DiskSpool {
             if (attrs === undefined) { bad = 'bytes that are no record'; break }
             m += 2 + jsonLen
           }
-          if (c.seq >= this.acked && !take(c.seq, tags, this.tsAt(buf, q + 5, q + 5 + tsLen), buf.toString('utf8', m, recEnd), attrs)) { c.pos += p; return }
+          if (c.seq >= this.acked && !take(c.seq, tags, this.tsAt(buf, q + 5, q + 5 + tsLen), buf.toString('utf8', m, recEnd), attrs, recEnd - m)) { c.pos += p; return }
           c.seq++
         } else if (type === TYPE_STREAM) {
           let tags: StreamTags
@@ -284,7 +292,11 @@ export class DiskSpool {
   /** The attributes JSON at buf[a, b) parsed (the last object when the bytes are the same), or undefined when it is no JSON object. */
   private attrsAt (buf: Buffer, a: number, b: number): Attributes | undefined {
     const last = this.readAttrsJson
-    if (this.readAttrs !== undefined && last.length === b - a && buf.compare(last, 0, last.length, a, b) === 0) return this.readAttrs
+    if (this.readAttrs !== undefined && last.length === b - a) {
+      let k = 0
+      while (k < last.length && last[k] === buf[a + k]) k++
+      if (k === last.length) return this.readAttrs
+    }
     let attrs: Attributes
     try { attrs = JSON.parse(buf.toString('utf8', a, b)) as Attributes } catch { return undefined }
     if (typeof attrs !== 'object' || attrs === null) return undefined
@@ -304,17 +316,36 @@ export class DiskSpool {
   sync (): void {
     this.flush()
     this.saveAcked()
+    for (const seg of this.segments) if (seg.fd !== -1 && !seg.syncing && seg.durable < seg.size) this.fsyncSegment(seg)
+  }
+
+  /**
+   * The reader caught up with what is durable and has room for more: fsync what was written
+   * now rather than at the next tick (one fsync at a time, each covering all written before it).
+   */
+  syncNow (): void {
     const active = this.segments[this.segments.length - 1]!
-    if (this.syncing || active.durable === active.size) return
-    const target = active.size
-    this.syncing = true
-    fsync(this.fd, (err) => {
-      this.syncing = false
-      for (const f of this.closeAfterSync) closeSync(f)
-      this.closeAfterSync = []
-      if (err) return // the next tick tries again
-      if (active.durable < target) active.durable = target
-      this.onDurable()
+    if (this.closed || active.syncing) return
+    this.flush()
+    if (active.durable < active.size) this.fsyncSegment(active)
+  }
+
+  /** fsync a segment in the thread pool; what it covers becomes readable when it is done. */
+  private fsyncSegment (seg: Segment): void {
+    const target = seg.size
+    seg.syncing = true
+    fsync(seg.fd, (err) => {
+      seg.syncing = false
+      if (!err && seg.durable < target) seg.durable = target
+      const active = seg === this.segments[this.segments.length - 1] && !seg.deleted && !this.closed
+      if (!active && (seg.deleted || seg.durable === seg.size)) {
+        closeSync(seg.fd)
+        seg.fd = -1
+      } else if (!active && !err) {
+        this.fsyncSegment(seg) // rolled while an older fsync was in flight: its tail still needs one
+      }
+      // On error the timer tries again.
+      if (!err) this.onDurable()
     })
   }
 
@@ -323,14 +354,14 @@ export class DiskSpool {
     if (this.timer) clearInterval(this.timer)
     this.timer = null
     this.closeReadFd()
-    if (this.fd !== -1) {
-      this.flush()
-      fsyncSync(this.fd)
-      const active = this.segments[this.segments.length - 1]!
-      active.durable = active.size
-      if (this.syncing) this.closeAfterSync.push(this.fd)
-      else closeSync(this.fd)
-      this.fd = -1
+    this.flush()
+    this.closed = true
+    for (const seg of this.segments) {
+      if (seg.fd === -1) continue
+      fsyncSync(seg.fd)
+      seg.durable = seg.size
+      // An fsync in flight closes the descriptor when it is done.
+      if (!seg.syncing) { closeSync(seg.fd); seg.fd = -1 }
     }
     this.saveAcked(true)
   }
@@ -350,25 +381,21 @@ export class DiskSpool {
     this.readFdSeg = null
   }
 
+  /** Start a new segment; the old one is fsynced in the background and readable once that is done. */
   private roll (): Segment {
     const old = this.segments[this.segments.length - 1]!
     this.flush()
-    fsyncSync(this.fd)
-    old.durable = old.size
-    // An fsync of this descriptor may still be in flight: close it after, never reuse it.
-    if (this.syncing) this.closeAfterSync.push(this.fd)
-    else closeSync(this.fd)
     this.createSegment()
+    if (!old.syncing) this.fsyncSegment(old)
     this.deleteAcked()
-    this.onDurable()
     return this.segments[this.segments.length - 1]!
   }
 
   private createSegment (): void {
     const path = join(this.dir, String(this.nextSeqValue).padStart(16, '0') + '.seg')
-    this.fd = openSync(path, 'a')
+    const fd = openSync(path, 'a')
     fsyncDir(this.dir)
-    this.segments.push({ firstSeq: this.nextSeqValue, path, size: 0, durable: 0 })
+    this.segments.push({ firstSeq: this.nextSeqValue, path, size: 0, durable: 0, fd, syncing: false, deleted: false })
     this.activeStreams = new Map()
   }
 
@@ -379,6 +406,8 @@ export class DiskSpool {
       // Acknowledged means read: a cursor still here has only passed records left.
       if (this.cursor !== undefined && this.cursor.seg === s) this.cursor = { seg: this.segments[0]!, pos: 0, seq: this.segments[0]!.firstSeq, streams: [] }
       if (this.readFdSeg === s) this.closeReadFd()
+      s.deleted = true
+      if (s.fd !== -1 && !s.syncing) { closeSync(s.fd); s.fd = -1 }
       unlinkSync(s.path)
       this.totalBytes -= s.size
     }
@@ -438,7 +467,9 @@ function scan (path: string): { messages: number, validBytes: number, streams: S
   return { messages, validBytes: p, streams }
 }
 
-function fsyncDir (dir: string): void {
-  const fd = openSync(dir, 'r')
+function fsyncDir (dir: string): void { fsyncFile(dir) }
+
+function fsyncFile (path: string): void {
+  const fd = openSync(path, 'r')
   try { fsyncSync(fd) } finally { closeSync(fd) }
 }
