@@ -3,6 +3,8 @@ import type { DiskSpool, TakeMessage } from '../../spool/disk-spool.js'
 import { StreamHandle, type Shipper } from '../../shipper.js'
 
 interface StreamState { handle: StreamHandle, ackedBelow: number, inflight: number }
+/** Messages [start, end) handed over one after the other, all of one stream. */
+interface Run { start: number, end: number, st: StreamState }
 
 /** Streams remembered without messages in flight before the idle ones are forgotten. */
 const MAX_IDLE_STREAMS = 10_000
@@ -17,26 +19,36 @@ const MAX_IDLE_STREAMS = 10_000
 export class SpoolFeeder {
   private readonly streams = new Map<string, StreamState>()
   /** Sequence numbers handed to the shipper and not yet known acknowledged, oldest first. */
-  private inflight: Array<[seq: number, state: StreamState]> = []
+  private inflight: Run[] = []
   private head = 0
   private nextUnhanded = -1
   private pumpQueued = false
+  /** The last pump stopped because the shipper had no room. */
+  private full = false
 
   constructor (private readonly spool: DiskSpool, private readonly shipper: Shipper) {}
 
-  /** Hand over what the shipper has room for. */
+  /** Hand over what the shipper has room for; when it still has room, have the spool fsync what it holds. */
   pump (): void {
+    this.full = false
     this.spool.read(this.take)
+    if (!this.full) this.spool.syncNow()
   }
 
-  private readonly take: TakeMessage = (seq: number, tags: StreamTags, tsNs: string, message: string, attrs: Attributes | undefined): boolean => {
-    if (!this.shipper.hasCapacity) return false
+  private readonly take: TakeMessage = (seq: number, tags: StreamTags, tsNs: string, message: string, attrs: Attributes | undefined, bytes: number): boolean => {
+    if (!this.shipper.hasCapacity) { this.full = true; return false }
     const st = this.stateFor(tags)
-    st.inflight++
-    this.inflight.push([seq, st])
+    const q = this.inflight
+    const last = q.length > this.head ? q[q.length - 1]! : undefined
+    if (last !== undefined && last.st === st && last.end === seq) {
+      last.end = seq + 1
+    } else {
+      q.push({ start: seq, end: seq + 1, st })
+      st.inflight++
+    }
     this.nextUnhanded = seq + 1
     const entry: Entry = attrs === undefined ? [tsNs, seq, message, ''] : [tsNs, seq, message, '', attrs]
-    this.shipper.add(st.handle, entry, Buffer.byteLength(message), seq + 1)
+    this.shipper.add(st.handle, entry, bytes, seq + 1)
     return true
   }
 
@@ -55,9 +67,14 @@ export class SpoolFeeder {
   private acked (st: StreamState, resume: number): void {
     if (resume > st.ackedBelow) st.ackedBelow = resume
     const q = this.inflight
-    while (this.head < q.length && q[this.head]![0] < q[this.head]![1].ackedBelow) q[this.head++]![1].inflight--
+    while (this.head < q.length) {
+      const r = q[this.head]!
+      if (r.end <= r.st.ackedBelow) { r.st.inflight--; this.head++; continue }
+      if (r.start < r.st.ackedBelow) r.start = r.st.ackedBelow
+      break
+    }
     if (this.head > 4096 && this.head * 2 > q.length) { this.inflight = q.slice(this.head); this.head = 0 }
-    const mark = this.head < this.inflight.length ? this.inflight[this.head]![0] : this.nextUnhanded
+    const mark = this.head < this.inflight.length ? this.inflight[this.head]!.start : this.nextUnhanded
     if (mark >= 0) this.spool.ack(mark)
     // An acknowledged batch freed room in the shipper: refill it now rather than at the next tick.
     if (!this.pumpQueued) {
