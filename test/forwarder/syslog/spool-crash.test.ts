@@ -86,3 +86,39 @@ test('kill -9 with a full spool and the collector away, then again while shippin
   page = await metrics(d)
   assert.ok(await waitFor(async () => metricValue(page = await metrics(d!), 'daytwo_forwarder_syslog_spool_messages') === 0, 10_000), page)
 })
+
+test('kill -9 in the middle of a TCP burst while shipping: every message the forwarder had read is stored exactly once, in order', async (t) => {
+  const tmp = tempDir('daytwo-syslog-burst-')
+  const port = await freePort()
+  let d: DaytwoProcess | null = null
+  t.after(async () => { await d?.kill(); tmp.cleanup() })
+  const cfg = syslogTestConfig(tmp.path, { tcpPort: port, spoolSegmentBytes: 262144 }, { token: 'burst-token' })
+  d = await startDaytwo('all', cfg, tmp.path)
+  const token = operatorToken(join(tmp.path, 'data'))
+  const N = 100_000
+  const parts: Buffer[] = []
+  for (let i = 0; i < N; i++) {
+    const msg = Buffer.from(`<14>1 2026-11-23T10:00:00.${String(i % 1e6).padStart(6, '0')}Z node-a burstapp 7 - - message ${i} ${'b'.repeat(i % 50)}`)
+    parts.push(Buffer.from(`${msg.length} `), msg)
+  }
+  const sock = connect(port, '127.0.0.1', () => sock.end(Buffer.concat(parts)))
+  sock.on('error', () => {}) // the kill resets the connection
+  // Kill once the forwarder has read part of the burst, with shipping under way.
+  let page = ''
+  let read = 0
+  assert.ok(await waitFor(async () => (read = metricValue(page = await metrics(d!), 'daytwo_forwarder_lines_read_total', { source: 'syslog' })) >= 20_000, 20_000, 5), page)
+  await d.kill()
+  sock.destroy()
+  assert.ok(read < N, `the kill came in the middle of the burst (${read} of ${N} read)`)
+  assert.equal(metricValue(page, 'daytwo_forwarder_dropped_total', { reason: 'spool_full' }), 0)
+
+  d = await startDaytwo('all', cfg, tmp.path)
+  assert.ok(await waitFor(async () => metricValue(page = await metrics(d!), 'daytwo_forwarder_syslog_spool_messages') === 0 && metricValue(page, 'daytwo_forwarder_queued_batches') === 0, 30_000), page)
+  const rows: Array<[number, string]> = []
+  for (const g of await readLogs(d.urls.query!, token, 'syslog', 'burstapp')) for (const e of g.entries) rows.push([e[1], e[2]])
+  rows.sort((a, b) => a[0] - b[0])
+  assert.ok(rows.length >= read, `${rows.length} stored; the forwarder had read ${read} before the kill`)
+  assert.deepEqual(rows.map((r) => r[0]), Array.from({ length: rows.length }, (_, i) => i), 'offsets are the receive sequence, each once')
+  const bad = rows.findIndex(([, m], i) => m !== `message ${i} ${'b'.repeat(i % 50)}`)
+  assert.equal(bad, -1, `message at offset ${bad}: ${JSON.stringify(rows[bad])}`)
+})
