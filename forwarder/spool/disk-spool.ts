@@ -209,6 +209,7 @@ export class DiskSpool {
    * `take` refuses is offered again at the next call.
    */
   read (take: TakeMessage): void {
+    if (this.closed) return
     for (;;) {
       const c = this.cursor
       if (c.pos >= c.seg.durable) {
@@ -345,7 +346,7 @@ export class DiskSpool {
         this.fsyncSegment(seg) // rolled while an older fsync was in flight: its tail still needs one
       }
       // On error the timer tries again.
-      if (!err) this.onDurable()
+      if (!err && !this.closed) this.onDurable()
     })
   }
 
