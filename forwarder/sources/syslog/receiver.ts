@@ -32,14 +32,36 @@ export interface ReceiverContext {
   spoolFullDetail: () => string
 }
 
+/** Bytes to look for, also as little-endian 32-bit words (compared four bytes at a time). */
+interface Pattern { bytes: Buffer, words: Uint32Array }
+
+function pattern (bytes: Buffer): Pattern {
+  const words = new Uint32Array(bytes.length >> 2)
+  for (let i = 0; i < words.length; i++) words[i] = bytes.readUInt32LE(i * 4)
+  return { bytes, words }
+}
+
+/** Whether buf[at, at + p.bytes.length) (inside `view`, a view of buf) is p. */
+function matches (view: DataView, buf: Buffer, at: number, p: Pattern): boolean {
+  const w = p.words
+  let k = 0
+  for (let i = 0; i < w.length; i++, k += 4) if (view.getUint32(at + k, true) !== w[i]) return false
+  const b = p.bytes
+  for (; k < b.length; k++) if (buf[at + k] !== b[k]) return false
+  return true
+}
+
 /** A header learnt from a message parsed whole: the bytes before TIMESTAMP and after it. */
 interface Header {
   /** `<PRI>VERSION SP` */
-  pre: Buffer
+  pre: Pattern
   /** `HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA` */
-  rest: Buffer
+  rest: Pattern
   tags: StreamTags
   attrs: Attributes | undefined
+  /** pre, TIMESTAMP, SP and rest of a TIMESTAMP seen twice in a row (and its value): one compare for the usual case. */
+  whole: Pattern | null
+  wholeTs: string | null
 }
 
 const FORMATS: SyslogFormat[] = ['rfc5424', 'rfc3164', 'none']
@@ -54,6 +76,9 @@ export class SyslogReceiver implements Receiver {
   private readonly tsBytes = Buffer.alloc(MAX_TIMESTAMP)
   private tsLen = -1
   private tsNs: string | null = null
+  /** The last timestamp() call found the same TIMESTAMP as the one before. */
+  private tsRepeated = false
+  private view: DataView | null = null
   private readonly at = { headerEnd: -1 }
   // Counts of the current chunk.
   private bytes = 0
@@ -69,6 +94,7 @@ export class SyslogReceiver implements Receiver {
   begin (chunk: Buffer): void {
     this.chunk = chunk
     this.chunkUtf8 = 0
+    this.view = null
   }
 
   frame (buf: Buffer, start: number, rawEnd: number, truncated: boolean): void {
@@ -110,34 +136,40 @@ export class SyslogReceiver implements Receiver {
   private known (buf: Buffer, s: number, e: number, rawEnd: number): boolean {
     const h = this.header
     if (h === null) return false
-    const pre = h.pre
-    const t = s + pre.length
-    if (t >= e) return false
-    for (let k = 0; k < pre.length; k++) if (buf[s + k] !== pre[k]) return false
-    // TIMESTAMP: 1 to 64 printable US-ASCII characters, then SP.
-    const lim = Math.min(e, t + MAX_TIMESTAMP + 1)
-    let p = t
-    while (p < lim) {
-      const c = buf[p]!
-      if (c === 0x20) break
-      if (c < 33 || c > 126) return false
-      p++
+    const view = buf === this.chunk ? (this.view ??= new DataView(buf.buffer, buf.byteOffset, buf.length)) : new DataView(buf.buffer, buf.byteOffset, buf.length)
+    let m: number
+    let ts: string | null | undefined
+    const whole = h.whole
+    if (whole !== null && e - s >= whole.bytes.length && matches(view, buf, s, whole)) {
+      m = s + whole.bytes.length
+      ts = h.wholeTs
+    } else {
+      const t = s + h.pre.bytes.length
+      if (t >= e || !matches(view, buf, s, h.pre)) return false
+      // TIMESTAMP: 1 to 64 printable US-ASCII characters, then SP.
+      const lim = Math.min(e, t + MAX_TIMESTAMP + 1)
+      let p = t
+      while (p < lim) {
+        const c = buf[p]!
+        if (c === 0x20) break
+        if (c < 33 || c > 126) return false
+        p++
+      }
+      if (p === lim || p === t) return false
+      const r = p + 1
+      if (e - r < h.rest.bytes.length || !matches(view, buf, r, h.rest)) return false
+      ts = this.timestamp(buf, t, p)
+      if (ts === undefined) return false
+      m = r + h.rest.bytes.length
+      if (this.tsRepeated) { h.whole = pattern(Buffer.from(buf.subarray(s, m))); h.wholeTs = ts }
     }
-    if (p === lim || p === t) return false
-    const rest = h.rest
-    const r = p + 1
-    if (e - r < rest.length) return false
-    for (let k = 0; k < rest.length; k++) if (buf[r + k] !== rest[k]) return false
     // After STRUCTURED-DATA: the end, or SP MSG (a BOM before MSG is not part of it).
-    let m = r + rest.length
     if (m < e) {
       if (buf[m] !== 0x20) return false
       m++
       if (e - m >= 3 && buf[m] === 0xef && buf[m + 1] === 0xbb && buf[m + 2] === 0xbf) m += 3
     }
     if (m < e && !this.utf8(buf, m, e, rawEnd)) return false
-    const ts = this.timestamp(buf, t, p)
-    if (ts === undefined) return false
     this.formats[0]!++
     if (this.ctx.spool.appendBytes(h.tags, ts ?? nowNs(), buf, m, e, h.attrs) === null) this.spoolFull++
     return true
@@ -162,8 +194,9 @@ export class SyslogReceiver implements Receiver {
     if (n === this.tsLen) {
       let k = 0
       while (k < n && buf[a + k] === this.tsBytes[k]) k++
-      if (k === n) return this.tsNs
+      if (k === n) { this.tsRepeated = true; return this.tsNs }
     }
+    this.tsRepeated = false
     const text = buf.toString('latin1', a, b)
     const ns = text === '-' ? null : rfc3339ToNs(text)
     if (ns === null && text !== '-') return undefined
@@ -196,6 +229,6 @@ export class SyslogReceiver implements Receiver {
     const afterVersion = text.indexOf(' ') + 1
     const afterTimestamp = text.indexOf(' ', afterVersion) + 1
     if (afterVersion <= 0 || afterTimestamp <= 0 || afterTimestamp > end) { this.header = null; return }
-    this.header = { pre: Buffer.from(bytes.subarray(0, afterVersion)), rest: Buffer.from(bytes.subarray(afterTimestamp, end)), tags, attrs }
+    this.header = { pre: pattern(Buffer.from(bytes.subarray(0, afterVersion))), rest: pattern(Buffer.from(bytes.subarray(afterTimestamp, end))), tags, attrs, whole: null, wholeTs: null }
   }
 }
