@@ -82,6 +82,17 @@ export class DiskSpool {
   /** The attributes object appended last and its JSON (senders repeat them message after message). */
   private lastAttrs: Attributes | undefined = undefined
   private lastAttrsJson: Buffer | null = null
+  /** Where the last record starts in wbuf. */
+  private lastRecord = 0
+  /** appendBytes' last record up to its message, and what it is made of; the last call's inputs. */
+  private prefix: Buffer | null = null
+  private prefixTags: StreamTags | null = null
+  private prefixTs = ''
+  private prefixAttrs: Attributes | undefined = undefined
+  private prefixSeg: Segment | null = null
+  private headTags: StreamTags | null = null
+  private headTs = ''
+  private headAttrs: Attributes | undefined = undefined
   /** The read side's last attributes JSON and its object, and last timestamp. */
   private readAttrsJson = Buffer.alloc(0)
   private readAttrs: Attributes | undefined = undefined
@@ -152,7 +163,45 @@ export class DiskSpool {
 
   /** Append the message `src[start, end)` (valid UTF-8); like `append`, without a string. */
   appendBytes (tags: StreamTags, tsNs: string, src: Buffer, start: number, end: number, attrs?: Attributes): number | null {
-    return this.appendRecord(tags, tsNs, src, start, end, attrs)
+    const active = this.segments[this.segments.length - 1]!
+    const pre = this.prefix
+    if (pre !== null && tags === this.prefixTags && tsNs === this.prefixTs && attrs === this.prefixAttrs && active === this.prefixSeg && active.size < this.opts.segmentBytes) {
+      // The same stream, time and attributes as the last record: copy its bytes up to the message.
+      const need = pre.length + end - start
+      if (this.totalBytes + need <= this.opts.maxBytes) {
+        if (this.wlen + need > this.wbuf.length) {
+          this.flush()
+          if (need > this.wbuf.length) this.wbuf = Buffer.allocUnsafe(need)
+        }
+        const b = this.wbuf
+        const p = this.wlen
+        pre.copy(b, p)
+        const len = need - HEADER_BYTES
+        b[p + 1] = len >>> 24
+        b[p + 2] = (len >>> 16) & 0xff
+        b[p + 3] = (len >>> 8) & 0xff
+        b[p + 4] = len & 0xff
+        src.copy(b, p + pre.length, start, end)
+        this.wlen = p + need
+        active.size += need
+        this.totalBytes += need
+        if (!this.flushQueued) { this.flushQueued = true; process.nextTick(this.flushTick) }
+        return this.nextSeqValue++
+      }
+    }
+    const seq = this.appendRecord(tags, tsNs, src, start, end, attrs)
+    // Learn the record's head once the same (stream, time, attributes) came twice in a row.
+    if (seq !== null && tags === this.headTags && tsNs === this.headTs && attrs === this.headAttrs) {
+      this.prefix = Buffer.from(this.wbuf.subarray(this.lastRecord, this.wlen - (end - start)))
+      this.prefixTags = tags
+      this.prefixTs = tsNs
+      this.prefixAttrs = attrs
+      this.prefixSeg = this.segments[this.segments.length - 1]!
+    }
+    this.headTags = tags
+    this.headTs = tsNs
+    this.headAttrs = attrs
+    return seq
   }
 
   /** `end` is the message's end in `src` (bytes), or for a string its largest UTF-8 length. */
@@ -175,6 +224,7 @@ export class DiskSpool {
     // Encode where the record would go; it counts only once the bound checks pass.
     let p = this.wlen
     if (def !== null) p += def.copy(this.wbuf, p)
+    const recordAt = p
     p = writeMessageRecord(this.wbuf, p, streamNo, tsNs, json, src, start, end)
     const need = p - this.wlen
     if (this.totalBytes + need > this.opts.maxBytes) {
@@ -186,6 +236,7 @@ export class DiskSpool {
       return null
     }
     if (def !== null) this.activeStreams.set(tags.id, streamNo)
+    this.lastRecord = recordAt
     this.wlen = p
     active.size += need
     this.totalBytes += need
