@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { DaytwoError } from '../../core/errors.js'
 import type { Attributes, StreamTags } from '../../core/record.js'
+import { matches, pattern, viewOf, type Pattern } from './byte-pattern.js'
 import { HEADER_BYTES, TYPE_ATTRIBUTED, TYPE_MESSAGE, TYPE_STREAM, decodeAt, encodeAttributes, encodeStream, messageRecordBound, writeMessageRecord } from './spool-codec.js'
 
 // A bounded on-disk queue for sources that have no buffer of their own (syslog): messages
@@ -74,6 +75,18 @@ export class DiskSpool {
   private totalBytes = 0
   private cursor!: Cursor
   private buf = Buffer.allocUnsafe(READ_CHUNK)
+  private bufView = viewOf(this.buf)
+  /**
+   * The read side's last message head (stream number … attributes, after TYPE and LENGTH),
+   * once two in a row decoded alike, with what it decodes to: a record that starts with the
+   * same bytes is not decoded again.
+   */
+  private rHead: Pattern | null = null
+  private rType = 0
+  private rStreams: StreamTags[] | null = null
+  private rTags: StreamTags | null = null
+  private rTs = ''
+  private rAttrs: Attributes | undefined = undefined
   /** Encoded records not yet written to the active segment (they count in its size). */
   private wbuf = Buffer.allocUnsafe(WRITE_CHUNK)
   private wlen = 0
@@ -286,7 +299,12 @@ export class DiskSpool {
         }
         const q = p + HEADER_BYTES
         const recEnd = q + len
-        if (type === TYPE_MESSAGE || type === TYPE_ATTRIBUTED) {
+        const head = this.rHead
+        if (head !== null && type === this.rType && c.streams === this.rStreams && q + head.bytes.length <= recEnd && matches(this.bufView, buf, q, head)) {
+          const m = q + head.bytes.length
+          if (c.seq >= this.acked && !take(c.seq, this.rTags!, this.rTs, buf.toString('utf8', m, recEnd), this.rAttrs, recEnd - m)) { c.pos += p; return }
+          c.seq++
+        } else if (type === TYPE_MESSAGE || type === TYPE_ATTRIBUTED) {
           if (len < 5) { bad = 'bytes that are no record'; break }
           const stream = buf.readUInt32BE(q)
           const tsLen = buf[q + 4]!
@@ -303,7 +321,15 @@ export class DiskSpool {
             if (attrs === undefined) { bad = 'bytes that are no record'; break }
             m += 2 + jsonLen
           }
-          if (c.seq >= this.acked && !take(c.seq, tags, this.tsAt(buf, q + 5, q + 5 + tsLen), buf.toString('utf8', m, recEnd), attrs, recEnd - m)) { c.pos += p; return }
+          const ts = this.tsAt(buf, q + 5, q + 5 + tsLen)
+          if (tags === this.rTags && ts === this.rTs && attrs === this.rAttrs && type === this.rType && c.streams === this.rStreams) this.rHead = pattern(Buffer.from(buf.subarray(q, m)))
+          else this.rHead = null
+          this.rType = type
+          this.rStreams = c.streams
+          this.rTags = tags
+          this.rTs = ts
+          this.rAttrs = attrs
+          if (c.seq >= this.acked && !take(c.seq, tags, ts, buf.toString('utf8', m, recEnd), attrs, recEnd - m)) { c.pos += p; return }
           c.seq++
         } else if (type === TYPE_STREAM) {
           let tags: StreamTags
@@ -327,6 +353,7 @@ export class DiskSpool {
   private shortRecord (n: number, avail: number): string {
     if (n === avail) return 'a record runs past the end of the segment'
     this.buf = Buffer.allocUnsafe(this.buf.length * 2)
+    this.bufView = viewOf(this.buf)
     return ''
   }
 

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import type { Attributes, StreamTags } from '../../../core/record.js'
 import { nowNs, rfc3339ToNs } from '../../../core/time.js'
 import type { ForwarderMetrics } from '../../metrics.js'
+import { matches, pattern, viewOf, type Pattern } from '../../spool/byte-pattern.js'
 import type { DiskSpool } from '../../spool/disk-spool.js'
 import { lineAttributes } from './line-attributes.js'
 import type { Receiver, Transport } from './listeners.js'
@@ -30,25 +31,6 @@ export interface ReceiverContext {
   tagsFor: (m: SyslogMessage, listener: string, peer: string) => StreamTags
   /** Why the spool is full, for the drop's log line. */
   spoolFullDetail: () => string
-}
-
-/** Bytes to look for, also as little-endian 32-bit words (compared four bytes at a time). */
-interface Pattern { bytes: Buffer, words: Uint32Array }
-
-function pattern (bytes: Buffer): Pattern {
-  const words = new Uint32Array(bytes.length >> 2)
-  for (let i = 0; i < words.length; i++) words[i] = bytes.readUInt32LE(i * 4)
-  return { bytes, words }
-}
-
-/** Whether buf[at, at + p.bytes.length) (inside `view`, a view of buf) is p. */
-function matches (view: DataView, buf: Buffer, at: number, p: Pattern): boolean {
-  const w = p.words
-  let k = 0
-  for (let i = 0; i < w.length; i++, k += 4) if (view.getUint32(at + k, true) !== w[i]) return false
-  const b = p.bytes
-  for (; k < b.length; k++) if (buf[at + k] !== b[k]) return false
-  return true
 }
 
 /** A header learnt from a message parsed whole: the bytes before TIMESTAMP and after it. */
@@ -136,7 +118,7 @@ export class SyslogReceiver implements Receiver {
   private known (buf: Buffer, s: number, e: number, rawEnd: number): boolean {
     const h = this.header
     if (h === null) return false
-    const view = buf === this.chunk ? (this.view ??= new DataView(buf.buffer, buf.byteOffset, buf.length)) : new DataView(buf.buffer, buf.byteOffset, buf.length)
+    const view = buf === this.chunk ? (this.view ??= viewOf(buf)) : viewOf(buf)
     let m: number
     let ts: string | null | undefined
     const whole = h.whole
