@@ -25,6 +25,8 @@ import { HEADER_BYTES, TYPE_ATTRIBUTED, TYPE_MESSAGE, TYPE_STREAM, decodeAt, enc
 export const SPOOL_VERSION = 1
 const NAME = /^(\d{16})\.seg$/
 const READ_CHUNK = 1 << 20
+/** Unsynced bytes for which a reader that caught up asks for an fsync before the timer's. */
+const SYNC_NOW_BYTES = 1 << 20
 /** The write buffer; one message larger than this grows it. */
 const WRITE_CHUNK = 256 << 10
 const STATE_FILE = 'spool.json'
@@ -399,14 +401,16 @@ export class DiskSpool {
   }
 
   /**
-   * The reader caught up with what is durable and has room for more: fsync what was written
-   * now rather than at the next tick (one fsync at a time, each covering all written before it).
+   * The reader caught up with what is durable and has room for more: when at least
+   * SYNC_NOW_BYTES wait for the timer's fsync, fsync them now (one fsync at a time, each
+   * covering all written before it). A trickle still waits for the timer, so it costs no more
+   * fsyncs than before; a burst is shipped without waiting for the next tick.
    */
   syncNow (): void {
     const active = this.segments[this.segments.length - 1]!
-    if (this.closed || active.syncing) return
+    if (this.closed || active.syncing || active.size - active.durable < SYNC_NOW_BYTES) return
     this.flush()
-    if (active.durable < active.size) this.fsyncSegment(active)
+    this.fsyncSegment(active)
   }
 
   /** fsync a segment in the thread pool; what it covers becomes readable when it is done. */

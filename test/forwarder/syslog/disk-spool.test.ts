@@ -106,8 +106,9 @@ const until = async (cond: () => boolean): Promise<void> => { while (!cond()) aw
 
 test('appends are written by the time another callback runs, and read only once fsynced', async (t) => {
   const dir = spoolDir(t)
-  const s = dir.open({ ...opts, segmentBytes: 1 << 20 })
-  for (let i = 0; i < 500; i++) s.append(tags('a'), String(i), `m${i}`)
+  const s = dir.open({ ...opts, maxBytes: 1 << 24, segmentBytes: 1 << 23 })
+  const m = (i: number): string => `m${i} ${'z'.repeat(3000)}`
+  for (let i = 0; i < 500; i++) s.append(tags('a'), String(i), m(i))
   await new Promise((resolve) => setImmediate(resolve))
   const seg = readdirSync(dir.path).filter((n) => n.endsWith('.seg'))
   assert.equal(seg.length, 1)
@@ -115,9 +116,9 @@ test('appends are written by the time another callback runs, and read only once 
   assert.deepEqual(readAll(s), [], 'not fsynced yet')
   let durable = false
   s.onDurable = () => { durable = true }
-  s.syncNow()
+  s.syncNow() // 1.5 MB wait: fsync now, not at the timer's next tick (10 s)
   await until(() => durable)
-  assert.deepEqual(readAll(s).map((m) => m.message), Array.from({ length: 500 }, (_, i) => `m${i}`))
+  assert.deepEqual(readAll(s).map((r) => r.message), Array.from({ length: 500 }, (_, i) => m(i)))
 })
 
 test('segments roll while fsyncs are in flight; reads cross them in order once each is fsynced; a restart continues the sequence', async (t) => {
