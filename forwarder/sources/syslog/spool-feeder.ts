@@ -23,6 +23,8 @@ export class SpoolFeeder {
   private head = 0
   private nextUnhanded = -1
   private pumpQueued = false
+  private lastTags: StreamTags | null = null
+  private lastState: StreamState | null = null
   /** The last pump stopped because the shipper had no room. */
   private full = false
 
@@ -53,6 +55,8 @@ export class SpoolFeeder {
   }
 
   private stateFor (tags: StreamTags): StreamState {
+    // Consecutive messages mostly share a stream (and its tags object).
+    if (tags === this.lastTags && this.lastState !== null) return this.lastState
     let st = this.streams.get(tags.id)
     if (st === undefined) {
       if (this.streams.size >= MAX_IDLE_STREAMS) this.forgetIdle()
@@ -61,6 +65,8 @@ export class SpoolFeeder {
       this.streams.set(tags.id, state)
       st = state
     }
+    this.lastTags = tags
+    this.lastState = st
     return st
   }
 
@@ -85,6 +91,8 @@ export class SpoolFeeder {
 
   /** Forget streams with nothing in flight: a later message of one makes a new handle (same id). */
   private forgetIdle (): void {
+    this.lastTags = null
+    this.lastState = null
     for (const [id, st] of this.streams) if (st.inflight === 0) this.streams.delete(id)
   }
 
