@@ -16,7 +16,7 @@ import { until, waitPort } from './lib/sinks.js'
 
 // F2 — syslog TCP ingest.
 //   node dist/bench/f2-syslog.bench.js [--messages 500000] [--size 200] [--runs 3] [--connections 1]
-//     [--only daytwo-forwarder,daytwo,rsyslog,syslog-ng] [--cpu-prof DIR]
+//     [--only daytwo-forwarder,daytwo,rsyslog,syslog-ng] [--cpu-prof DIR] [--forwarder JSON]
 // loggen --inet --stream --syslog-proto (octet-counted RFC 5424) sends as fast as the
 // receiver takes it. Rows:
 //   - daytwo-forwarder: `serve forwarder` (listener, parse, fsynced disk spool, shipper) into
@@ -29,9 +29,10 @@ import { until, waitPort } from './lib/sinks.js'
 // "Nothing lost": the sinks count distinct loggen messages (its `seq:` and `thread:` fields),
 // so a duplicate cannot hide a loss. A run is done when all N distinct messages arrived. The
 // figures are the receiver's (loggen's CPU is not counted); a run that lost a message is
-// reported, never hidden. --cpu-prof writes V8 CPU profiles of the daytwo process to DIR.
+// reported, never hidden. --cpu-prof writes V8 CPU profiles of the daytwo process to DIR;
+// --forwarder '{"flushIntervalMs":20,"syslog":{"spoolFsyncIntervalMs":20}}' overrides forwarder settings.
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '500000' }, size: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' }, only: { type: 'string' }, connections: { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' } } })
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '500000' }, size: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' }, only: { type: 'string' }, connections: { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' }, forwarder: { type: 'string', default: '{}' } } })
 const N = Number(values.messages)
 const RUNS = Number(values.runs)
 const CONNS = Number(values.connections)
@@ -151,7 +152,9 @@ async function main (): Promise<void> {
   const tmp = tempDir('daytwo-f2-')
   const rows: Row[] = []
   log(`F2: ${fmt(N)} messages of ${values.size} B per system; ${machine()}`)
-  const forwarderConfig = (dir: string, port: number) => ({ podLogRoot: join(dir, 'none'), containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(dir, 'none'), port: 0, syslog: { tcpPort: port } })
+  const extra = JSON.parse(values.forwarder!) as Record<string, unknown> & { syslog?: Record<string, unknown> }
+  if (values.forwarder !== '{}') log(`forwarder settings: ${values.forwarder}`)
+  const forwarderConfig = (dir: string, port: number) => ({ podLogRoot: join(dir, 'none'), containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(dir, 'none'), port: 0, ...extra, syslog: { ...extra.syslog, tcpPort: port } })
 
   if (want('daytwo-forwarder')) {
     rows.push({ name: 'daytwo-forwarder', runs: await repeat('daytwo-forwarder', RUNS, async () => {
