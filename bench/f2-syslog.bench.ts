@@ -11,7 +11,7 @@ import { metricValue } from '../test/helpers/syslog-senders.js'
 import { findSyslogNg, freshDir, hasRsyslog, loggen, startRsyslog, startSyslogNg, type Peer } from './lib/peers.js'
 import { TreeSampler } from './lib/proc-stats.js'
 import { fmt, log, machine, median } from './lib/report.js'
-import { ratioTable, repeat, type Figures, type Row } from './lib/run.js'
+import { ratioTable, type Figures, type Row } from './lib/run.js'
 import { until, waitPort } from './lib/sinks.js'
 
 // F2 — syslog TCP ingest.
@@ -150,14 +150,15 @@ async function measure (pid: number, port: number, count: () => number | Promise
 async function main (): Promise<void> {
   if (!lg) { console.log('loggen not found: bash .ci/setup.d/syslog-ng.sh'); return }
   const tmp = tempDir('daytwo-f2-')
-  const rows: Row[] = []
+  /** Each system's one run; the runs are interleaved (round 1 of every system, then round 2, …) so a neighbour's load falls on all alike. */
+  const systems: Array<{ name: string, once: () => Promise<Figures> }> = []
   log(`F2: ${fmt(N)} messages of ${values.size} B per system; ${machine()}`)
   const extra = JSON.parse(values.forwarder!) as Record<string, unknown> & { syslog?: Record<string, unknown> }
   if (values.forwarder !== '{}') log(`forwarder settings: ${values.forwarder}`)
   const forwarderConfig = (dir: string, port: number) => ({ podLogRoot: join(dir, 'none'), containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(dir, 'none'), port: 0, ...extra, syslog: { ...extra.syslog, tcpPort: port } })
 
   if (want('daytwo-forwarder')) {
-    rows.push({ name: 'daytwo-forwarder', runs: await repeat('daytwo-forwarder', RUNS, async () => {
+    systems.push({ name: 'daytwo-forwarder', once: async () => {
       const dir = freshDir(tmp.path, 'daytwo-forwarder')
       const sink = await ingestSink()
       const port = await freePort()
@@ -170,11 +171,11 @@ async function main (): Promise<void> {
           return f
         } finally { await p.stop() }
       } finally { await sink.close() }
-    }) })
+    } })
   }
 
   if (want('daytwo')) {
-    rows.push({ name: 'daytwo', runs: await repeat('daytwo', RUNS, async () => {
+    systems.push({ name: 'daytwo', once: async () => {
       const dir = freshDir(tmp.path, 'daytwo')
       const port = await freePort()
       const p = await startDaytwo('all', { dataDir: join(dir, 'data'), logLevel: 'warn', forwarder: forwarderConfig(dir, port), collector: { port: 0 }, query: { port: 0 } }, dir, profEnv())
@@ -184,11 +185,11 @@ async function main (): Promise<void> {
         const count = async () => metricValue(await (await fetch(`${p.urls.collector}/metrics`)).text(), 'daytwo_collector_records_stored_total')
         return await measure(p.child.pid!, port, count, () => p.stderr())
       } finally { await p.stop() }
-    }) })
+    } })
   }
 
-  const peer = async (name: string, start: (dir: string, inPort: number, outPort: number) => Peer): Promise<void> => {
-    rows.push({ name, runs: await repeat(name, RUNS, async () => {
+  const peer = (name: string, start: (dir: string, inPort: number, outPort: number) => Peer): void => {
+    systems.push({ name, once: async () => {
       const dir = freshDir(tmp.path, name)
       const sink = await lineSink()
       const port = await freePort()
@@ -200,11 +201,11 @@ async function main (): Promise<void> {
         if (sink.distinct.total !== sink.distinct.count) log(`    ${sink.distinct.total - sink.distinct.count} messages arrived more than once`)
         return f
       } finally { await p.stop(); await sink.close() }
-    }) })
+    } })
   }
 
   if (want('rsyslog') && hasRsyslog()) {
-    await peer('rsyslog', (dir, inPort, outPort) => startRsyslog(dir, `
+    peer('rsyslog', (dir, inPort, outPort) => startRsyslog(dir, `
 module(load="imtcp" MaxSessions="200")
 template(name="line" type="string" string="%timereported:::date-rfc3339% %hostname% %app-name% %procid% %msg%")
 input(type="imtcp" address="127.0.0.1" port="${inPort}" ruleset="fwd")
@@ -215,14 +216,28 @@ ruleset(name="fwd") {
   }
   const ng = findSyslogNg()
   if (want('syslog-ng') && ng) {
-    await peer('syslog-ng', (dir, inPort, outPort) => startSyslogNg(ng, dir, `
+    peer('syslog-ng', (dir, inPort, outPort) => startSyslogNg(ng, dir, `
 options { stats-freq(0); log-msg-size(65536); };
 source s_net { syslog(ip("127.0.0.1") port(${inPort}) transport("tcp") max-connections(200) log-fetch-limit(10000) log-iw-size(1000000)); };
 destination d_net { network("127.0.0.1" port(${outPort}) transport("tcp") template("\${ISODATE} \${HOST} \${PROGRAM} \${PID} \${MESSAGE}\\n") log-fifo-size(1000000)); };
 log { source(s_net); destination(d_net); flags(flow-control); };`))
   }
 
-  console.log(`\nF2 syslog TCP ingest: loggen --inet --stream --syslog-proto, ${fmt(N)} messages of ${values.size} B, ${CONNS} connection(s), median of ${RUNS} runs\n${machine()}\n`)
+  const rows: Row[] = systems.map((x) => ({ name: x.name, runs: [] }))
+  for (let r = 1; r <= RUNS; r++) {
+    for (let i = 0; i < systems.length; i++) {
+      const { name, once } = systems[i]!
+      try {
+        const f = await once()
+        log(`  ${name} run ${r}/${RUNS}: ${fmt(f.rate)} /s, ${fmt(f.secs, 2)} s, CPU ${fmt(f.cpuS, 2)} s, peak RSS ${fmt(f.rssMB, 1)} MB, delivered ${f.delivered}`)
+        rows[i]!.runs.push(f)
+      } catch (err) {
+        log(`  ${name} run ${r}/${RUNS} failed: ${(err as Error).message.slice(0, 2000)}`)
+      }
+    }
+  }
+
+  console.log(`\nF2 syslog TCP ingest: loggen --inet --stream --syslog-proto, ${fmt(N)} messages of ${values.size} B, ${CONNS} connection(s), median of ${RUNS} interleaved runs\n${machine()}\n`)
   console.log(ratioTable(rows, 'syslog-ng', 'msg'))
   const s = rows.find((r) => r.name === 'syslog-ng')
   for (const name of ['daytwo-forwarder', 'daytwo']) {
