@@ -94,6 +94,10 @@ export class DiskSpool {
   private wlen = 0
   private flushQueued = false
   private readonly flushTick = (): void => { this.flushQueued = false; this.flush() }
+  /** Why the last write failed (ENOSPC: the disk is full), until a write succeeds again. */
+  writeError: string | null = null
+  /** Called when writing starts failing (with the error) and when it works again (null). */
+  onWriteError: (message: string | null) => void = () => {}
   /** The attributes object appended last and its JSON (senders repeat them message after message). */
   private lastAttrs: Attributes | undefined = undefined
   private lastAttrsJson: Buffer | null = null
@@ -123,7 +127,7 @@ export class DiskSpool {
   /** Called when a segment cannot be read on from `pos`; the rest of it is skipped. */
   onCorrupt: (path: string, pos: number, why: string) => void = () => {}
 
-  constructor (private readonly dir: string, private readonly opts: SpoolOptions) {
+  constructor (readonly dir: string, private readonly opts: SpoolOptions) {
     mkdirSync(dir, { recursive: true })
     const state = this.loadState()
     this.acked = state.ackedBelow
@@ -173,11 +177,13 @@ export class DiskSpool {
 
   /** Append one message; returns its sequence number, or null when the spool is full. */
   append (tags: StreamTags, tsNs: string, message: string, attrs?: Attributes): number | null {
+    if (this.writeError !== null && !this.flush()) return null
     return this.appendRecord(tags, tsNs, message, 0, message.length * 3, attrs)
   }
 
   /** Append the message `src[start, end)` (valid UTF-8); like `append`, without a string. */
   appendBytes (tags: StreamTags, tsNs: string, src: Buffer, start: number, end: number, attrs?: Attributes): number | null {
+    if (this.writeError !== null && !this.flush()) return null
     const active = this.segments[this.segments.length - 1]!
     const pre = this.prefix
     if (pre !== null && tags === this.prefixTags && tsNs === this.prefixTs && attrs === this.prefixAttrs && active === this.prefixSeg && active.size < this.opts.segmentBytes) {
@@ -185,7 +191,7 @@ export class DiskSpool {
       const need = pre.length + end - start
       if (this.totalBytes + need <= this.opts.maxBytes) {
         if (this.wlen + need > this.wbuf.length) {
-          this.flush()
+          if (!this.flush()) return null
           if (need > this.wbuf.length) this.wbuf = Buffer.allocUnsafe(need)
         }
         const b = this.wbuf
@@ -222,7 +228,11 @@ export class DiskSpool {
   /** `end` is the message's end in `src` (bytes), or for a string its largest UTF-8 length. */
   private appendRecord (tags: StreamTags, tsNs: string, src: string | Buffer, start: number, end: number, attrs: Attributes | undefined): number | null {
     let active = this.segments[this.segments.length - 1]!
-    if (active.size >= this.opts.segmentBytes) active = this.roll()
+    if (active.size >= this.opts.segmentBytes) {
+      const next = this.roll()
+      if (next === null) return null
+      active = next
+    }
     const known = this.activeStreams.get(tags.id)
     const def = known === undefined ? encodeStream(tags) : null
     const streamNo = known ?? this.activeStreams.size
@@ -233,7 +243,7 @@ export class DiskSpool {
     }
     const bound = (def?.length ?? 0) + messageRecordBound(tsNs, json, typeof src === 'string' ? end : end - start)
     if (this.wlen + bound > this.wbuf.length) {
-      this.flush()
+      if (!this.flush()) return null
       if (bound > this.wbuf.length) this.wbuf = Buffer.allocUnsafe(bound)
     }
     // Encode where the record would go; it counts only once the bound checks pass.
@@ -245,7 +255,7 @@ export class DiskSpool {
     if (this.totalBytes + need > this.opts.maxBytes) {
       // Everything spooled was acknowledged, but the active segment still holds it: roll.
       if (this.acked === this.nextSeqValue && active.size > 0) {
-        this.roll()
+        if (this.roll() === null) return null
         return this.appendRecord(tags, tsNs, src, start, end, attrs)
       }
       return null
@@ -259,15 +269,30 @@ export class DiskSpool {
     return this.nextSeqValue++
   }
 
-  /** Write what was appended to the active segment (see the note at the top). */
-  flush (): void {
-    if (this.wlen === 0) return
+  /**
+   * Write what was appended to the active segment (see the note at the top). False when the
+   * write failed (a full disk): what was not written stays, in order, for the next try, and
+   * appends are refused meanwhile (the caller counts them) instead of the process crashing.
+   */
+  flush (): boolean {
+    if (this.wlen === 0) return true
     const b = this.wbuf
     const n = this.wlen
     let off = 0
     const fd = this.segments[this.segments.length - 1]!.fd
-    while (off < n) off += writeSync(fd, b, off, n - off)
+    try {
+      while (off < n) off += writeSync(fd, b, off, n - off)
+    } catch (err) {
+      if (off > 0) b.copyWithin(0, off, n)
+      this.wlen = n - off
+      const message = (err as Error).message
+      if (this.writeError === null) this.onWriteError(message)
+      this.writeError = message
+      return false
+    }
     this.wlen = 0
+    if (this.writeError !== null) { this.writeError = null; this.onWriteError(null) }
+    return true
   }
 
   /**
@@ -396,7 +421,9 @@ export class DiskSpool {
   /** fsync what was written and save the acknowledged mark (at most once a second). Runs on the timer. */
   sync (): void {
     this.flush()
-    this.saveAcked()
+    // The acknowledged mark is an optimisation (fewer messages resent after a restart): a
+    // disk too full to save it must not stop the spool.
+    try { this.saveAcked() } catch {}
     for (const seg of this.segments) if (seg.fd !== -1 && !seg.syncing && seg.durable < seg.size) this.fsyncSegment(seg)
   }
 
@@ -415,7 +442,8 @@ export class DiskSpool {
 
   /** fsync a segment in the thread pool; what it covers becomes readable when it is done. */
   private fsyncSegment (seg: Segment): void {
-    const target = seg.size
+    // Bytes still waiting in wbuf (a failed write) are not in the file yet.
+    const target = seg.size - (seg === this.segments[this.segments.length - 1] ? this.wlen : 0)
     seg.syncing = true
     fsync(seg.fd, (err) => {
       seg.syncing = false
@@ -439,14 +467,15 @@ export class DiskSpool {
     this.closeReadFd()
     this.flush()
     this.closed = true
+    const active = this.segments[this.segments.length - 1]
     for (const seg of this.segments) {
       if (seg.fd === -1) continue
-      fsyncSync(seg.fd)
-      seg.durable = seg.size
+      try { fsyncSync(seg.fd) } catch { continue }
+      seg.durable = seg.size - (seg === active ? this.wlen : 0)
       // An fsync in flight closes the descriptor when it is done.
       if (!seg.syncing) { closeSync(seg.fd); seg.fd = -1 }
     }
-    this.saveAcked(true)
+    try { this.saveAcked(true) } catch {}
   }
 
   private fdFor (seg: Segment): number {
@@ -465,10 +494,14 @@ export class DiskSpool {
   }
 
   /** Start a new segment; the old one is fsynced in the background and readable once that is done. */
-  private roll (): Segment {
+  private roll (): Segment | null {
     const old = this.segments[this.segments.length - 1]!
-    this.flush()
-    this.createSegment()
+    if (!this.flush()) return null
+    try {
+      this.createSegment()
+    } catch {
+      return null // no new segment file (no space, no inode): the message is refused and counted
+    }
     if (!old.syncing) this.fsyncSegment(old)
     this.deleteAcked()
     return this.segments[this.segments.length - 1]!
@@ -491,7 +524,7 @@ export class DiskSpool {
       if (this.readFdSeg === s) this.closeReadFd()
       s.deleted = true
       if (s.fd !== -1 && !s.syncing) { closeSync(s.fd); s.fd = -1 }
-      unlinkSync(s.path)
+      try { unlinkSync(s.path) } catch {}
       this.totalBytes -= s.size
     }
   }

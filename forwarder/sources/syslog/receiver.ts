@@ -110,7 +110,12 @@ export class SyslogReceiver implements Receiver {
     if (this.truncated > 0) { c.metrics.altered.inc({ reason: 'truncated' }, this.truncated); this.truncated = 0 }
     if (this.invalidUtf8 > 0) { c.metrics.altered.inc({ reason: 'invalid_utf8' }, this.invalidUtf8); this.invalidUtf8 = 0 }
     if (this.malformed > 0) { c.metrics.altered.inc({ reason: 'syslog_malformed_header' }, this.malformed); this.malformed = 0 }
-    if (this.spoolFull > 0) { c.metrics.drop('spool_full', this.spoolFull, c.spoolFullDetail()); this.spoolFull = 0 }
+    if (this.spoolFull > 0) {
+      // A write that failed (a full disk) refuses messages like a full spool; the reason says which.
+      const failed = c.spool.writeError
+      c.metrics.drop(failed === null ? 'spool_full' : 'spool_write_failed', this.spoolFull, failed === null ? c.spoolFullDetail() : `cannot write the spool: ${failed}`)
+      this.spoolFull = 0
+    }
     this.chunk = EMPTY
   }
 

@@ -51,6 +51,10 @@ export class SyslogSource {
   ) {
     const s = cfg.syslog
     this.spool = new DiskSpool(join(dataDir, 'forwarder', 'syslog-spool'), { maxBytes: s.spoolMaxBytes, segmentBytes: s.spoolSegmentBytes, fsyncIntervalMs: s.spoolFsyncIntervalMs })
+    this.spool.onWriteError = (message) => {
+      if (message === null) this.log.info({ dir: this.spool.dir }, 'syslog spool is written again')
+      else this.log.error({ dir: this.spool.dir, err: message }, 'cannot write the syslog spool; new messages are dropped and counted (reason spool_write_failed) until it can')
+    }
     this.spool.onCorrupt = (path, pos, why) => this.metrics.drop('spool_corrupt', 1, `${path} at byte ${pos}: ${why}; the rest of the segment is skipped`)
     this.feeder = new SpoolFeeder(this.spool, shipper)
     this.spool.onDurable = () => this.feeder.pump()
