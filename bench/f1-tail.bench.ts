@@ -7,7 +7,7 @@ import { writeCriCorpus } from './lib/cri-corpus.js'
 import { findSyslogNg, freshDir, hasRsyslog, startRsyslog, startSyslogNg, type Peer } from './lib/peers.js'
 import { TreeSampler } from './lib/proc-stats.js'
 import { fmt, log, machine, median } from './lib/report.js'
-import { ratioTable, repeat, saveResult, timeCommand, type Figures, type Row } from './lib/run.js'
+import { interleaved, ratioTable, saveResult, timeCommand, type Figures, type System } from './lib/run.js'
 import { startIngestSink, startLineSink, until } from './lib/sinks.js'
 
 // F1 — tail → network. node dist/bench/f1-tail.bench.js [--lines 1000000] [--files 20] [--runs 3] [--only daytwo-forwarder,rsyslog,…]
@@ -34,14 +34,15 @@ async function main (): Promise<void> {
   log(`F1: generating ${fmt(N)} CRI lines in ${values.files} pods under ${podRoot}…`)
   const corpus = await writeCriCorpus(podRoot, N, Number(values.files))
   log(`F1: ${fmt(corpus.bytes / 2 ** 20, 1)} MiB, ${fmt(corpus.bytes / N)} B/line; ${machine()}`)
-  const rows: Row[] = []
+  // Each system's one run; run interleaved (round 1 of every system, then round 2, …).
+  const systems: System[] = []
 
   if (want('wc')) {
-    rows.push({ name: 'wc -l', runs: await repeat('wc -l', RUNS, async () => {
+    systems.push({ name: 'wc -l', once: async () => {
       const t = await timeCommand('wc', ['-l', ...corpus.files])
       const total = Number(/(\d+) total/.exec(t.stdout)?.[1] ?? t.stdout.trim().split(/\s+/)[0])
       return { rate: N / t.secs, secs: t.secs, cpuS: t.cpuS, rssMB: t.rssMB, delivered: total }
-    }) })
+    } })
   }
 
   const daytwoConfig = (dir: string, collectorUrl?: string) => ({
@@ -57,7 +58,7 @@ async function main (): Promise<void> {
   })
 
   if (want('daytwo-forwarder')) {
-    rows.push({ name: 'daytwo-forwarder', runs: await repeat('daytwo-forwarder', RUNS, async () => {
+    systems.push({ name: 'daytwo-forwarder', once: async () => {
       const dir = freshDir(tmp.path, 'daytwo-forwarder')
       const sink = await startIngestSink(TOKEN)
       const t0 = process.hrtime.bigint()
@@ -72,11 +73,11 @@ async function main (): Promise<void> {
         await sink.close()
         if (sink.unauthorized() > 0) log(`  sink refused ${sink.unauthorized()} requests`)
       }
-    }) })
+    } })
   }
 
   if (want('daytwo-all')) {
-    rows.push({ name: 'daytwo-all', runs: await repeat('daytwo-all', RUNS, async () => {
+    systems.push({ name: 'daytwo-all', once: async () => {
       const dir = freshDir(tmp.path, 'daytwo-all')
       const t0 = process.hrtime.bigint()
       const p = await startDaytwo('all', daytwoConfig(dir), dir)
@@ -92,11 +93,11 @@ async function main (): Promise<void> {
         sampler.stop()
         await p.stop()
       }
-    }) })
+    } })
   }
 
-  const peer = async (name: string, start: (dir: string, port: number) => Peer): Promise<void> => {
-    rows.push({ name, runs: await repeat(name, RUNS, async () => {
+  const peer = (name: string, start: (dir: string, port: number) => Peer): void => {
+    systems.push({ name, once: async () => {
       const dir = freshDir(tmp.path, name) // no imfile-state / persist file from the last run
       const sink = await startLineSink()
       const t0 = process.hrtime.bigint()
@@ -111,11 +112,11 @@ async function main (): Promise<void> {
         await p.stop()
         await sink.close()
       }
-    }) })
+    } })
   }
 
   if (want('rsyslog') && hasRsyslog()) {
-    await peer('rsyslog', (dir, port) => startRsyslog(dir, `
+    peer('rsyslog', (dir, port) => startRsyslog(dir, `
 module(load="imfile" mode="inotify")
 template(name="raw" type="string" string="%rawmsg%")
 input(type="imfile" File="${podRoot}/*/*/0.log" Tag="k8s" ruleset="fwd" addMetadata="off" freshStartTail="off")
@@ -127,7 +128,7 @@ ruleset(name="fwd") {
 
   const ng = findSyslogNg()
   if (want('syslog-ng') && ng) {
-    await peer('syslog-ng', (dir, port) => startSyslogNg(ng, dir, `
+    peer('syslog-ng', (dir, port) => startSyslogNg(ng, dir, `
 options { stats-freq(0); log-msg-size(65536); };
 source s_pods { wildcard-file(base-dir("${podRoot}") filename-pattern("0.log") recursive(yes) flags(no-parse)
   max-files(1000) log-fetch-limit(10000) log-iw-size(10000000) follow-freq(1)); };
@@ -135,7 +136,8 @@ destination d_net { network("127.0.0.1" port(${port}) transport("tcp") template(
 log { source(s_pods); destination(d_net); flags(flow-control); };`))
   } else if (want('syslog-ng')) log('syslog-ng: not unpacked (bash .ci/setup.d/syslog-ng.sh)')
 
-  console.log(`\nF1 tail → network: ${fmt(N)} CRI lines (${fmt(corpus.bytes / 2 ** 20, 1)} MiB, ${corpus.files.length} files), median of ${RUNS} runs${values.forwarder !== '{}' ? `, forwarder config ${values.forwarder}` : ''}\n${machine()}\n`)
+  const rows = await interleaved(systems, RUNS)
+  console.log(`\nF1 tail → network: ${fmt(N)} CRI lines (${fmt(corpus.bytes / 2 ** 20, 1)} MiB, ${corpus.files.length} files), median of ${RUNS} interleaved runs${values.forwarder !== '{}' ? `, forwarder config ${values.forwarder}` : ''}\n${machine()}\n`)
   console.log(ratioTable(rows, 'rsyslog', 'lines'))
   const f = rows.find((r) => r.name === 'daytwo-forwarder')
   const rs = rows.find((r) => r.name === 'rsyslog')

@@ -11,7 +11,7 @@ import { metricValue } from '../test/helpers/syslog-senders.js'
 import { findSyslogNg, freshDir, hasRsyslog, loggen, startRsyslog, startSyslogNg, type Peer } from './lib/peers.js'
 import { TreeSampler } from './lib/proc-stats.js'
 import { fmt, log, machine, median } from './lib/report.js'
-import { ratioTable, type Figures, type Row } from './lib/run.js'
+import { interleaved, ratioTable, type Figures, type System } from './lib/run.js'
 import { until, waitPort } from './lib/sinks.js'
 
 // F2 — syslog TCP ingest.
@@ -151,7 +151,7 @@ async function main (): Promise<void> {
   if (!lg) { console.log('loggen not found: bash .ci/setup.d/syslog-ng.sh'); return }
   const tmp = tempDir('daytwo-f2-')
   /** Each system's one run; the runs are interleaved (round 1 of every system, then round 2, …) so a neighbour's load falls on all alike. */
-  const systems: Array<{ name: string, once: () => Promise<Figures> }> = []
+  const systems: System[] = []
   log(`F2: ${fmt(N)} messages of ${values.size} B per system; ${machine()}`)
   const extra = JSON.parse(values.forwarder!) as Record<string, unknown> & { syslog?: Record<string, unknown> }
   if (values.forwarder !== '{}') log(`forwarder settings: ${values.forwarder}`)
@@ -223,19 +223,7 @@ destination d_net { network("127.0.0.1" port(${outPort}) transport("tcp") templa
 log { source(s_net); destination(d_net); flags(flow-control); };`))
   }
 
-  const rows: Row[] = systems.map((x) => ({ name: x.name, runs: [] }))
-  for (let r = 1; r <= RUNS; r++) {
-    for (let i = 0; i < systems.length; i++) {
-      const { name, once } = systems[i]!
-      try {
-        const f = await once()
-        log(`  ${name} run ${r}/${RUNS}: ${fmt(f.rate)} /s, ${fmt(f.secs, 2)} s, CPU ${fmt(f.cpuS, 2)} s, peak RSS ${fmt(f.rssMB, 1)} MB, delivered ${f.delivered}`)
-        rows[i]!.runs.push(f)
-      } catch (err) {
-        log(`  ${name} run ${r}/${RUNS} failed: ${(err as Error).message.slice(0, 2000)}`)
-      }
-    }
-  }
+  const rows = await interleaved(systems, RUNS)
 
   console.log(`\nF2 syslog TCP ingest: loggen --inet --stream --syslog-proto, ${fmt(N)} messages of ${values.size} B, ${CONNS} connection(s), median of ${RUNS} interleaved runs\n${machine()}\n`)
   console.log(ratioTable(rows, 'syslog-ng', 'msg'))

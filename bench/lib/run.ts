@@ -25,6 +25,30 @@ export async function repeat (name: string, runs: number, once: (run: number) =>
 
 export interface Row { name: string, runs: Figures[] }
 
+/** One system of a benchmark: `once` measures one run. */
+export interface System { name: string, once: () => Promise<Figures> }
+
+/**
+ * Every system's runs, interleaved (round 1 of each system, then round 2, …) so that load
+ * from the machine's neighbours falls on all of them alike; a failed run is logged and left out.
+ */
+export async function interleaved (systems: System[], runs: number): Promise<Row[]> {
+  const rows: Row[] = systems.map((x) => ({ name: x.name, runs: [] }))
+  for (let r = 1; r <= runs; r++) {
+    for (let i = 0; i < systems.length; i++) {
+      const { name, once } = systems[i]!
+      try {
+        const f = await once()
+        log(`  ${name} run ${r}/${runs}: ${fmt(f.rate)} /s, ${fmt(f.secs, 2)} s, CPU ${fmt(f.cpuS, 2)} s, peak RSS ${fmt(f.rssMB, 1)} MB, delivered ${f.delivered}`)
+        rows[i]!.runs.push(f)
+      } catch (err) {
+        log(`  ${name} run ${r}/${runs} failed: ${(err as Error).message.slice(0, 2000)}`)
+      }
+    }
+  }
+  return rows
+}
+
 /** Medians per system and ratios to `ref` (a row name); `unit` names the rate. */
 export function ratioTable (rows: Row[], ref: string, unit: string): string {
   const med = (r: Row, k: keyof Figures) => median(r.runs.map((f) => f[k]))
