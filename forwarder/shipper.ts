@@ -3,6 +3,7 @@ import { gzip as gzipCb } from 'node:zlib'
 import type { ForwarderConfig } from '../core/config-schema.js'
 import type { Entry, StreamTags } from '../core/record.js'
 import { FRAMES, decodeFrames, streamFrame } from '../core/frames.js'
+import { NDJSON, encodeBatch } from '../core/wire.js'
 import type { Logger } from '../core/logger.js'
 import { EntryWriter } from './entry-writer.js'
 import { Poster } from './post.js'
@@ -81,6 +82,8 @@ export class Shipper {
   private idleWaiters: Array<() => void> = []
   private readonly url: string
   private readonly poster: Poster
+  /** The collector answered 415 to frames: it predates them, so batches go as NDJSON. */
+  private ndjson = false
   private failingSince = 0
   /** Called for every entry handed to the shipper (log-derived metrics hook in here). */
   readonly observers: LineObserver[] = []
@@ -205,9 +208,10 @@ export class Shipper {
     let status = 0
     let detail = ''
     try {
-      const body = await (batch.body ??= encodeBody(batch, this.cfg.compression))
-      if (body === null) return 'ok'
-      const res = await this.poster.post(body)
+      if (batch.w.count === 0) return 'ok'
+      const res = this.ndjson
+        ? await this.poster.post(await ndjsonBody(batch, this.cfg.compression), { 'content-type': NDJSON })
+        : await this.poster.post((await (batch.body ??= encodeBody(batch, this.cfg.compression)))!)
       status = res.status
       detail = res.text
     } catch (err) {
@@ -231,6 +235,13 @@ export class Shipper {
       this.metrics.batches.inc({ result: 'rejected' })
       this.metrics.drop('too_large_for_collector', 1, `a ${batch.bytes}-byte line; raise collector.maxBodyBytes or lower forwarder.maxLineBytes`)
       return 'rejected'
+    }
+    if (status === 415 && !this.ndjson) {
+      // A collector older than the frames format (a rolling upgrade): NDJSON from now on.
+      this.ndjson = true
+      this.log.warn({ url: this.url }, 'collector does not take the frames format (an older version?); sending NDJSON instead')
+      this.metrics.batches.inc({ result: 'retry' })
+      return 'retry'
     }
     if (status === 400) {
       this.metrics.batches.inc({ result: 'rejected' })
@@ -293,6 +304,12 @@ async function encodeBody (batch: Batch, compression: 'gzip' | 'none'): Promise<
 }
 
 const GZIP = { level: 1, chunkSize: 128 * 1024 }
+
+/** The same batch as NDJSON (core/wire.ts), for a collector that predates frames. */
+async function ndjsonBody (batch: Batch, compression: 'gzip' | 'none'): Promise<Uint8Array<ArrayBuffer>> {
+  const body = Buffer.from(encodeBatch(decodeFrames(batch.w.bytes)))
+  return (compression === 'gzip' ? await gzip(body, GZIP) : body) as Uint8Array<ArrayBuffer>
+}
 
 function backoff (attempt: number, maxMs: number): number {
   const base = Math.min(maxMs, 250 * 2 ** Math.min(attempt - 1, 16))
