@@ -49,8 +49,12 @@ function bad (at: number, why: string): DaytwoError {
   return new DaytwoError('BAD_BATCH', `frames, byte ${at}: ${why}`)
 }
 
-/** Parse and validate a whole frames body. Throws DAYTWO_ERR_BAD_BATCH naming the byte and group. */
-export function decodeFrames (body: Buffer): StreamBatch[] {
+/**
+ * Parse and validate a whole frames body. Throws DAYTWO_ERR_BAD_BATCH naming the byte and
+ * group. `validate: false` only parses (a forwarder splitting its own batch, whose tags may
+ * break limits that only the collector enforces).
+ */
+export function decodeFrames (body: Buffer, validate = true): StreamBatch[] {
   const out: StreamBatch[] = []
   let group: StreamBatch | null = null
   let pos = 0
@@ -67,7 +71,7 @@ export function decodeFrames (body: Buffer): StreamBatch[] {
       } catch (err) {
         throw bad(pos, `stream tags are not JSON (${(err as Error).message})`)
       }
-      group = { stream: checkTags(tags, `frames, group ${out.length + 1}`), entries: [] }
+      group = { stream: validate ? checkTags(tags, `frames, group ${out.length + 1}`) : tags as StreamTags, entries: [] }
       out.push(group)
       pos = nl + 1
       continue
@@ -110,7 +114,7 @@ export function decodeFrames (body: Buffer): StreamBatch[] {
     }
     pos = end + 1
   }
-  for (let i = 0; i < out.length; i++) checkEntries(out[i]!.entries, `frames, group ${i + 1}`)
+  if (validate) for (let i = 0; i < out.length; i++) checkEntries(out[i]!.entries, `frames, group ${i + 1}`)
   return out
 }
 

@@ -262,7 +262,7 @@ export class Shipper {
 function split (b: Batch): Batch[] {
   const entries: Array<[StreamHandle, Entry]> = []
   const last = new Map<StreamHandle, Entry>()
-  const groups = b.w.count === 0 ? [] : decodeFrames(b.w.bytes)
+  const groups = b.w.count === 0 ? [] : decodeFrames(b.w.bytes, false)
   groups.forEach((g, i) => {
     const handle = b.order[i]!
     for (const e of g.entries) entries.push([handle, e])
@@ -307,7 +307,7 @@ const GZIP = { level: 1, chunkSize: 128 * 1024 }
 
 /** The same batch as NDJSON (core/wire.ts), for a collector that predates frames. */
 async function ndjsonBody (batch: Batch, compression: 'gzip' | 'none'): Promise<Uint8Array<ArrayBuffer>> {
-  const body = Buffer.from(encodeBatch(decodeFrames(batch.w.bytes)))
+  const body = Buffer.from(encodeBatch(decodeFrames(batch.w.bytes, false)))
   return (compression === 'gzip' ? await gzip(body, GZIP) : body) as Uint8Array<ArrayBuffer>
 }
 
