@@ -50,10 +50,17 @@ test('one app flooding in the same batch as a quiet app: the flood is cut at its
 test('parallel batches: a flooding tenant never costs a quiet tenant a record', async (t) => {
   const c = await startCollector(t, { tenants: { appLogRateLimits: ['acme/noisy=1K'] } })
   const floods = Array.from({ length: 8 }, (_, i) => ingest(c.url, [flood(i * 200)]))
-  const quiets = Array.from({ length: 8 }, (_, i) => ingest(c.url, [quiet(i * 10)]))
+  // Each quiet batch is its own stream (eight instances of the app): one stream's batches come
+  // from one forwarder, which sends them one after another, and the store's per-stream
+  // high-water mark relies on that order. Concurrent batches of one stream could arrive out of
+  // order, and the earlier ones would then be taken for retries of stored lines.
+  const quietBatch = (i: number) => ({ ...quiet(i * 10), stream: tags(`quiet-${i}`, { org: 'acme', space: 'prod', app: 'calm' }) })
+  const quiets = Array.from({ length: 8 }, (_, i) => ingest(c.url, [quietBatch(i)]))
   const replies = await Promise.all([...floods, ...quiets])
   for (const r of replies) assert.equal(r.status, 200)
-  assert.equal(await streamBytes(c.store, 'quiet'), bytesOf(Array.from({ length: 8 }, (_, i) => quiet(i * 10))))
+  let quietStored = 0
+  for (let i = 0; i < 8; i++) quietStored += await streamBytes(c.store, `quiet-${i}`)
+  assert.equal(quietStored, bytesOf(Array.from({ length: 8 }, (_, i) => quietBatch(i))))
   const rows = await c.store.usage({ fromMs: 0, toMs: Date.now() + 60000 })
   assert.equal(rows.filter((u) => u.app === 'calm').reduce((a, u) => a + u.droppedLines, 0), 0)
   assert.ok(rows.filter((u) => u.app === 'noisy').reduce((a, u) => a + u.droppedLines, 0) > 0)
