@@ -72,8 +72,14 @@ const JSON_KEYS = ['level', 'lvl', 'severity', 'log.level', 'loglevel'].map((k) 
 const LOGFMT_ASSIGN = ['level=', 'lvl=', 'severity='].map((k) => Buffer.from(k))
 const PREFIX_WORDS = ['FATAL', 'PANIC', 'CRITICAL', 'CRIT', 'EMERG', 'ALERT', 'ERROR', 'ERR', 'WARNING', 'WARN', 'NOTICE', 'INFO', 'DEBUG', 'TRACE', 'Fatal', 'Error', 'Warning', 'Warn', 'Info', 'Debug'].map((w) => ({ bytes: Buffer.from(w), level: WORDS[w.toLowerCase()]! }))
 /** PREFIX_WORDS by first byte, in their order (the regex tries its alternatives in order). */
-const PREFIX_BY_FIRST: Array<typeof PREFIX_WORDS | undefined> = []
+const PREFIX_BY_FIRST: Array<typeof PREFIX_WORDS | null> = new Array(256).fill(null)
 for (const w of PREFIX_WORDS) (PREFIX_BY_FIRST[w.bytes[0]!] ??= []).push(w)
+/** Bytes a prefix word may follow (`\s[<|:(`) and end before (`\s]>|:)-`), as tables. */
+const BEFORE_WORD = new Uint8Array(256)
+const AFTER_WORD = new Uint8Array(256)
+for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]) { BEFORE_WORD[c] = 1; AFTER_WORD[c] = 1 }
+for (const c of '[<|:(') BEFORE_WORD[c.charCodeAt(0)] = 1
+for (const c of ']>|:)-') AFTER_WORD[c.charCodeAt(0)] = 1
 
 /** JS `\s` restricted to ASCII: tab, LF, VT, FF, CR, space. */
 function space (c: number): boolean { return c === 0x20 || (c >= 0x09 && c <= 0x0d) }
@@ -179,18 +185,13 @@ function logfmtLevel (b: Buffer, start: number, end: number): Level | null {
 /** PREFIX_WORD: the leftmost level word after the start or one of `\s[<|:(`, before the end or one of `\s]>|:)-`. */
 function prefixLevel (b: Buffer, start: number, end: number): Level {
   for (let p = start; p < end; p++) {
-    if (p !== start) {
-      const c = b[p - 1]!
-      if (!space(c) && c !== 0x5b && c !== 0x3c && c !== 0x7c && c !== 0x3a && c !== 0x28) continue
-    }
-    const words = PREFIX_BY_FIRST[b[p]!]
-    if (words === undefined) continue
+    // Most bytes start no level word: that test first, the byte before only then.
+    const words = PREFIX_BY_FIRST[b[p]!]!
+    if (words === null || (p !== start && BEFORE_WORD[b[p - 1]!] === 0)) continue
     for (const w of words) {
       if (!at(b, p, w.bytes, end)) continue
       const after = p + w.bytes.length
-      if (after === end) return w.level
-      const n = b[after]!
-      if (space(n) || n === 0x5d || n === 0x3e || n === 0x7c || n === 0x3a || n === 0x29 || n === 0x2d) return w.level
+      if (after === end || AFTER_WORD[b[after]!] === 1) return w.level
     }
   }
   return 'unknown'
