@@ -6,7 +6,7 @@ import { FRAMES, decodeFrames, streamFrame } from '../core/frames.js'
 import { NDJSON, encodeBatch } from '../core/wire.js'
 import type { Logger } from '../core/logger.js'
 import { EntryWriter } from './entry-writer.js'
-import { Poster } from './post.js'
+import { Poster } from './http-client.js'
 import type { ForwarderMetrics } from './metrics.js'
 
 const gzip = promisify(gzipCb)
@@ -65,7 +65,7 @@ export interface LineObserver {
 }
 
 /**
- * Builds batches grouped by stream, ships them gzipped to the collector one at a time, and
+ * Builds batches grouped by stream (frames, core/frames.ts), ships them to the collector one at a time, and
  * acknowledges each stream's position only after the collector answered 200. Retries with
  * exponential backoff and jitter; 413 splits the batch; 400 means this forwarder sent
  * something the collector cannot read, which is counted and skipped rather than retried
@@ -105,7 +105,7 @@ export class Shipper {
 
   /**
    * The open batch's writer, positioned on `handle`'s stream, for a source that writes its
-   * entries itself: write one entry, then call `wrote` (and `observe`, when there are
+   * entries itself: write one entry, then call `wrote` (and `observeBytes`, when there are
    * observers) before asking for the writer again — `wrote` may seal the batch.
    */
   writer (handle: StreamHandle): EntryWriter {
@@ -114,7 +114,7 @@ export class Shipper {
     return b.w
   }
 
-  observe (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined): void {
+  private observe (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined): void {
     for (let i = 0; i < this.observers.length; i++) this.observers[i]!.observe(handle, stdio, message, bytes, severity)
   }
 

@@ -1,37 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { findLoggen, type Loggen } from '../../test/helpers/syslog-senders.js'
+import { findLoggen, spawnDaemon, type Daemon, type Loggen } from '../../test/helpers/syslog-senders.js'
+
+export { startRsyslog } from '../../test/helpers/syslog-senders.js'
 
 // The peers, each started with its own generated config, private work and persist
 // directories (wiped before every run, or they would resume at the end of the files) and
 // ports chosen at run time. rsyslog is installed; syslog-ng-core is unpacked beside it by
 // .ci/setup.d/syslog-ng.sh (it conflicts with rsyslog).
 
-export interface Peer { name: string, pid: number, child: ChildProcess, stop: () => Promise<void>, output: () => string }
+export type Peer = Daemon
 
 const SYSLOG_NG_ROOT = process.env.SYSLOG_NG_UNPACKED ?? '/opt/syslog-ng-unpacked'
-
-function spawnPeer (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Peer {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  return {
-    name,
-    pid: child.pid!,
-    child,
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      child.kill('SIGTERM')
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(t)
-    }
-  }
-}
 
 /** A fresh private directory for a peer's config and state. */
 export function freshDir (base: string, name: string): string {
@@ -42,17 +23,6 @@ export function freshDir (base: string, name: string): string {
 }
 
 export function hasRsyslog (): boolean { return existsSync('/usr/sbin/rsyslogd') }
-
-/** rsyslogd -n with `body` after a global() naming a private work directory. */
-export function startRsyslog (dir: string, body: string): Peer {
-  mkdirSync(join(dir, 'work'), { recursive: true })
-  const conf = `global(workDirectory="${join(dir, 'work')}" maxMessageSize="64k")\n${body}\n`
-  const file = join(dir, 'rsyslog.conf')
-  writeFileSync(file, conf)
-  const check = spawnSync('/usr/sbin/rsyslogd', ['-N1', '-f', file], { encoding: 'utf8' })
-  if (check.status !== 0) throw new Error(`rsyslog rejected its config:\n${check.stderr}${check.stdout}\n${conf}`)
-  return spawnPeer('rsyslog', '/usr/sbin/rsyslogd', ['-n', '-f', file, '-i', join(dir, 'rsyslogd.pid')])
-}
 
 export interface SyslogNg { bin: string, env: NodeJS.ProcessEnv, modulePath: string }
 
@@ -79,7 +49,7 @@ export function startSyslogNg (s: SyslogNg, dir: string, body: string): Peer {
   const common = ['-f', file, `--module-path=${s.modulePath}`, `--persist-file=${join(dir, 'syslog-ng.persist')}`, `--pidfile=${join(dir, 'syslog-ng.pid')}`, `--control=${join(dir, 'syslog-ng.ctl')}`, '--no-caps']
   const check = spawnSync(s.bin, ['--syntax-only', ...common], { env: s.env, encoding: 'utf8' })
   if (check.status !== 0) throw new Error(`syslog-ng rejected its config:\n${check.stderr}${check.stdout}\n${conf}`)
-  return spawnPeer('syslog-ng', s.bin, ['-F', '--stderr', ...common], s.env)
+  return spawnDaemon('syslog-ng', s.bin, ['-F', '--stderr', ...common], s.env)
 }
 
 export function loggen (): Loggen | null { return findLoggen() }

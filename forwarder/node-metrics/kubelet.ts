@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import type { Instance, SampleSet } from '../../core/metric-samples.js'
+import { request } from '../http-client.js'
 import { workloadOf } from '../tags.js'
 
 // Pod resource metrics from the kubelet on this node (`GET /stats/summary`), never from the API
@@ -26,28 +25,10 @@ export interface KubeletOptions {
   timeoutMs: number
 }
 
-export function getJson (url: string, headers: Record<string, string>, tls: { ca?: string, rejectUnauthorized: boolean }, timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url)
-    const opts = { method: 'GET', headers, timeout: timeoutMs, ...(u.protocol === 'https:' ? tls : {}) }
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, opts, (res) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (c: Buffer) => {
-        size += c.length
-        if (size > MAX_BODY) { req.destroy(new Error(`answer larger than ${MAX_BODY} bytes`)); return }
-        chunks.push(c)
-      })
-      res.on('end', () => {
-        if (res.statusCode !== 200) { reject(new Error(`HTTP ${res.statusCode ?? 0}`)); return }
-        try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) } catch (err) { reject(err as Error) }
-      })
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)))
-    req.on('error', reject)
-    req.end()
-  })
+export async function getJson (url: string, headers: Record<string, string>, tls: { ca?: string, rejectUnauthorized: boolean }, timeoutMs: number): Promise<unknown> {
+  const res = await request(new URL(url), { method: 'GET', headers, ...tls, timeoutMs, maxAnswer: MAX_BODY })
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
+  return JSON.parse(res.body.toString('utf8'))
 }
 
 /** Samples for each container of each pod, tagged with the pod's deployment/job/index. */

@@ -60,24 +60,25 @@ export class LogCounts {
 
   /** Shipper observer (LineObserver): a line as a string (`message` may be only its head). */
   readonly observe = (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined): void => {
-    const c = this.lookup(handle, stdio)
-    if (c === null) return
-    c.lines++
-    c.bytes += bytes
-    const hs = this.last!.hs
-    c.levels[LEVEL_INDEX[severity !== undefined ? syslogSeverity(severity) : hs.severity ?? detectLevel(message)]]!++
-    hs.inst.lastLineMs = this.now()
+    const hs = this.count(handle, stdio, bytes)
+    if (hs !== null) this.last!.c.levels[LEVEL_INDEX[severity !== undefined ? syslogSeverity(severity) : hs.severity ?? detectLevel(message)]]!++
   }
 
   /** Shipper observer (LineObserver): a line as bytes `buf[start, end)`, valid UTF-8 (`ascii`: known to be ASCII). */
   readonly observeBytes = (handle: StreamHandle, stdio: string, buf: Buffer, start: number, end: number, ascii: boolean): void => {
+    const hs = this.count(handle, stdio, end - start)
+    if (hs !== null) this.last!.c.levels[LEVEL_INDEX[hs.severity ?? detectLevelBytes(buf, start, end, ascii)]]!++
+  }
+
+  /** Count one line of `bytes` (its level is the caller's); the stream's state, or null when it is not tracked. */
+  private count (handle: StreamHandle, stdio: string, bytes: number): HandleState | null {
     const c = this.lookup(handle, stdio)
-    if (c === null) return
+    if (c === null) return null
     c.lines++
-    c.bytes += end - start
+    c.bytes += bytes
     const hs = this.last!.hs
-    c.levels[LEVEL_INDEX[hs.severity ?? detectLevelBytes(buf, start, end, ascii)]]!++
     hs.inst.lastLineMs = this.now()
+    return hs
   }
 
   /** The counters of a stream's stdio; null when the stream is not tracked (too many instances). */

@@ -297,7 +297,7 @@ export class Tailer {
       if ((flags & TRUNCATED) !== 0) this.metrics.altered.inc({ reason: 'truncated' })
       if ((flags & SPLIT) !== 0) this.metrics.altered.inc({ reason: 'split' })
     }
-    if (this.init.multiline === null && this.pieces.length === 0 && !this.assembler.hasPending &&
+    if (this.init.multiline === null && !this.assembler.hasPending &&
         ((buf === this.chunk && this.chunkUtf8) || isUtf8(buf.subarray(start, end)))) {
       if (!this.container) { this.writeDirect(buf, start, end, offset, next, this.readNs, '', '', 0); return }
       if (this.writeCri(buf, start, end, offset, next)) return
@@ -421,7 +421,6 @@ export class Tailer {
    */
   private ship (p: Piece, next: number, nowMs: number): void {
     if (this.init.multiline) { this.init.multiline.add(p, nowMs, this.pieces); return }
-    if (this.pieces.length > 0) { this.pieces.push(p); return }
     this.shipper.add(this.handle, [p.ts, p.offset, p.message, p.stdio], Buffer.byteLength(p.message), this.assembler.safeOffset(next))
   }
 

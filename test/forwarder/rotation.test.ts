@@ -30,6 +30,14 @@ class Writer {
   close (): void { closeSync(this.fd) }
 }
 
+/** What logrotate's copytruncate does: copy the file aside, then truncate it in place. */
+function copytruncate (path: string, suffix: string): void {
+  copyFileSync(path, path + suffix)
+  const fd = openSync(path, 'r+')
+  ftruncateSync(fd, 0)
+  closeSync(fd)
+}
+
 interface Ctx { dir: string, logDir: string, cfg: Record<string, unknown>, daytwo: DaytwoProcess }
 
 async function withDaytwo (t: { after: (fn: () => unknown) => void }, job: string): Promise<Ctx> {
@@ -107,18 +115,12 @@ test('copytruncate: the copy\'s tail and the truncated file are both read, nothi
   w.write(400)
   await sleep(150)
   w.write(200) // maybe not read before the copy
-  copyFileSync(path, path + '.1')
-  const fd = openSync(path, 'r+')
-  ftruncateSync(fd, 0)
-  closeSync(fd)
+  copytruncate(path, '.1')
   w.write(100) // O_APPEND: lands at the new start
   await sleep(300)
   await restartAfterKill(ctx, () => {
     // A second copytruncate while daytwo is down.
-    copyFileSync(path, path + '.2')
-    const fd2 = openSync(path, 'r+')
-    ftruncateSync(fd2, 0)
-    closeSync(fd2)
+    copytruncate(path, '.2')
     w.write(100)
   })
   w.write(100)

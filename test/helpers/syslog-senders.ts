@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StreamBatch } from '../../core/record.js'
 import { decodeBatch } from '../../core/wire.js'
@@ -78,24 +78,40 @@ export function runLoggen (l: Loggen, args: string[]): { status: number | null, 
   return { status: /^error \[/m.test(out) && r.status === 0 ? -1 : r.status, out }
 }
 
-export interface Rsyslog { child: ChildProcess, stop: () => Promise<void>, stderr: () => string }
+/** A daemon run in the foreground by a test or a benchmark. */
+export interface Daemon { name: string, pid: number, child: ChildProcess, stop: () => Promise<void>, output: () => string }
 
-/** rsyslogd in the foreground with a generated config and a private work directory. */
-export async function startRsyslog (dir: string, conf: string): Promise<Rsyslog> {
-  const confFile = join(dir, 'rsyslog.conf')
-  writeFileSync(confFile, conf)
-  const check = spawnSync('rsyslogd', ['-N1', '-f', confFile], { encoding: 'utf8' })
-  if (check.status !== 0) throw new Error(`rsyslog config rejected:\n${check.stderr}${check.stdout}\n${conf}`)
-  const child = spawn('rsyslogd', ['-n', '-f', confFile, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let err = ''
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
-  child.stdout!.on('data', (d: Buffer) => { err += d.toString() })
+/** Start `cmd` in the foreground, keeping its output; stop sends SIGTERM, then SIGKILL after 10 s. */
+export function spawnDaemon (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Daemon {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   return {
+    name,
+    pid: child.pid!,
     child,
-    stderr: () => err,
-    stop: async () => { if (child.exitCode === null) { child.kill('SIGTERM'); await exited } }
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(t)
+    }
   }
+}
+
+/** rsyslogd -n with `body` after a global() naming a private work directory in `dir`; the config is checked first (-N1). */
+export function startRsyslog (dir: string, body: string): Daemon {
+  mkdirSync(join(dir, 'work'), { recursive: true })
+  const conf = `global(workDirectory="${join(dir, 'work')}" maxMessageSize="64k")\n${body}\n`
+  const file = join(dir, 'rsyslog.conf')
+  writeFileSync(file, conf)
+  const check = spawnSync('rsyslogd', ['-N1', '-f', file], { encoding: 'utf8' })
+  if (check.status !== 0) throw new Error(`rsyslog rejected its config:\n${check.stderr}${check.stdout}\n${conf}`)
+  return spawnDaemon('rsyslog', 'rsyslogd', ['-n', '-f', file, '-i', join(dir, 'rsyslogd.pid')])
 }
 
 /** Records for deployment[/job] through the query API (NDJSON wire format); [] when none. */

@@ -134,7 +134,6 @@ test('rsyslog omfwd: RFC 5424 octet-counted and traditional LF-framed forwarding
   const in5424 = await freePort()
   const in3164 = await freePort()
   const conf = `
-global(workDirectory="${work}")
 module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="${in5424}" ruleset="proto23")
 input(type="imtcp" address="127.0.0.1" port="${in3164}" ruleset="traditional")
@@ -145,7 +144,7 @@ ruleset(name="traditional") {
   action(type="omfwd" target="127.0.0.1" port="${port}" protocol="tcp" template="RSYSLOG_TraditionalForwardFormat" action.resumeRetryCount="-1")
 }
 `
-  const rs = await startRsyslog(work, conf)
+  const rs = startRsyslog(work, conf)
   t.after(async () => await rs.stop())
   // Wait for rsyslog's inputs, then send into them with logger.
   const { waitFor } = await import('../../helpers/daytwo-process.js')
@@ -154,12 +153,12 @@ ruleset(name="traditional") {
     const s = connect(in3164, '127.0.0.1', () => { s.destroy(); resolve(true) })
     s.on('error', () => resolve(false))
   }), 10_000)
-  assert.ok(up, `rsyslogd did not listen: ${rs.stderr()}`)
+  assert.ok(up, `rsyslogd did not listen: ${rs.output()}`)
   for (let i = 0; i < 20; i++) logger(['--tcp', '-n', '127.0.0.1', '-P', String(in5424), '--rfc5424', '-t', 'viarsyslog5424', `relayed ${i}`])
   for (let i = 0; i < 20; i++) logger(['--tcp', '-n', '127.0.0.1', '-P', String(in3164), '--rfc3164', '-t', 'viarsyslog3164', `relayed ${i}`])
   const a = entries(await waitForRecords(d.urls.query!, token, 'syslog', 'viarsyslog5424', 20))
   const b = entries(await waitForRecords(d.urls.query!, token, 'syslog', 'viarsyslog3164', 20))
-  assert.deepEqual(a.map((e) => e.message).sort(), Array.from({ length: 20 }, (_, i) => `relayed ${i}`).sort(), rs.stderr())
-  assert.deepEqual(b.map((e) => e.message).sort(), Array.from({ length: 20 }, (_, i) => `relayed ${i}`).sort(), rs.stderr())
+  assert.deepEqual(a.map((e) => e.message).sort(), Array.from({ length: 20 }, (_, i) => `relayed ${i}`).sort(), rs.output())
+  assert.deepEqual(b.map((e) => e.message).sort(), Array.from({ length: 20 }, (_, i) => `relayed ${i}`).sort(), rs.output())
   for (const e of [...a, ...b]) assert.ok(recentNs(e.ts), e.ts)
 })
