@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
+import { Poster } from '../forwarder/http-client.js'
 import type { Entry, StreamBatch, StreamTags } from '../core/record.js'
 import { FRAMES, encodeFrames } from '../core/frames.js'
 import { encodeRecord, streamTail } from '../store/elasticsearch/encoder.js'
@@ -12,14 +13,17 @@ import { cpuSeconds, TreeSampler } from './lib/proc-stats.js'
 import { fmt, log, machine, median, table } from './lib/report.js'
 import { loadResult, repeat, type Figures } from './lib/run.js'
 
-// C1 — collector throughput. node dist/bench/c1-collector.bench.js [--records 1000000] [--lanes 8] [--runs 3]
+// C1 — collector throughput. node dist/bench/c1-collector.bench.js [--records 1000000] [--lanes 8] [--runs 3] [--gzip]
 // `logs serve collector` (embedded store, static tenant mapping) in a child process; this
-// process plays `lanes` forwarders, each POSTing pre-built gzip frames batches (core/frames.ts, what the forwarder sends) of ~1 MB (as
-// the forwarder's shipper builds them: 4 streams per batch, offsets increasing per stream)
-// one after another. A 200 means enriched, accounted and committed. Then the Elasticsearch
+// process plays `lanes` forwarders, each POSTing pre-built frames batches (core/frames.ts, what
+// the forwarder sends) of ~1 MB (as the forwarder's shipper builds them: 4 streams per batch,
+// offsets increasing per stream) one after another, over one kept-alive connection with the
+// forwarder's own HTTP client. Bodies are not compressed, as the forwarder's default
+// (forwarder.compression: none); --gzip sends them gzipped at level 1. A 200 means enriched, accounted and committed. Then the Elasticsearch
 // bulk encoder (store/elasticsearch/encoder.ts) is timed in-process on the same records.
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, lanes: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' } } })
+const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, lanes: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, gzip: { type: 'boolean', default: false } } })
+const GZIP = values.gzip
 const N = Number(values.records)
 const LANES = Number(values.lanes)
 const RUNS = Number(values.runs)
@@ -61,18 +65,18 @@ function buildBatches (): { lanes: Buffer[][], groups: StreamBatch[] } {
       if (entries.length > 0) groups.push({ stream: t, entries })
     }
     made += lines
-    lanes[lane]!.push(gzipSync(encodeFrames(groups), { level: 1 }))
+    const body = encodeFrames(groups)
+    lanes[lane]!.push(GZIP ? gzipSync(body, { level: 1 }) : body)
     all.push(...groups)
   }
   return { lanes, groups: all }
 }
 
-async function post (url: string, body: Buffer): Promise<void> {
+async function post (poster: Poster, body: Buffer): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': FRAMES, 'content-encoding': 'gzip', authorization: `Bearer ${TOKEN}` }, body: body as Uint8Array<ArrayBuffer> })
-    const text = await res.text()
+    const res = await poster.post(body)
     if (res.status === 200) return
-    if (attempt > 20 || res.status === 400 || res.status === 401) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 300)}`)
+    if (attempt > 20 || res.status === 400 || res.status === 401) throw new Error(`ingest answered ${res.status}: ${res.text.slice(0, 300)}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
@@ -97,9 +101,12 @@ async function main (): Promise<void> {
     const sampler = new TreeSampler(p.child.pid!)
     try {
       const url = `${p.urls.collector}/api/v1/ingest`
+      const headers: Record<string, string> = { 'content-type': FRAMES, authorization: `Bearer ${TOKEN}`, ...(GZIP ? { 'content-encoding': 'gzip' } : {}) }
+      const posters = lanes.map(() => new Poster(url, headers))
       const t0 = process.hrtime.bigint()
-      await Promise.all(lanes.map(async (bodies) => { for (const b of bodies) await post(url, b) }))
+      await Promise.all(lanes.map(async (bodies, i) => { for (const b of bodies) await post(posters[i]!, b) }))
       const secs = Number(process.hrtime.bigint() - t0) / 1e9
+      for (const x of posters) x.close()
       const s = sampler.stop()
       const stored = metricValue(await (await fetch(`${p.urls.collector}/metrics`)).text(), 'daytwo_collector_records_stored_total')
       return { rate: N / secs, secs, cpuS: s.cpuS, rssMB: s.peakRssMB, delivered: stored }
@@ -129,7 +136,7 @@ async function main (): Promise<void> {
     return [name, fmt(rate), fmt(median(runs.map((r) => r.secs)), 2), fmt(median(runs.map((r) => r.cpuS)), 2), fmt(median(runs.map((r) => r.rssMB)), 1),
       Number.isFinite(ref) ? fmt(rate / ref, 2) + '×' : '–', String(runs.length)]
   }
-  console.log(`\nC1 collector: ${fmt(N)} records in ${batches} gzip frames batches (${fmt(gz / 2 ** 20, 1)} MiB gzipped), ${LANES} concurrent senders, median of ${RUNS} runs\n${machine()}\n`)
+  console.log(`\nC1 collector: ${fmt(N)} records in ${batches} frames batches (${fmt(gz / 2 ** 20, 1)} MiB${GZIP ? ' gzipped' : ', not compressed'}), ${LANES} concurrent senders, median of ${RUNS} runs\n${machine()}\n`)
   console.log(table(['stage', 'records/s', 'wall s', 'CPU s', 'peak RSS MB', '÷ F1 forwarder', 'runs'], [row('ingest → enrich → account → embedded store', ingest), row('Elasticsearch bulk encoding (in-process)', enc)]))
   if (Number.isFinite(ref)) {
     const r = median(ingest.map((x) => x.rate))

@@ -3,7 +3,7 @@ import { gunzip as gunzipCb } from 'node:zlib'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { TokenSet } from '../core/auth.js'
 import { DaytwoError } from '../core/errors.js'
-import { FRAMES, decodeFrames } from '../core/frames.js'
+import { FRAMES, decodeFrames, entryCount, messageBytes } from '../core/frames.js'
 import { NDJSON, decodeBatch } from '../core/wire.js'
 import type { StreamBatch } from '../core/record.js'
 import type { LogStore, WriteResult } from '../store/log-store.js'
@@ -89,13 +89,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     let lines = 0
     let bytes = 0
     for (const b of batches) {
-      lines += b.entries.length
-      for (const e of b.entries) bytes += Buffer.byteLength(e[2])
+      lines += entryCount(b)
+      bytes += messageBytes(b)
     }
     if (opts.transform) batches = await opts.transform(batches)
     let result
     try {
-      result = await store.write(batches)
+      // The body is not read again: the store may take it rather than copy it.
+      result = await store.write(batches, { handOff: true })
     } catch (err) {
       metrics.reject('store_unavailable', 1, (err as Error).message)
       metrics.batches.inc({ code: '503' })

@@ -1,6 +1,6 @@
 import { DaytwoError } from './errors.js'
 import type { Entry, StreamBatch, StreamTags } from './record.js'
-import { checkEntries, checkTags } from './wire.js'
+import { checkAttributes, checkTags } from './wire.js'
 
 // The forwarder's batch format, beside NDJSON (core/wire.ts): the same groups by stream, but
 // each message travels as its own bytes behind a length instead of inside a JSON string. A
@@ -13,6 +13,11 @@ import { checkEntries, checkTags } from './wire.js'
 // An S line starts a group; the E records after it are its entries. The newline after each
 // entry's payload is a check that the lengths were right. Text headers keep a body readable
 // with `zcat | less`. The collector validates exactly what it validates for NDJSON.
+//
+// The collector does not turn E records into strings: a decoded group keeps its records as
+// the bytes they came in (FramedBatch), which the embedded store writes into its blocks as
+// they are. Entries are made only for what needs them (the Elasticsearch encoder, a
+// rate-limited app's lines, a query reading a block back).
 
 export const FRAMES = 'application/vnd.daytwo.frames.v1'
 
@@ -21,9 +26,13 @@ const E = 0x45
 const SPACE = 0x20
 const NL = 0x0a
 const DASH = 0x2d
+const ZERO = 0x30
 /** Longest number field: a safe integer has at most 16 digits; a ts at most 20 and a sign. */
 const MAX_DIGITS = 16
 const MAX_TS = 21
+/** Signed 64-bit nanoseconds' bounds as digits: equal-length digit strings compare like numbers. */
+const MAX_NS = Buffer.from('9223372036854775807')
+const MIN_NS = Buffer.from('9223372036854775808')
 
 /** A stream's `S` line, which callers cache per stream. */
 export function streamFrame (tags: StreamTags): Buffer {
@@ -36,13 +45,115 @@ export function entryFrame (e: Entry): string {
   return `E ${e[0]} ${e[1]} ${e[3] === '' ? '-' : e[3]} ${Buffer.byteLength(e[2])} ${Buffer.byteLength(attrs)}\n${e[2]}${attrs}\n`
 }
 
+/** The E records of a list of entries, without a stream line. */
+export function encodeEntries (entries: Entry[]): Buffer {
+  let s = ''
+  for (const e of entries) s += entryFrame(e)
+  return Buffer.from(s)
+}
+
 export function encodeFrames (groups: StreamBatch[]): Buffer {
   const parts: Buffer[] = []
   for (const g of groups) {
     parts.push(streamFrame(g.stream))
-    for (const e of g.entries) parts.push(Buffer.from(entryFrame(e)))
+    parts.push(g instanceof FramedBatch ? g.frames : encodeEntries(g.entries))
   }
   return Buffer.concat(parts)
+}
+
+/**
+ * Each record of a decoded group, five numbers apiece, so that a store can cut blocks and take
+ * their bounds without parsing the records again: where the record starts in `frames`, its
+ * offset, its time as two exact parts (TsParts), and its message's length in bytes.
+ */
+export const RECORD_INDEX = { width: 5, start: 0, offset: 1, tsHi: 2, tsLo: 3, msgLen: 4 } as const
+
+/**
+ * One group of a frames body, its entries kept as the E records they arrived as. `entries`
+ * parses them on first use; the records are the truth, so build a new batch to change them.
+ */
+export class FramedBatch implements StreamBatch {
+  private parsed: Entry[] | undefined
+  constructor (
+    public stream: StreamTags,
+    /** The group's E records, back to back. */
+    readonly frames: Buffer,
+    /** Where each record is, and what a store needs of it (RECORD_INDEX). */
+    readonly index: Float64Array,
+    /** Their messages' bytes. */
+    readonly bytes: number,
+    /** The whole body the group was decoded from (which `frames` is part of). */
+    readonly body: Buffer = frames
+  ) {}
+
+  /** How many records. */
+  get count (): number { return this.index.length / RECORD_INDEX.width }
+
+  get entries (): Entry[] {
+    // A store may take a batch's memory once the caller handed it over (LogStore.write).
+    if (this.frames.length === 0 && this.index.length > 0) throw new Error('these records were handed to the store and are no longer readable here')
+    return (this.parsed ??= entriesOf(this.frames))
+  }
+}
+
+/** How many entries a batch holds, without parsing a FramedBatch's records. */
+export function entryCount (b: StreamBatch): number {
+  return b instanceof FramedBatch ? b.count : b.entries.length
+}
+
+/** The bytes of a batch's messages, without parsing a FramedBatch's records. */
+export function messageBytes (b: StreamBatch): number {
+  if (b instanceof FramedBatch) return b.bytes
+  let n = 0
+  for (const e of b.entries) n += Buffer.byteLength(e[2])
+  return n
+}
+
+/** A batch as a FramedBatch: itself, or its entries encoded and indexed. */
+export function framed (b: StreamBatch): FramedBatch {
+  if (b instanceof FramedBatch) return b
+  const records = encodeEntries(b.entries)
+  const [g] = decodeFrames(Buffer.concat([streamFrame(b.stream), records]), false)
+  return new FramedBatch(b.stream, g!.frames, g!.index, g!.bytes, g!.body)
+}
+
+/**
+ * Where one E record's parts lie in its buffer: filled by readEntry, reused from one record
+ * to the next so that walking a batch makes no object per record.
+ */
+export class EntryView {
+  tsStart = 0
+  tsEnd = 0
+  offset = 0
+  stdioStart = 0
+  stdioEnd = 0
+  msgStart = 0
+  msgLen = 0
+  attrLen = 0
+  /** The record's closing newline. */
+  end = 0
+
+  /** The time split into exact parts: ts = hi × 1e9 + lo, both carrying the sign. */
+  tsParts (body: Buffer, out: TsParts): TsParts {
+    let p = this.tsStart
+    const neg = body[p] === DASH
+    if (neg) p++
+    const split = Math.max(p, this.tsEnd - 9)
+    let hi = 0
+    let lo = 0
+    for (let i = p; i < split; i++) hi = hi * 10 + body[i]! - ZERO
+    for (let i = split; i < this.tsEnd; i++) lo = lo * 10 + body[i]! - ZERO
+    out.hi = neg ? -hi : hi
+    out.lo = neg ? -lo : lo
+    return out
+  }
+}
+
+/** A time in nanoseconds as two safe integers; compare hi, then lo. */
+export interface TsParts { hi: number, lo: number }
+
+export function tsBigInt (t: TsParts): bigint {
+  return BigInt(t.hi) * 1_000_000_000n + BigInt(t.lo)
 }
 
 function bad (at: number, why: string): DaytwoError {
@@ -50,72 +161,170 @@ function bad (at: number, why: string): DaytwoError {
 }
 
 /**
- * Parse and validate a whole frames body. Throws DAYTWO_ERR_BAD_BATCH naming the byte and
- * group. `validate: false` only parses (a forwarder splitting its own batch, whose tags may
- * break limits that only the collector enforces).
+ * Parse the structure of the E record at `pos` (fields present, numbers decimal, lengths
+ * right) into `v`; its values are checked by the caller. Returns the position after it.
  */
-export function decodeFrames (body: Buffer, validate = true): StreamBatch[] {
-  const out: StreamBatch[] = []
-  let group: StreamBatch | null = null
+export function readEntry (body: Buffer, pos: number, v: EntryView): number {
+  const at = pos
+  const len = body.length
+  let p = pos + 2
+  // <ts> <offset> <stdio> <message bytes> <attribute bytes>\n
+  v.tsStart = p
+  v.tsEnd = field(body, p, MAX_TS, at, 'time')
+  p = v.tsEnd + 1
+  const offEnd = field(body, p, MAX_DIGITS, at, 'offset')
+  v.offset = digits(body, p, offEnd, at, 'offset')
+  p = offEnd + 1
+  v.stdioStart = p
+  v.stdioEnd = field(body, p, 16, at, 'stdio')
+  p = v.stdioEnd + 1
+  const msgLenEnd = field(body, p, MAX_DIGITS, at, 'message length')
+  v.msgLen = digits(body, p, msgLenEnd, at, 'message length')
+  p = msgLenEnd + 1
+  let attrLenEnd = p
+  while (attrLenEnd < len && attrLenEnd - p <= MAX_DIGITS && body[attrLenEnd] !== NL) attrLenEnd++
+  if (body[attrLenEnd] !== NL) throw bad(at, 'entry header has no newline after the attribute length')
+  v.attrLen = digits(body, p, attrLenEnd, at, 'attribute length')
+  v.msgStart = attrLenEnd + 1
+  v.end = v.msgStart + v.msgLen + v.attrLen
+  if (v.end >= len || body[v.end] !== NL) throw bad(at, `entry of ${v.msgLen} + ${v.attrLen} bytes is not followed by a newline (a wrong length, or a body cut short)`)
+  return v.end + 1
+}
+
+/** The entry an E record holds. */
+export function entryAt (body: Buffer, v: EntryView): Entry {
+  const ts = body.toString('latin1', v.tsStart, v.tsEnd)
+  const stdio = v.stdioEnd === v.stdioStart + 1 && body[v.stdioStart] === DASH ? '' : body.toString('latin1', v.stdioStart, v.stdioEnd)
+  const attrStart = v.msgStart + v.msgLen
+  const message = body.toString('utf8', v.msgStart, attrStart)
+  if (v.attrLen === 0) return [ts, v.offset, message, stdio]
+  return [ts, v.offset, message, stdio, JSON.parse(body.toString('utf8', attrStart, v.end)) as Entry[4]]
+}
+
+/** The entries of E records already checked (a decoded group, a stored block). */
+export function entriesOf (records: Buffer): Entry[] {
+  const out: Entry[] = []
+  const v = new EntryView()
+  for (let pos = 0; pos < records.length;) {
+    if (records[pos] !== E || records[pos + 1] !== SPACE) throw bad(pos, 'expected "E " (an entry)')
+    pos = readEntry(records, pos, v)
+    out.push(entryAt(records, v))
+  }
+  return out
+}
+
+/**
+ * Parse and validate a whole frames body into its groups. Throws DAYTWO_ERR_BAD_BATCH naming
+ * the byte and group. `validate: false` only parses (a forwarder splitting its own batch, whose
+ * tags may break limits that only the collector enforces).
+ */
+export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
+  const out: FramedBatch[] = []
+  const v = new EntryView()
+  const ts: TsParts = { hi: 0, lo: 0 }
+  const W = RECORD_INDEX.width
+  // One index for the whole body, grown by doubling; each group takes a view of its part.
+  let index = new Float64Array(W * (16 + (body.length >>> 7)))
+  let n = 0 // records so far in the body
+  let tags: StreamTags | null = null
+  let start = 0
+  let first = 0 // the group's first record
+  let bytes = 0
+  let last = -1
+  const close = (end: number) => {
+    if (tags !== null) out.push(new FramedBatch(tags, body.subarray(start, end), index.subarray(first * W, n * W), bytes, body))
+  }
   let pos = 0
   const len = body.length
   while (pos < len) {
     const kind = body[pos]
     if ((kind !== S && kind !== E) || body[pos + 1] !== SPACE) throw bad(pos, 'expected "S " (a stream) or "E " (an entry)')
     if (kind === S) {
+      close(pos)
       const nl = body.indexOf(NL, pos)
       if (nl === -1) throw bad(pos, 'stream line has no newline')
-      let tags: unknown
+      let parsed: unknown
       try {
-        tags = JSON.parse(body.toString('utf8', pos + 2, nl))
+        parsed = JSON.parse(body.toString('utf8', pos + 2, nl))
       } catch (err) {
         throw bad(pos, `stream tags are not JSON (${(err as Error).message})`)
       }
-      group = { stream: validate ? checkTags(tags, `frames, group ${out.length + 1}`) : tags as StreamTags, entries: [] }
-      out.push(group)
-      pos = nl + 1
+      tags = validate ? checkTags(parsed, `frames, group ${out.length + 1}`) : parsed as StreamTags
+      pos = start = nl + 1
+      first = n
+      bytes = 0
+      last = -1
       continue
     }
-    if (group === null) throw bad(pos, 'an entry before any stream line')
+    if (tags === null) throw bad(pos, 'an entry before any stream line')
     const at = pos
-    let p = pos + 2
-    // <ts> <offset> <stdio> <message bytes> <attribute bytes>\n
-    const tsEnd = field(body, p, MAX_TS, at, 'time')
-    const ts = body.toString('latin1', p, tsEnd)
-    p = tsEnd + 1
-    const offEnd = field(body, p, MAX_DIGITS, at, 'offset')
-    const offset = digits(body, p, offEnd, at, 'offset')
-    p = offEnd + 1
-    const stdioEnd = field(body, p, 16, at, 'stdio')
-    const stdio = stdioEnd === p + 1 && body[p] === DASH ? '' : body.toString('latin1', p, stdioEnd)
-    p = stdioEnd + 1
-    const msgLenEnd = field(body, p, MAX_DIGITS, at, 'message length')
-    const msgLen = digits(body, p, msgLenEnd, at, 'message length')
-    p = msgLenEnd + 1
-    let attrLenEnd = p
-    while (attrLenEnd < len && attrLenEnd - p <= MAX_DIGITS && body[attrLenEnd] !== NL) attrLenEnd++
-    if (body[attrLenEnd] !== NL) throw bad(at, 'entry header has no newline after the attribute length')
-    const attrLen = digits(body, p, attrLenEnd, at, 'attribute length')
-    const msgStart = attrLenEnd + 1
-    const attrStart = msgStart + msgLen
-    const end = attrStart + attrLen
-    if (end >= len || body[end] !== NL) throw bad(at, `entry of ${msgLen} + ${attrLen} bytes is not followed by a newline (a wrong length, or a body cut short)`)
-    const message = body.toString('utf8', msgStart, attrStart)
-    if (attrLen === 0) {
-      group.entries.push([ts, offset, message, stdio])
-    } else {
+    pos = readEntry(body, pos, v)
+    const i = n - first
+    if (validate) {
+      const where = `frames, group ${out.length + 1}`
+      checkTime(body, v, where, i)
+      if (v.offset <= last) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][1]: offsets must increase within a group`)
+    }
+    last = v.offset
+    if (v.attrLen > 0) {
       let attrs: unknown
       try {
-        attrs = JSON.parse(body.toString('utf8', attrStart, end))
+        attrs = JSON.parse(body.toString('utf8', v.msgStart + v.msgLen, v.end))
       } catch (err) {
         throw bad(at, `attributes are not JSON (${(err as Error).message})`)
       }
-      group.entries.push([ts, offset, message, stdio, attrs as Entry[4]])
+      if (validate) checkAttributes(attrs, `frames, group ${out.length + 1}`, i)
     }
-    pos = end + 1
+    if ((n + 1) * W > index.length) { const grown = new Float64Array(index.length * 2); grown.set(index); index = grown; rebase(out, index, W) }
+    const k = n * W
+    v.tsParts(body, ts)
+    index[k] = at - start
+    index[k + 1] = v.offset
+    index[k + 2] = ts.hi
+    index[k + 3] = ts.lo
+    index[k + 4] = v.msgLen
+    n++
+    bytes += v.msgLen
   }
-  if (validate) for (let i = 0; i < out.length; i++) checkEntries(out[i]!.entries, `frames, group ${i + 1}`)
+  close(len)
   return out
+}
+
+/** After the index grew: the groups already closed take their views of the new one. */
+function rebase (groups: FramedBatch[], index: Float64Array, W: number): void {
+  let at = 0
+  for (let g = 0; g < groups.length; g++) {
+    const b = groups[g]!
+    const count = b.count
+    groups[g] = new FramedBatch(b.stream, b.frames, index.subarray(at, at + count * W), b.bytes, b.body)
+    at += count * W
+  }
+}
+
+/** The same checks as NDJSON's (core/wire.ts), on the time's bytes. */
+function checkTime (body: Buffer, v: EntryView, where: string, i: number): void {
+  let p = v.tsStart
+  const neg = body[p] === DASH
+  if (neg) p++
+  const n = v.tsEnd - p
+  let ok = n >= 1 && n <= 20
+  for (let k = p; ok && k < v.tsEnd; k++) { const d = body[k]! - ZERO; ok = d >= 0 && d <= 9 }
+  if (!ok) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][0] must be Unix nanoseconds as a decimal string`)
+  if (n < 19) return
+  // 19 digits and more may leave signed 64 bits (see core/wire.ts).
+  let first = p
+  while (first < v.tsEnd - 1 && body[first] === ZERO) first++ // leading zeros
+  const sig = v.tsEnd - first
+  if (sig > 19 || (sig === 19 && above(body, first, neg ? MIN_NS : MAX_NS))) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][0] is outside signed 64-bit nanoseconds`)
+}
+
+/** Whether the 19 digits at body[p] are more than `bound`'s (Buffer#compare costs more per call). */
+function above (body: Buffer, p: number, bound: Buffer): boolean {
+  for (let i = 0; i < 19; i++) {
+    const d = body[p + i]! - bound[i]!
+    if (d !== 0) return d > 0
+  }
+  return false
 }
 
 /** End of a space-terminated field starting at `p`, at most `max` bytes long. */
@@ -137,7 +346,7 @@ function digits (body: Buffer, p: number, end: number, at: number, name: string)
   if (end === p || end - p > MAX_DIGITS) throw bad(at, `entry header: ${name} must be a decimal number`)
   let n = 0
   for (let i = p; i < end; i++) {
-    const d = body[i]! - 0x30
+    const d = body[i]! - ZERO
     if (d < 0 || d > 9) throw bad(at, `entry header: ${name} must be a decimal number`)
     n = n * 10 + d
   }

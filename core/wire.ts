@@ -96,7 +96,7 @@ export function checkEntries (es: unknown, line: number | string): Entry[] {
   return es as Entry[]
 }
 
-function checkAttributes (a: unknown, line: number | string, i: number): void {
+export function checkAttributes (a: unknown, line: number | string, i: number): void {
   if (typeof a !== 'object' || a === null || Array.isArray(a)) throw bad(line, `entries[${i}][4] must be an object of strings`)
   const keys = Object.keys(a)
   if (keys.length > MAX_ATTRIBUTES) throw bad(line, `entries[${i}][4] has more than ${MAX_ATTRIBUTES} attributes`)

@@ -79,8 +79,12 @@ export interface UsageRequest {
 
 export interface LogStore {
   readonly kind: string
-  /** Idempotent by (stream id, offset): returns what was new. Resolves after commit. */
-  write (batches: StreamBatch[]): Promise<WriteResult>
+  /**
+   * Idempotent by (stream id, offset): returns what was new. Resolves after commit.
+   * `handOff`: the caller will not read these batches' entries again, so the store may take
+   * their memory instead of copying it (the collector's ingest hands over each request body).
+   */
+  write (batches: StreamBatch[], opts?: { handOff?: boolean }): Promise<WriteResult>
   /** Streams matching the selector, oldest first. */
   streams (selector: StreamSelector): Promise<StreamInfo[]>
   /**

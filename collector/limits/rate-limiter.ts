@@ -110,9 +110,10 @@ export class RateLimiter {
   /** The store committed these batches: notices among them need not be sent again. */
   committed (batches: StreamBatch[]): void {
     if (this.notices.size === 0) return
-    for (const b of batches) {
-      for (const e of b.entries) this.notices.delete(b.stream.id + ':' + e[1])
-    }
+    // Only the notices themselves are looked at: the other batches' records may have been
+    // handed to the store (LogStore.write) and be unreadable here.
+    const written = new Set(batches)
+    for (const [key, n] of this.notices) if (written.has(n)) this.notices.delete(key)
   }
 
   private bucket (cache: LRUCache<string, TokenBucket>, key: string, rate: number, now: number): TokenBucket {

@@ -1,3 +1,4 @@
+import { entryCount } from '../../core/frames.js'
 import type { StreamBatch, StreamTags } from '../../core/record.js'
 import type { Cached, CachedDirectory } from './cached-directory.js'
 import type { StaticMapping } from './static-mapping.js'
@@ -64,7 +65,7 @@ export class Enricher {
     group.stream.org = UNKNOWN_ORG
     group.stream.space = ''
     group.stream.app = group.stream.app ?? group.stream.job
-    this.opts.onFailure({ directory: dir, reason: got.reason, records: group.entries.length })
+    this.opts.onFailure({ directory: dir, reason: got.reason, records: entryCount(group) })
   }
 }
 

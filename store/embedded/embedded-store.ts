@@ -4,10 +4,11 @@ import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Entry, StreamBatch } from '../../core/record.js'
 import { DaytwoError } from '../../core/errors.js'
+import { framed, type FramedBatch } from '../../core/frames.js'
 import { selectorEquals, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageRequest, type UsageRow, type WriteResult } from '../log-store.js'
 import { decodeBlock } from './block-codec.js'
 import { openDatabase } from './schema.js'
-import type { RetentionOptions, RetentionResult, WriterResult } from './writer.js'
+import type { RecordBatch, RetentionOptions, RetentionResult, WriterResult } from './writer.js'
 
 interface StreamRow {
   sid: bigint, id: string, source: 'file' | 'syslog', node: string, deployment: string, job: string, idx: string, process: string, path: string,
@@ -64,17 +65,28 @@ export class EmbeddedStore implements LogStore {
     this.pending.clear()
   }
 
-  private call<T> (msg: Record<string, unknown>): Promise<T> {
+  private call<T> (msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.workerError) return Promise.reject(new DaytwoError('STORE_UNAVAILABLE', this.workerError.message))
     const id = ++this.seq
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-      this.worker.postMessage({ ...msg, id })
+      this.worker.postMessage({ ...msg, id }, transfer)
     })
   }
 
-  async write (batches: StreamBatch[]): Promise<WriteResult> {
-    const r = await this.call<WriterResult>({ op: 'write', batches })
+  async write (batches: StreamBatch[], opts: { handOff?: boolean } = {}): Promise<WriteResult> {
+    // The lines go to the writer as E records and their index (core/frames.ts): a forwarder's
+    // own bytes when they came as frames. Handed-off memory moves to the writer thread instead
+    // of being copied (a request body that is a whole ArrayBuffer of its own: never a slice of
+    // Buffer's shared pool, whose other users would lose their bytes).
+    const records: RecordBatch[] = []
+    const transfer = new Set<ArrayBuffer>()
+    for (const b of batches) {
+      const f = framed(b)
+      records.push({ stream: f.stream, frames: f.frames, index: f.index })
+      if (opts.handOff === true || f !== b) movable(f, transfer)
+    }
+    const r = await this.call<WriterResult>({ op: 'write', batches: records }, [...transfer])
     return { ...r, perStream: new Map(r.perStream.map(([id, lines, bytes]) => [id, { lines, bytes }])) }
   }
 
@@ -101,7 +113,7 @@ export class EmbeddedStore implements LogStore {
   async * read (req: ReadRequest): AsyncIterable<{ stream: StreamInfo, entries: Entry[] }> {
     const from = req.fromNs ?? -MAX_TS
     const to = req.toNs ?? MAX_TS
-    const blocks = this.reader.prepare('SELECT first_offset, last_offset, data FROM blocks WHERE sid = ? AND first_offset >= ? AND last_offset > ? AND max_ts >= ? AND min_ts <= ? ORDER BY first_offset LIMIT 64')
+    const blocks = this.reader.prepare('SELECT first_offset, last_offset, format, data FROM blocks WHERE sid = ? AND first_offset >= ? AND last_offset > ? AND max_ts >= ? AND min_ts <= ? ORDER BY first_offset LIMIT 64')
     const hasBounds = req.fromNs !== undefined || req.toNs !== undefined
     for (const row of this.selectStreams(req.selector)) {
       const info = toInfo(row)
@@ -109,10 +121,10 @@ export class EmbeddedStore implements LogStore {
       let cursor = -1n
       for (;;) {
         // Page through blocks so a long stream never holds more than 64 blocks in memory.
-        const page = blocks.all(row.sid, cursor + 1n, BigInt(after), from, to) as Array<{ first_offset: bigint, last_offset: bigint, data: Buffer }>
+        const page = blocks.all(row.sid, cursor + 1n, BigInt(after), from, to) as Array<{ first_offset: bigint, last_offset: bigint, format: bigint, data: Buffer }>
         if (page.length === 0) break
         for (const b of page) {
-          let entries = decodeBlock(b.data)
+          let entries = decodeBlock(b.data, Number(b.format))
           if (after >= 0 || hasBounds) {
             entries = entries.filter((e) => {
               if (e[1] <= after) return false
@@ -164,6 +176,16 @@ export class EmbeddedStore implements LogStore {
     await this.worker.terminate()
     this.reader.close()
   }
+}
+
+/** The ArrayBuffers a batch's memory lives in, when nothing else lives there. */
+function movable (f: FramedBatch, out: Set<ArrayBuffer>): void {
+  // The whole body the records were decoded from must be its ArrayBuffer: never a slice of
+  // Buffer's shared pool (small buffers), whose other users would lose their bytes.
+  const body = f.body
+  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && !(body.buffer instanceof SharedArrayBuffer)) out.add(body.buffer)
+  // The index is decodeFrames' own.
+  if (!(f.index.buffer instanceof SharedArrayBuffer)) out.add(f.index.buffer)
 }
 
 function toInfo (r: StreamRow): StreamInfo {

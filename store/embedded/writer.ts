@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3'
-import type { Entry, StreamBatch } from '../../core/record.js'
-import { encodeBlock } from './block-codec.js'
+import { RECORD_INDEX as X, tsBigInt, type TsParts } from '../../core/frames.js'
+import type { StreamTags } from '../../core/record.js'
+import { BLOCK_FRAMES_LZ4, BlockEncoder } from './block-codec.js'
 
 import type { DropRow } from '../log-store.js'
 
@@ -13,6 +14,13 @@ export interface RetentionOptions {
 }
 
 export interface RetentionResult { blocks: number, lines: number, bytes: number }
+
+/** A stream's lines as the writer takes them: E records (core/frames.ts), offsets increasing, and their index. */
+export interface RecordBatch {
+  stream: StreamTags
+  frames: Buffer
+  index: Float64Array
+}
 
 export interface WriterResult {
   lines: number
@@ -30,8 +38,9 @@ export class BlockWriter {
   private readonly updateTags: Database.Statement
   private readonly insertBlock: Database.Statement
   private readonly addUsage: Database.Statement
-  private readonly tx: (batches: StreamBatch[], nowMs: number) => WriterResult
+  private readonly tx: (writes: RecordBatch[][], nowMs: number) => WriterResult[]
   private readonly addDrops: Database.Statement
+  private readonly encoder = new BlockEncoder()
 
   constructor (private readonly db: Database.Database, private readonly blockLines: number) {
     this.getStream = db.prepare('SELECT sid, hwm, org, app, deployment, job, idx FROM streams WHERE id = ?').safeIntegers(false)
@@ -40,16 +49,25 @@ export class BlockWriter {
     this.updateStream = db.prepare('UPDATE streams SET hwm = ?, lines = lines + ?, bytes = bytes + ?, last_ts = max(last_ts, ?) WHERE sid = ?')
     // Tags may be refined after a stream started (kubelet metadata, tenant directory).
     this.updateTags = db.prepare('UPDATE streams SET deployment = @deployment, job = @job, idx = @idx, org = @org, space = @space, app = @app WHERE sid = @sid')
-    this.insertBlock = db.prepare('INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this.insertBlock = db.prepare(`INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data, format)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${BLOCK_FRAMES_LZ4})`)
     this.addUsage = db.prepare(`INSERT INTO usage (minute, org, app, lines, bytes) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (minute, org, app) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes`)
     this.addDrops = db.prepare(`INSERT INTO usage (minute, org, app, dropped_lines, dropped_bytes) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (minute, org, app) DO UPDATE SET dropped_lines = dropped_lines + excluded.dropped_lines, dropped_bytes = dropped_bytes + excluded.dropped_bytes`)
-    this.tx = db.transaction((batches: StreamBatch[], nowMs: number) => this.writeAll(batches, nowMs))
+    this.tx = db.transaction((writes: RecordBatch[][], nowMs: number) => writes.map((w) => this.writeAll(w, nowMs)))
   }
 
-  write (batches: StreamBatch[]): WriterResult {
-    return this.tx(batches, Date.now())
+  write (batches: RecordBatch[]): WriterResult {
+    return this.tx([batches], Date.now())[0]!
+  }
+
+  /**
+   * Several writes in one transaction (group commit: one fsync for all of them). A write that
+   * fails fails them all; the caller then writes them one by one.
+   */
+  writeMany (writes: RecordBatch[][]): WriterResult[] {
+    return this.tx(writes, Date.now())
   }
 
   /**
@@ -89,17 +107,13 @@ export class BlockWriter {
     this.db.transaction(() => { for (const r of rows) this.addDrops.run(minute, r.org, r.app, r.lines, r.bytes) })()
   }
 
-  private writeAll (batches: StreamBatch[], nowMs: number): WriterResult {
+  private writeAll (batches: RecordBatch[], nowMs: number): WriterResult {
     const res: WriterResult = { lines: 0, bytes: 0, newLines: 0, newBytes: 0, perStream: [] }
     const minute = Math.floor(nowMs / 60000) * 60000
     const usage = new Map<string, [string, string, number, number]>()
-    for (const { stream, entries } of batches) {
-      let bytes = 0
-      for (const e of entries) bytes += Buffer.byteLength(e[2])
-      res.lines += entries.length
-      res.bytes += bytes
-      if (entries.length === 0) continue
-      const t = stream
+    for (const { stream: t, frames, index } of batches) {
+      const count = index.length / X.width
+      if (count === 0) continue
       const org = t.org ?? ''
       const app = t.app ?? ''
       let row = this.getStream.get(t.id) as { sid: number, hwm: number, org: string, app: string, deployment: string, job: string, idx: string } | undefined
@@ -107,26 +121,28 @@ export class BlockWriter {
         this.insertStream.run({
           id: t.id, source: t.source, node: t.node, deployment: t.deployment, job: t.job, idx: t.index, process: t.process, path: t.path,
           namespace: t.namespace ?? null, pod: t.pod ?? null, container: t.container ?? null, org, space: t.space ?? '', app,
-          labels: t.labels ? JSON.stringify(t.labels) : null, first: BigInt(entries[0]![0])
+          labels: t.labels ? JSON.stringify(t.labels) : null, first: tsBigInt({ hi: index[X.tsHi]!, lo: index[X.tsLo]! })
         })
         row = this.getStream.get(t.id) as { sid: number, hwm: number, org: string, app: string, deployment: string, job: string, idx: string }
       } else if (row.org !== org || row.app !== app || row.deployment !== t.deployment || row.job !== t.job || row.idx !== t.index) {
         this.updateTags.run({ sid: row.sid, deployment: t.deployment, job: t.job, idx: t.index, org, space: t.space ?? '', app })
       }
-      let start = 0
-      while (start < entries.length && entries[start]![1] <= row.hwm) start++
-      if (start === entries.length) continue
+      for (let i = 0; i < count; i++) res.bytes += index[i * X.width + X.msgLen]!
+      res.lines += count
+      // Offsets increase within a stream: lines at or below the mark were stored before.
+      let from = 0
+      while (from < count && index[from * X.width + X.offset]! <= row.hwm) from++
+      if (from === count) continue
+      const maxTs: TsParts = { hi: -Infinity, lo: -Infinity }
       let newBytes = 0
-      let maxTs = 0n
-      for (let i = start; i < entries.length; i += this.blockLines) {
-        const chunk = entries.slice(i, i + this.blockLines)
-        const { min, max, bytes: b } = bounds(chunk)
-        if (max > maxTs) maxTs = max
-        newBytes += b
-        this.insertBlock.run(row.sid, chunk[0]![1], chunk[chunk.length - 1]![1], min, max, chunk.length, b, encodeBlock(chunk))
+      for (let i = from; i < count; i += this.blockLines) {
+        const b = block(index, i, Math.min(count, i + this.blockLines), frames.length)
+        if (before(maxTs, b.max)) { maxTs.hi = b.max.hi; maxTs.lo = b.max.lo }
+        newBytes += b.bytes
+        this.insertBlock.run(row.sid, b.firstOffset, b.lastOffset, tsBigInt(b.min), tsBigInt(b.max), b.lines, b.bytes, this.encoder.encode(frames.subarray(b.start, b.end)))
       }
-      const newLines = entries.length - start
-      this.updateStream.run(entries[entries.length - 1]![1], newLines, newBytes, maxTs, row.sid)
+      const newLines = count - from
+      this.updateStream.run(index[(count - 1) * X.width + X.offset]!, newLines, newBytes, tsBigInt(maxTs), row.sid)
       res.newLines += newLines
       res.newBytes += newBytes
       res.perStream.push([t.id, newLines, newBytes])
@@ -139,15 +155,33 @@ export class BlockWriter {
   }
 }
 
-function bounds (chunk: Entry[]): { min: bigint, max: bigint, bytes: number } {
-  let min = BigInt(chunk[0]![0])
-  let max = min
+interface Block { start: number, end: number, firstOffset: number, lastOffset: number, min: TsParts, max: TsParts, lines: number, bytes: number }
+
+/** Records [from, to) of a stream as one block: where its bytes are, and its bounds. */
+function block (index: Float64Array, from: number, to: number, framesEnd: number): Block {
+  const W = X.width
+  const min = { hi: index[from * W + X.tsHi]!, lo: index[from * W + X.tsLo]! }
+  const max = { hi: min.hi, lo: min.lo }
   let bytes = 0
-  for (const e of chunk) {
-    const ts = BigInt(e[0])
-    if (ts < min) min = ts
-    if (ts > max) max = ts
-    bytes += Buffer.byteLength(e[2])
+  for (let k = from * W; k < to * W; k += W) {
+    const hi = index[k + X.tsHi]!
+    const lo = index[k + X.tsLo]!
+    if (hi < min.hi || (hi === min.hi && lo < min.lo)) { min.hi = hi; min.lo = lo }
+    if (hi > max.hi || (hi === max.hi && lo > max.lo)) { max.hi = hi; max.lo = lo }
+    bytes += index[k + X.msgLen]!
   }
-  return { min, max, bytes }
+  return {
+    start: index[from * W + X.start]!,
+    end: to * W < index.length ? index[to * W + X.start]! : framesEnd,
+    firstOffset: index[from * W + X.offset]!,
+    lastOffset: index[(to - 1) * W + X.offset]!,
+    min,
+    max,
+    lines: to - from,
+    bytes
+  }
+}
+
+function before (a: TsParts, b: TsParts): boolean {
+  return a.hi < b.hi || (a.hi === b.hi && a.lo < b.lo)
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DaytwoError } from '../../core/errors.js'
-import { decodeFrames, encodeFrames, entryFrame, streamFrame } from '../../core/frames.js'
+import { FramedBatch, decodeFrames, encodeEntries, encodeFrames, entriesOf, entryCount, entryFrame, messageBytes, streamFrame } from '../../core/frames.js'
 import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
 import { decodeBatch, encodeBatch } from '../../core/wire.js'
 import { EntryWriter } from '../../forwarder/entry-writer.js'
@@ -21,7 +21,7 @@ const TRICKY: Entry[] = [
 
 test('frames: what is encoded decodes to the same batch as NDJSON would, attributes and all', () => {
   const batch: StreamBatch[] = [{ stream: TAGS, entries: TRICKY }, { stream: { ...TAGS, id: 's2', labels: { a: 'b' } }, entries: [['5', 1, 'x', 'stdout']] }, { stream: { ...TAGS, id: 's3' }, entries: [] }]
-  const decoded = decodeFrames(encodeFrames(batch))
+  const decoded = plain(decodeFrames(encodeFrames(batch)))
   assert.deepEqual(decoded, batch)
   assert.deepEqual(decoded, decodeBatch(encodeBatch(batch)))
 })
@@ -44,8 +44,35 @@ test('frames: the tailer\'s direct writes decode to what entryFrame would have s
   w.entry(['1795428001000000000', 2 ** 41, 'general way', 'stderr', { k: 'v' }])
   want.push(['1795428001000000000', 2 ** 41, 'general way', 'stderr', { k: 'v' }])
   assert.equal(w.count, want.length)
-  assert.deepEqual(decodeFrames(w.bytes), [{ stream: TAGS, entries: want }])
+  assert.deepEqual(plain(decodeFrames(w.bytes)), [{ stream: TAGS, entries: want }])
   assert.equal(Buffer.from(entryFrame(want[0]!)).toString(), w.bytes.toString().split('\n').slice(1, 3).join('\n') + '\n')
+})
+
+/** Decoded groups as plain objects, to compare with what was encoded. */
+function plain (groups: StreamBatch[]): StreamBatch[] {
+  return groups.map((g) => ({ stream: g.stream, entries: g.entries }))
+}
+
+test('frames: a decoded group keeps its records as they came, and counts them without parsing', () => {
+  const other: Entry[] = [['5', 1, 'x', 'stdout'], ['6', 2, 'ÿ'.repeat(3), '']]
+  const body = encodeFrames([{ stream: TAGS, entries: TRICKY }, { stream: { ...TAGS, id: 's2' }, entries: other }])
+  const [a, b] = decodeFrames(body)
+  assert.ok(a instanceof FramedBatch && b instanceof FramedBatch)
+  // The records are the body's own bytes (no copy), exactly the E records of the group.
+  assert.equal(a.frames.buffer, body.buffer)
+  assert.deepEqual(a.frames, encodeEntries(TRICKY))
+  assert.deepEqual(b.frames, encodeEntries(other))
+  assert.equal(entryCount(a), TRICKY.length)
+  assert.equal(messageBytes(a), TRICKY.reduce((n, e) => n + Buffer.byteLength(e[2]), 0))
+  assert.equal(messageBytes(b), 1 + 6)
+  // Plain batches are counted the same way.
+  assert.equal(entryCount({ stream: TAGS, entries: other }), 2)
+  assert.equal(messageBytes({ stream: TAGS, entries: other }), 7)
+  assert.deepEqual(entriesOf(a.frames), TRICKY)
+  // Entries are parsed once, on first use.
+  assert.equal(a.entries, a.entries)
+  // Re-encoding a decoded group gives the same body.
+  assert.deepEqual(encodeFrames([a, b]), body)
 })
 
 function refusal (body: string | Buffer): string {
