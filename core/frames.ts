@@ -263,6 +263,7 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
     if (validate) {
       const where = `frames, group ${out.length + 1}`
       checkTime(body, v, where, i)
+      checkStdio(body, v, where, i)
       if (v.offset <= last) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][1]: offsets must increase within a group`)
     }
     last = v.offset
@@ -316,6 +317,14 @@ function checkTime (body: Buffer, v: EntryView, where: string, i: number): void 
   while (first < v.tsEnd - 1 && body[first] === ZERO) first++ // leading zeros
   const sig = v.tsEnd - first
   if (sig > 19 || (sig === 19 && above(body, first, neg ? MIN_NS : MAX_NS))) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][0] is outside signed 64-bit nanoseconds`)
+}
+
+/** The stdio field: printable ASCII, as NDJSON's check (core/wire.ts) allows. */
+function checkStdio (body: Buffer, v: EntryView, where: string, i: number): void {
+  for (let k = v.stdioStart; k < v.stdioEnd; k++) {
+    const c = body[k]!
+    if (c < 0x21 || c > 0x7e) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][3] must be the stdio stream: "stdout", "stderr", or "-" for none (printable ASCII)`)
+  }
 }
 
 /** Whether the 19 digits at body[p] are more than `bound`'s (Buffer#compare costs more per call). */

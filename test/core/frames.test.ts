@@ -109,6 +109,8 @@ test('frames: each malformation is refused with a message that says what and whe
     [s + 'E 1 5 stdout 1 0\na\nE 2 5 stdout 1 0\nb\n', /offsets must increase within a group/],
     [s + 'E  0 stdout 1 0\na\n', /time missing/],
     [s + 'E 1 0 stdout 1 0 7\na\n', /attribute length must be a decimal number/],
+    [s + 'E 1 0 std\x01out 1 0\na\n', /entries\[0\]\[3\] must be the stdio stream/],
+    [s + 'E 1 0 std\xffout 1 0\na\n', /entries\[0\]\[3\] must be the stdio stream/],
     [s + 'E 1 0 stdout 1 0\na', /not followed by a newline/],
     [s + '\n', /expected "S "/]
   ]

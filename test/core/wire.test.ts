@@ -32,6 +32,11 @@ test('malformed batches name the line and the problem', () => {
     [JSON.stringify({ stream, entries: [['1', 5, 'a', ''], ['1', 5, 'b', '']] }), /offsets must increase/],
     [JSON.stringify({ stream, entries: [['1', 0, 7, '']] }), /entries\[0\]\[2\] must be a string/],
     [JSON.stringify({ stream, entries: [['1', 0, 'a', '', []]] }), /entries\[0\]\[4\] must be an object/],
+    // stdio must fit the frames format the store keeps lines in: no spaces, printable ASCII, not "-".
+    [JSON.stringify({ stream, entries: [['1', 0, 'a', 'std out']] }), /entries\[0\]\[3\] must be the stdio stream/],
+    [JSON.stringify({ stream, entries: [['1', 0, 'a', '-']] }), /entries\[0\]\[3\] must be the stdio stream/],
+    [JSON.stringify({ stream, entries: [['1', 0, 'a', 'x'.repeat(17)]] }), /entries\[0\]\[3\] must be the stdio stream/],
+    [JSON.stringify({ stream, entries: [['1', 0, 'a', 'stdoüt']] }), /entries\[0\]\[3\] must be the stdio stream/],
     [JSON.stringify({ stream, entries: [['1', 0, 'a', '', { severity: 3 }]] }), /entries\[0\]\[4\]\.severity must be a string/],
     [JSON.stringify({ stream, entries: [['1', 0, 'a', '', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))]] }), /more than 64 attributes/],
     [JSON.stringify({ stream: { ...stream, job: 'x'.repeat(2000) }, entries: [] }), /longer than/]
