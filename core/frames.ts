@@ -132,6 +132,8 @@ export class EntryView {
   attrLen = 0
   /** The record's closing newline. */
   end = 0
+  /** The last number read. */
+  num = 0
 
   /** The time split into exact parts: ts = hi × 1e9 + lo, both carrying the sign. */
   tsParts (body: Buffer, out: TsParts): TsParts {
@@ -166,28 +168,20 @@ function bad (at: number, why: string): DaytwoError {
  */
 export function readEntry (body: Buffer, pos: number, v: EntryView): number {
   const at = pos
-  const len = body.length
-  let p = pos + 2
-  // <ts> <offset> <stdio> <message bytes> <attribute bytes>\n
-  v.tsStart = p
-  v.tsEnd = field(body, p, MAX_TS, at, 'time')
-  p = v.tsEnd + 1
-  const offEnd = field(body, p, MAX_DIGITS, at, 'offset')
-  v.offset = digits(body, p, offEnd, at, 'offset')
-  p = offEnd + 1
-  v.stdioStart = p
-  v.stdioEnd = field(body, p, 16, at, 'stdio')
-  p = v.stdioEnd + 1
-  const msgLenEnd = field(body, p, MAX_DIGITS, at, 'message length')
-  v.msgLen = digits(body, p, msgLenEnd, at, 'message length')
-  p = msgLenEnd + 1
-  let attrLenEnd = p
-  while (attrLenEnd < len && attrLenEnd - p <= MAX_DIGITS && body[attrLenEnd] !== NL) attrLenEnd++
-  if (body[attrLenEnd] !== NL) throw bad(at, 'entry header has no newline after the attribute length')
-  v.attrLen = digits(body, p, attrLenEnd, at, 'attribute length')
-  v.msgStart = attrLenEnd + 1
+  // <ts> <offset> <stdio> <message bytes> <attribute bytes>\n, each field scanned once.
+  v.tsStart = pos + 2
+  v.tsEnd = field(body, v.tsStart, MAX_TS, at, 'time')
+  let p = number(body, v.tsEnd + 1, SPACE, at, 'offset', v)
+  v.offset = v.num
+  v.stdioStart = p + 1
+  v.stdioEnd = field(body, v.stdioStart, 16, at, 'stdio')
+  p = number(body, v.stdioEnd + 1, SPACE, at, 'message length', v)
+  v.msgLen = v.num
+  p = number(body, p + 1, NL, at, 'attribute length', v)
+  v.attrLen = v.num
+  v.msgStart = p + 1
   v.end = v.msgStart + v.msgLen + v.attrLen
-  if (v.end >= len || body[v.end] !== NL) throw bad(at, `entry of ${v.msgLen} + ${v.attrLen} bytes is not followed by a newline (a wrong length, or a body cut short)`)
+  if (v.end >= body.length || body[v.end] !== NL) throw bad(at, `entry of ${v.msgLen} + ${v.attrLen} bytes is not followed by a newline (a wrong length, or a body cut short)`)
   return v.end + 1
 }
 
@@ -350,15 +344,26 @@ function field (body: Buffer, p: number, max: number, at: number, name: string):
   throw bad(at, `entry header: ${name} missing or longer than ${max} bytes`)
 }
 
-/** A non-negative decimal integer in body[p, end). */
-function digits (body: Buffer, p: number, end: number, at: number, name: string): number {
-  if (end === p || end - p > MAX_DIGITS) throw bad(at, `entry header: ${name} must be a decimal number`)
+/**
+ * A non-negative decimal field starting at `p` and ending in `term`: its value goes to
+ * `v.num`; returns the terminator's position. Digits are checked as they are read.
+ */
+function number (body: Buffer, p: number, term: number, at: number, name: string, v: EntryView): number {
+  const stop = Math.min(body.length, p + MAX_DIGITS + 1)
   let n = 0
-  for (let i = p; i < end; i++) {
-    const d = body[i]! - ZERO
-    if (d < 0 || d > 9) throw bad(at, `entry header: ${name} must be a decimal number`)
-    n = n * 10 + d
+  let i = p
+  for (; i < stop; i++) {
+    const c = body[i]!
+    const d = c - ZERO
+    if (d >= 0 && d <= 9) { n = n * 10 + d; continue }
+    if (c === term) break
+    if (term === SPACE && c === NL) throw bad(at, 'entry header has too few fields (E <ts> <offset> <stdio> <message bytes> <attribute bytes>)')
+    if (term === SPACE && c === SPACE && i === p) throw bad(at, `entry header: ${name} missing`)
+    throw bad(at, `entry header: ${name} must be a decimal number`)
   }
+  if (i === stop) throw bad(at, term === NL ? 'entry header has no newline after the attribute length' : `entry header: ${name} missing or longer than ${MAX_DIGITS} bytes`)
+  if (i === p) throw bad(at, `entry header: ${name} ${term === NL ? 'must be a decimal number' : 'missing'}`)
   if (!Number.isSafeInteger(n)) throw bad(at, `entry header: ${name} is too large`)
-  return n
+  v.num = n
+  return i
 }

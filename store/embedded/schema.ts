@@ -67,7 +67,8 @@ export function openDatabase (file: string, opts: { readonly?: boolean } = {}): 
     if (empty) db.pragma('page_size = 16384')
     db.pragma('journal_mode = WAL')
     // FULL: a commit is on disk before the collector acknowledges the batch.
-    db.pragma('synchronous = ' + (process.env.XSYNC ?? 'FULL'))
+    db.pragma('synchronous = FULL')
+    if (process.env.XCKPT) db.pragma('wal_autocheckpoint = ' + process.env.XCKPT)
     const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined
     const row = hasMeta ? db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined : undefined
     const found = row === undefined ? 0 : Number(row.value)
