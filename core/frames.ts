@@ -255,10 +255,10 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
     pos = readEntry(body, pos, v)
     const i = n - first
     if (validate) {
-      const where = `frames, group ${out.length + 1}`
-      checkTime(body, v, where, i)
-      checkStdio(body, v, where, i)
-      if (v.offset <= last) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][1]: offsets must increase within a group`)
+      const group = out.length + 1
+      checkTime(body, v, group, i)
+      checkStdio(body, v, group, i)
+      if (v.offset <= last) throw refuse(group, i, '[1]: offsets must increase within a group')
     }
     last = v.offset
     if (v.attrLen > 0) {
@@ -296,28 +296,33 @@ function rebase (groups: FramedBatch[], index: Float64Array, W: number): void {
   }
 }
 
+/** A refused entry, named as NDJSON's checks name it (core/wire.ts). Made only on failure. */
+function refuse (group: number, i: number, why: string): DaytwoError {
+  return new DaytwoError('BAD_BATCH', `frames, group ${group}: entries[${i}]${why}`)
+}
+
 /** The same checks as NDJSON's (core/wire.ts), on the time's bytes. */
-function checkTime (body: Buffer, v: EntryView, where: string, i: number): void {
+function checkTime (body: Buffer, v: EntryView, group: number, i: number): void {
   let p = v.tsStart
   const neg = body[p] === DASH
   if (neg) p++
   const n = v.tsEnd - p
   let ok = n >= 1 && n <= 20
   for (let k = p; ok && k < v.tsEnd; k++) { const d = body[k]! - ZERO; ok = d >= 0 && d <= 9 }
-  if (!ok) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][0] must be Unix nanoseconds as a decimal string`)
+  if (!ok) throw refuse(group, i, '[0] must be Unix nanoseconds as a decimal string')
   if (n < 19) return
   // 19 digits and more may leave signed 64 bits (see core/wire.ts).
   let first = p
   while (first < v.tsEnd - 1 && body[first] === ZERO) first++ // leading zeros
   const sig = v.tsEnd - first
-  if (sig > 19 || (sig === 19 && above(body, first, neg ? MIN_NS : MAX_NS))) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][0] is outside signed 64-bit nanoseconds`)
+  if (sig > 19 || (sig === 19 && above(body, first, neg ? MIN_NS : MAX_NS))) throw refuse(group, i, '[0] is outside signed 64-bit nanoseconds')
 }
 
 /** The stdio field: printable ASCII, as NDJSON's check (core/wire.ts) allows. */
-function checkStdio (body: Buffer, v: EntryView, where: string, i: number): void {
+function checkStdio (body: Buffer, v: EntryView, group: number, i: number): void {
   for (let k = v.stdioStart; k < v.stdioEnd; k++) {
     const c = body[k]!
-    if (c < 0x21 || c > 0x7e) throw new DaytwoError('BAD_BATCH', `${where}: entries[${i}][3] must be the stdio stream: "stdout", "stderr", or "-" for none (printable ASCII)`)
+    if (c < 0x21 || c > 0x7e) throw refuse(group, i, '[3] must be the stdio stream: "stdout", "stderr", or "-" for none (printable ASCII)')
   }
 }
 

@@ -2,8 +2,15 @@ import Database from 'better-sqlite3'
 
 // The embedded store's tables. Lines live in blocks: one row per run of up to `blockLines`
 // consecutive lines of one stream, compressed (block-codec.ts says how), keyed by (stream,
-// first offset) with time bounds, as Loki's chunks are. Each stream keeps a high-water mark (the last offset
-// stored): a retried line at or below it is already stored, which makes writes idempotent.
+// first offset) with time bounds, as Loki's chunks are. Each stream keeps a high-water mark
+// (the last offset stored): a retried line at or below it is already stored, which makes
+// writes idempotent.
+//
+// Blocks are a rowid table with a unique key since version 2: rows of tens of KB are what
+// SQLite advises against keeping in a WITHOUT ROWID table, and inserting them costs about half
+// as much CPU this way (measured: 1 672 blocks of 40 KB, 209 commits: 136–155 against
+// 253–344 ms). A file upgraded from version 1 keeps its WITHOUT ROWID table, which works the
+// same, only slower.
 
 export const SCHEMA_VERSION = 2
 
@@ -42,8 +49,8 @@ CREATE TABLE IF NOT EXISTS blocks (
   bytes INTEGER NOT NULL,
   data BLOB NOT NULL,
   format INTEGER NOT NULL DEFAULT 1,
-  PRIMARY KEY (sid, first_offset)
-) WITHOUT ROWID;
+  UNIQUE (sid, first_offset)
+);
 CREATE INDEX IF NOT EXISTS blocks_max_ts ON blocks (max_ts);
 CREATE TABLE IF NOT EXISTS usage (
   minute INTEGER NOT NULL,
@@ -68,7 +75,6 @@ export function openDatabase (file: string, opts: { readonly?: boolean } = {}): 
     db.pragma('journal_mode = WAL')
     // FULL: a commit is on disk before the collector acknowledges the batch.
     db.pragma('synchronous = FULL')
-    if (process.env.XCKPT) db.pragma('wal_autocheckpoint = ' + process.env.XCKPT)
     const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined
     const row = hasMeta ? db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined : undefined
     const found = row === undefined ? 0 : Number(row.value)
