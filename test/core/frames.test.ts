@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DaytwoError } from '../../core/errors.js'
-import { FramedBatch, decodeFrames, encodeEntries, encodeFrames, entriesOf, entryCount, entryFrame, messageBytes, streamFrame } from '../../core/frames.js'
+import { FramedBatch, RECORD_INDEX, decodeFrames, encodeEntries, encodeFrames, entriesOf, entryCount, entryFrame, messageBytes, streamFrame, tsBigInt } from '../../core/frames.js'
 import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
 import { decodeBatch, encodeBatch } from '../../core/wire.js'
 import { EntryWriter } from '../../forwarder/entry-writer.js'
@@ -140,4 +140,76 @@ test('frames: 20 000 mutations of a valid body are decoded or refused with DAYTW
     }
   }
   assert.ok(refused > 10000, `most mutations are refused (${refused})`)
+})
+
+test('frames: the record index agrees with the parsed entries, across groups and after the index grew', () => {
+  const r = new Rng(0x1de8)
+  const X = RECORD_INDEX
+  const MAX = (1n << 63n) - 1n
+  // Times of every shape the validator takes: beyond double precision, before 1970, zero and
+  // minus zero, few digits, and 20 digits with leading zeros.
+  const time = (): string => {
+    switch (r.int(7)) {
+      case 0: return String(1_800_000_000_000_000_000n + BigInt(r.int(1000)))
+      case 1: return '-' + String(BigInt(r.int(2 ** 31)) * BigInt(r.int(2 ** 31)) + BigInt(r.int(1e9)))
+      case 2: return r.pick(['0', '-0', '5', '-5', '999999999', '-999999999', '1000000000', '-1000000000', String(MAX), '-' + String(MAX + 1n)])
+      case 3: return String(BigInt(r.int(1e9))).padStart(20, '0')
+      case 4: return '-' + String(BigInt(r.int(2 ** 30)) * 1_000_000_000n + BigInt(r.int(1e9))).padStart(20, '0')
+      case 5: return String(r.int(1e6))
+      default: return String(1_795_428_000_000_000_000n + BigInt(r.int(2 ** 31)) * 1000n + BigInt(r.int(1000)))
+    }
+  }
+  const many = (n: number, attrsEvery = 0): Entry[] => {
+    const out: Entry[] = []
+    let off = r.int(10)
+    for (let i = 0; i < n; i++) {
+      const msg = r.str(r.int(6), 'abc é✓\n"')
+      const e: Entry = [time(), off, msg, r.pick(['stdout', 'stderr', ''])]
+      if (attrsEvery > 0 && i % attrsEvery === 0) e.push({ severity: String(i % 8) })
+      out.push(e)
+      off += 1 + r.int(r.pick([1, 10, 2 ** 40]))
+    }
+    return out
+  }
+  const groups: StreamBatch[] = [
+    { stream: TAGS, entries: TRICKY },
+    { stream: { ...TAGS, id: 'empty' }, entries: [] },
+    { stream: { ...TAGS, id: 'g3' }, entries: many(3000) },
+    { stream: { ...TAGS, id: 'g4' }, entries: many(5, 2) },
+    { stream: { ...TAGS, id: 'g5' }, entries: many(2500, 97) },
+    { stream: { ...TAGS, id: 'g6' }, entries: [['-1', 0, '', '']] }
+  ]
+  const body = encodeFrames(groups)
+  const total = groups.reduce((n, g) => n + g.entries.length, 0)
+  // decodeFrames starts with room for 16 + body.length / 128 records: this body needs more.
+  assert.ok(total > 16 + (body.length >>> 7), `${total} records in ${body.length} bytes make the index grow`)
+  const decoded = decodeFrames(body)
+  assert.equal(decoded.length, groups.length)
+  for (const [gi, g] of decoded.entries()) {
+    const want = groups[gi]!.entries
+    assert.equal(g.count, want.length, `group ${gi}: count`)
+    assert.equal(g.index.length, want.length * X.width, `group ${gi}: index length`)
+    assert.deepEqual(g.entries, want, `group ${gi}: entries`)
+    let start = 0
+    let bytes = 0
+    for (const [i, e] of want.entries()) {
+      const k = i * X.width
+      const at = `group ${gi}, record ${i} (${e[0]})`
+      const record = Buffer.from(entryFrame(e))
+      assert.equal(g.index[k + X.start], start, `${at}: start`)
+      assert.ok(g.frames.subarray(start, start + record.length).equals(record), `${at}: the record's bytes are at start`)
+      assert.equal(g.index[k + X.offset], e[1], `${at}: offset`)
+      const hi = g.index[k + X.tsHi]!
+      const lo = g.index[k + X.tsLo]!
+      assert.ok(Number.isSafeInteger(hi) && Number.isSafeInteger(lo) && Math.abs(lo) < 1e9, `${at}: parts ${hi}, ${lo}`)
+      assert.ok(!(hi > 0 && lo < 0) && !(hi < 0 && lo > 0), `${at}: the parts carry one sign (${hi}, ${lo})`)
+      assert.equal(BigInt(hi) * 1_000_000_000n + BigInt(lo), BigInt(e[0]), `${at}: hi × 1e9 + lo`)
+      assert.equal(tsBigInt({ hi, lo }), BigInt(e[0]), `${at}: tsBigInt`)
+      assert.equal(g.index[k + X.msgLen], Buffer.byteLength(e[2]), `${at}: message length`)
+      start += record.length
+      bytes += Buffer.byteLength(e[2])
+    }
+    assert.equal(start, g.frames.length, `group ${gi}: the records fill the frames`)
+    assert.equal(g.bytes, bytes, `group ${gi}: bytes`)
+  }
 })
