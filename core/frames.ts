@@ -68,12 +68,21 @@ export function encodeFrames (groups: StreamBatch[]): Buffer {
  */
 export const RECORD_INDEX = { width: 5, start: 0, offset: 1, tsHi: 2, tsLo: 3, msgLen: 4 } as const
 
+/** A decoded frames body: its bytes and how many groups were made of it. */
+export interface FramesBody {
+  bytes: Buffer
+  groups: number
+}
+
 /**
  * One group of a frames body, its entries kept as the E records they arrived as. `entries`
  * parses them on first use; the records are the truth, so build a new batch to change them.
  */
 export class FramedBatch implements StreamBatch {
   private parsed: Entry[] | undefined
+  /** How many records. */
+  readonly count: number
+
   constructor (
     public stream: StreamTags,
     /** The group's E records, back to back. */
@@ -82,16 +91,19 @@ export class FramedBatch implements StreamBatch {
     readonly index: Float64Array,
     /** Their messages' bytes. */
     readonly bytes: number,
-    /** The whole body the group was decoded from (which `frames` is part of). */
-    readonly body: Buffer = frames
-  ) {}
+    /** The body the group was decoded from (which `frames` is part of). */
+    readonly source: FramesBody = { bytes: frames, groups: 1 }
+  ) {
+    this.count = index.length / RECORD_INDEX.width
+  }
 
-  /** How many records. */
-  get count (): number { return this.index.length / RECORD_INDEX.width }
+  /** Whether a store took this group's memory (LogStore.write with handOff). */
+  get released (): boolean {
+    return this.count > 0 && this.frames.byteLength === 0
+  }
 
   get entries (): Entry[] {
-    // A store may take a batch's memory once the caller handed it over (LogStore.write).
-    if (this.frames.length === 0 && this.index.length > 0) throw new Error('these records were handed to the store and are no longer readable here')
+    if (this.released) throw new DaytwoError('BAD_BATCH', 'these records were handed to the store and are no longer readable here')
     return (this.parsed ??= entriesOf(this.frames))
   }
 }
@@ -112,9 +124,9 @@ export function messageBytes (b: StreamBatch): number {
 /** A batch as a FramedBatch: itself, or its entries encoded and indexed. */
 export function framed (b: StreamBatch): FramedBatch {
   if (b instanceof FramedBatch) return b
-  const records = encodeEntries(b.entries)
-  const [g] = decodeFrames(Buffer.concat([streamFrame(b.stream), records]), false)
-  return new FramedBatch(b.stream, g!.frames, g!.index, g!.bytes, g!.body)
+  const [g] = decodeFrames(Buffer.concat([streamFrame(b.stream), encodeEntries(b.entries)]), false)
+  g!.stream = b.stream
+  return g!
 }
 
 /**
@@ -225,8 +237,11 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
   let first = 0 // the group's first record
   let bytes = 0
   let last = -1
+  const source: FramesBody = { bytes: body, groups: 0 }
   const close = (end: number) => {
-    if (tags !== null) out.push(new FramedBatch(tags, body.subarray(start, end), index.subarray(first * W, n * W), bytes, body))
+    if (tags === null) return
+    out.push(new FramedBatch(tags, body.subarray(start, end), index.subarray(first * W, n * W), bytes, source))
+    source.groups++
   }
   let pos = 0
   const len = body.length
@@ -291,7 +306,7 @@ function rebase (groups: FramedBatch[], index: Float64Array, W: number): void {
   for (let g = 0; g < groups.length; g++) {
     const b = groups[g]!
     const count = b.count
-    groups[g] = new FramedBatch(b.stream, b.frames, index.subarray(at, at + count * W), b.bytes, b.body)
+    groups[g] = new FramedBatch(b.stream, b.frames, index.subarray(at, at + count * W), b.bytes, b.source)
     at += count * W
   }
 }

@@ -83,6 +83,7 @@ export interface LogStore {
    * Idempotent by (stream id, offset): returns what was new. Resolves after commit.
    * `handOff`: the caller will not read these batches' entries again, so the store may take
    * their memory instead of copying it (the collector's ingest hands over each request body).
+   * The embedded store moves a decoded body only when every group of it is in this write.
    */
   write (batches: StreamBatch[], opts?: { handOff?: boolean }): Promise<WriteResult>
   /** Streams matching the selector, oldest first. */

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { Entry, StreamBatch } from '../../core/record.js'
 import { DaytwoError } from '../../core/errors.js'
-import { framed, type FramedBatch } from '../../core/frames.js'
+import { framed, type FramedBatch, type FramesBody } from '../../core/frames.js'
 import { selectorEquals, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageRequest, type UsageRow, type WriteResult } from '../log-store.js'
 import { decodeBlock } from './block-codec.js'
 import { openDatabase } from './schema.js'
@@ -49,7 +49,9 @@ export class EmbeddedStore implements LogStore {
     // The worker creates the schema; wait for it before opening the read connection.
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: { id: number }) => { if (m.id === 0) { cleanup(); resolve() } }
-      const onErr = (e: Error) => { cleanup(); reject(e) }
+      // An error thrown in the worker may arrive as a plain object (better-sqlite3's SqliteError
+      // loses its message on the way): name the file and whatever the error says.
+      const onErr = (e: unknown) => { cleanup(); reject(new DaytwoError('STORE_UNAVAILABLE', `cannot open the embedded store ${file}: ${describe(e)}`)) }
       const cleanup = () => { worker.off('message', onMsg); worker.off('error', onErr) }
       worker.on('message', onMsg)
       worker.on('error', onErr)
@@ -80,13 +82,16 @@ export class EmbeddedStore implements LogStore {
     // of being copied (a request body that is a whole ArrayBuffer of its own: never a slice of
     // Buffer's shared pool, whose other users would lose their bytes).
     const records: RecordBatch[] = []
-    const transfer = new Set<ArrayBuffer>()
+    const given = new Map<FramesBody, FramedBatch[]>()
     for (const b of batches) {
       const f = framed(b)
+      if (f.released) throw new DaytwoError('BAD_BATCH', 'a batch whose records were already handed to the store')
       records.push({ stream: f.stream, frames: f.frames, index: f.index })
-      if (opts.handOff === true || f !== b) movable(f, transfer)
+      if (opts.handOff === true || f !== b) given.set(f.source, [...(given.get(f.source) ?? []), f])
     }
-    const r = await this.call<WriterResult>({ op: 'write', batches: records }, [...transfer])
+    const transfer: ArrayBuffer[] = []
+    for (const [source, groups] of given) if (new Set(groups).size === source.groups) movable(source, groups, transfer)
+    const r = await this.call<WriterResult>({ op: 'write', batches: records }, transfer)
     return { ...r, perStream: new Map(r.perStream.map(([id, lines, bytes]) => [id, { lines, bytes }])) }
   }
 
@@ -178,14 +183,22 @@ export class EmbeddedStore implements LogStore {
   }
 }
 
-/** The ArrayBuffers a batch's memory lives in, when nothing else lives there. */
-function movable (f: FramedBatch, out: Set<ArrayBuffer>): void {
-  // The whole body the records were decoded from must be its ArrayBuffer: never a slice of
-  // Buffer's shared pool (small buffers), whose other users would lose their bytes.
-  const body = f.body
-  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && !(body.buffer instanceof SharedArrayBuffer)) out.add(body.buffer)
-  // The index is decodeFrames' own.
-  if (!(f.index.buffer instanceof SharedArrayBuffer)) out.add(f.index.buffer)
+/**
+ * The memory of a body every group of which is being written: its bytes, when they are a whole
+ * ArrayBuffer (never a slice of Buffer's shared pool, whose other users would lose their
+ * bytes), and its record index (decodeFrames' own, shared by its groups only).
+ */
+function movable (source: FramesBody, groups: FramedBatch[], out: ArrayBuffer[]): void {
+  const body = source.bytes
+  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer && !out.includes(body.buffer)) out.push(body.buffer)
+  for (const g of groups) if (g.index.buffer instanceof ArrayBuffer && !out.includes(g.index.buffer)) out.push(g.index.buffer)
+}
+
+function describe (e: unknown): string {
+  if (e instanceof Error && e.message) return e.message
+  const o = e as { message?: unknown, code?: unknown } | null
+  const parts = [o?.code, o?.message].filter((x) => typeof x === 'string' && x !== '')
+  return parts.length > 0 ? parts.join(': ') + (o?.code === 'SQLITE_NOTADB' ? ' (not an SQLite database)' : '') : String(e)
 }
 
 function toInfo (r: StreamRow): StreamInfo {

@@ -68,17 +68,19 @@ export function openDatabase (file: string, opts: { readonly?: boolean } = {}): 
   const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
   db.pragma('busy_timeout = 5000')
   if (!opts.readonly) {
+    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name))
+    const row = tables.has('meta') ? db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined : undefined
+    // Version 1 made its tables, then recorded its version: blocks without a version are a
+    // version-1 file that stopped in between.
+    const found = row !== undefined ? Number(row.value) : tables.has('blocks') ? 1 : 0
+    // Refused before anything is changed, the journal mode included.
+    if (found > SCHEMA_VERSION) throw new Error(`store at ${file} has schema version ${found}; this daytwo reads versions up to ${SCHEMA_VERSION}: run a newer daytwo`)
     // Blocks are tens of KB: 16 KiB pages hold them in a quarter of the pages 4 KiB would (~40 %
     // less CPU to insert them, measured). Only a new file's page size can be set, before WAL.
-    const empty = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0
-    if (empty) db.pragma('page_size = 16384')
+    if (tables.size === 0) db.pragma('page_size = 16384')
     db.pragma('journal_mode = WAL')
     // FULL: a commit is on disk before the collector acknowledges the batch.
     db.pragma('synchronous = FULL')
-    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined
-    const row = hasMeta ? db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined : undefined
-    const found = row === undefined ? 0 : Number(row.value)
-    if (found > SCHEMA_VERSION) throw new Error(`store at ${file} has schema version ${found}; this daytwo reads versions up to ${SCHEMA_VERSION}: run a newer daytwo`)
     db.transaction(() => {
       if (found === 0) {
         db.exec(DDL)
@@ -86,7 +88,7 @@ export function openDatabase (file: string, opts: { readonly?: boolean } = {}): 
         return
       }
       for (let v = found + 1; v <= SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!)
-      db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema_version')
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('schema_version', String(SCHEMA_VERSION))
     })()
   }
   return db

@@ -225,6 +225,44 @@ test('a store with a newer schema (3) is refused, naming the version, and is lef
   assert.ok(!cols.includes('format'), 'no migration ran on a newer file')
 })
 
+test('a newer file refused is left in its own journal mode; a version-1 file that lost its version row is upgraded; a file that is not SQLite is named so', async (t) => {
+  // Refused before anything changes: buildV1 leaves WAL, so make it "delete" first.
+  const dir = tempDir(t)
+  const file = join(dir, 'daytwo.sqlite')
+  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, '3')
+  const db = new Database(file)
+  db.pragma('journal_mode = DELETE')
+  db.close()
+  await assert.rejects(EmbeddedStore.open(dir, { blockLines: 4 }), /schema version 3/)
+  const after = new Database(file, { readonly: true })
+  assert.equal(after.pragma('journal_mode', { simple: true }), 'delete')
+  after.close()
+
+  // Version 1 made its tables before it wrote its version: a crash in between left blocks
+  // and no version. Such a file is version 1, upgraded, and takes new lines.
+  const dir1 = tempDir(t)
+  const file1 = join(dir1, 'daytwo.sqlite')
+  buildV1(file1, [{ tags: TAGS, entries: oldLines(0, 6) }], 4)
+  const d1 = new Database(file1)
+  d1.prepare('DELETE FROM meta').run()
+  d1.close()
+  const store = await open(t, dir1, 4)
+  assert.equal((await store.write([{ stream: TAGS, entries: oldLines(6, 3) }])).newLines, 3)
+  assert.deepEqual(await readAll(store), oldLines(0, 9))
+  assert.equal(metaVersion(file1), '2')
+
+  // Not an SQLite file at all: the error says which file and why.
+  const dir2 = tempDir(t)
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(join(dir2, 'daytwo.sqlite'), 'this is not a database '.repeat(100))
+  await assert.rejects(EmbeddedStore.open(dir2, { blockLines: 4 }), (err: Error) => {
+    assert.ok(err instanceof DaytwoError)
+    assert.match(err.message, /daytwo\.sqlite/)
+    assert.match(err.message, /SQLITE_NOTADB|not an SQLite database|file is not a database/)
+    return true
+  })
+})
+
 test('a new store file is schema 2 with 16 KiB pages', async (t) => {
   const dir = tempDir(t)
   const store = await EmbeddedStore.open(dir, { blockLines: 4 })
