@@ -237,6 +237,7 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
   let first = 0 // the group's first record
   let bytes = 0
   let last = -1
+  let label: string | undefined // the group's name in errors, made once per group when needed
   const source: FramesBody = { bytes: body, groups: 0 }
   const close = (end: number) => {
     if (tags === null) return
@@ -260,6 +261,7 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
       }
       tags = validate ? checkTags(parsed, `frames, group ${out.length + 1}`) : parsed as StreamTags
       pos = start = nl + 1
+      label = undefined
       first = n
       bytes = 0
       last = -1
@@ -283,7 +285,7 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
       } catch (err) {
         throw bad(at, `attributes are not JSON (${(err as Error).message})`)
       }
-      if (validate) checkAttributes(attrs, `frames, group ${out.length + 1}`, i)
+      if (validate) checkAttributes(attrs, label ??= `frames, group ${out.length + 1}`, i)
     }
     if ((n + 1) * W > index.length) { const grown = new Float64Array(index.length * 2); grown.set(index); index = grown; rebase(out, index, W) }
     const k = n * W
