@@ -225,7 +225,6 @@ export function entriesOf (records: Buffer): Entry[] {
  * tags may break limits that only the collector enforces).
  */
 export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
-  const out: FramedBatch[] = []
   const v = new EntryView()
   const ts: TsParts = { hi: 0, lo: 0 }
   const W = RECORD_INDEX.width
@@ -238,12 +237,9 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
   let bytes = 0
   let last = -1
   let label: string | undefined // the group's name in errors, made once per group when needed
-  const source: FramesBody = { bytes: body, groups: 0 }
-  const close = (end: number) => {
-    if (tags === null) return
-    out.push(new FramedBatch(tags, body.subarray(start, end), index.subarray(first * W, n * W), bytes, source))
-    source.groups++
-  }
+  // Groups are made once the index has its final size (it may grow while the body is read).
+  const groups: Array<{ tags: StreamTags, start: number, end: number, first: number, n: number, bytes: number }> = []
+  const close = (end: number) => { if (tags !== null) groups.push({ tags, start, end, first, n, bytes }) }
   let pos = 0
   const len = body.length
   while (pos < len) {
@@ -259,7 +255,7 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
       } catch (err) {
         throw bad(pos, `stream tags are not JSON (${(err as Error).message})`)
       }
-      tags = validate ? checkTags(parsed, `frames, group ${out.length + 1}`) : parsed as StreamTags
+      tags = validate ? checkTags(parsed, `frames, group ${groups.length + 1}`) : parsed as StreamTags
       pos = start = nl + 1
       label = undefined
       first = n
@@ -272,7 +268,7 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
     pos = readEntry(body, pos, v)
     const i = n - first
     if (validate) {
-      const group = out.length + 1
+      const group = groups.length + 1
       checkTime(body, v, group, i)
       checkStdio(body, v, group, i)
       if (v.offset <= last) throw refuse(group, i, '[1]: offsets must increase within a group')
@@ -285,9 +281,9 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
       } catch (err) {
         throw bad(at, `attributes are not JSON (${(err as Error).message})`)
       }
-      if (validate) checkAttributes(attrs, label ??= `frames, group ${out.length + 1}`, i)
+      if (validate) checkAttributes(attrs, label ??= `frames, group ${groups.length + 1}`, i)
     }
-    if ((n + 1) * W > index.length) { const grown = new Float64Array(index.length * 2); grown.set(index); index = grown; rebase(out, index, W) }
+    if ((n + 1) * W > index.length) { const grown = new Float64Array(index.length * 2); grown.set(index); index = grown }
     const k = n * W
     v.tsParts(body, ts)
     index[k] = at - start
@@ -299,18 +295,8 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
     bytes += v.msgLen
   }
   close(len)
-  return out
-}
-
-/** After the index grew: the groups already closed take their views of the new one. */
-function rebase (groups: FramedBatch[], index: Float64Array, W: number): void {
-  let at = 0
-  for (let g = 0; g < groups.length; g++) {
-    const b = groups[g]!
-    const count = b.count
-    groups[g] = new FramedBatch(b.stream, b.frames, index.subarray(at, at + count * W), b.bytes, b.source)
-    at += count * W
-  }
+  const source: FramesBody = { bytes: body, groups: groups.length }
+  return groups.map((g) => new FramedBatch(g.tags, body.subarray(g.start, g.end), index.subarray(g.first * W, g.n * W), g.bytes, source))
 }
 
 /** A refused entry, named as NDJSON's checks name it (core/wire.ts). Made only on failure. */

@@ -87,7 +87,10 @@ export class EmbeddedStore implements LogStore {
       const f = framed(b)
       if (f.released) throw new DaytwoError('BAD_BATCH', 'a batch whose records were already handed to the store')
       records.push({ stream: f.stream, frames: f.frames, index: f.index })
-      if (opts.handOff === true || f !== b) given.set(f.source, [...(given.get(f.source) ?? []), f])
+      if (opts.handOff === true || f !== b) {
+        const list = given.get(f.source)
+        if (list) list.push(f); else given.set(f.source, [f])
+      }
     }
     const transfer: ArrayBuffer[] = []
     for (const [source, groups] of given) if (new Set(groups).size === source.groups) movable(source, groups, transfer)
