@@ -68,7 +68,7 @@ const show = (x: unknown) => JSON.stringify(x, (_k, v) => typeof v === 'bigint' 
 const entryKey = (labels: Labels, ts: string, line: string) => `${key(normalize(labels))} ${ts} ${JSON.stringify(line)}`
 
 /** Where a log query's answer differs from the brute force's lines (null: equal). Lines are a multiset: a stream may hold one line twice. */
-export function diffLog (want: Selected[], limit: number, direction: 'forward' | 'backward', result: Array<{ stream: Labels, values: Array<[string, string]> }>): string | null {
+function diffLog (want: Selected[], limit: number, direction: 'forward' | 'backward', result: Array<{ stream: Labels, values: Array<[string, string]> }>): string | null {
   const problems: string[] = []
   const got = new Map<string, number>()
   let returned = 0
