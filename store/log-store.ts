@@ -105,7 +105,8 @@ export interface LogStore {
   selectSamples (p: SampleParams): Promise<SampleVariant[]>
   /**
    * The label variants (stream, stdio, level) with lines in [fromNs, toNs), with their lines
-   * and bytes, counted by whole blocks that reach into the range as Loki counts chunks; only
+   * and bytes in the range, exactly (a store may count whole blocks from summaries, but only
+   * those inside the range); only
    * lines still stored. Labels, series, index stats and volume are answered from these.
    */
   variants (p: Omit<SelectParams, 'lineFilters'>): Promise<VariantTotals[]>

@@ -150,7 +150,7 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
     return success([...out.values()])
   })
 
-  // Index statistics count whole blocks that reach into the range, as Loki counts whole chunks.
+  // Index statistics: the lines and bytes in the range; `chunks` counts daytwo streams.
   app.get(`${PREFIX}/index/stats`, async (req: Req, reply) => {
     const { startNs, endNs } = p.range(req.query)
     const found = await guarded(reply, async (signal) => await variants(selectorOf(req.query), orgScope(req), startNs, endNs, signal))

@@ -168,9 +168,14 @@ export class EmbeddedSelect {
       if (v === undefined) out.set(key, { stream, stdio: STDIOS[Math.floor(cell / NL)]!, level: LEVELS[cell % NL]!, lines, bytes })
       else { v.lines += lines; v.bytes += bytes }
     }
+    const from = parts(p.fromNs)
+    const to = parts(p.toNs)
+    // Blocks inside the range count from their summaries; those that reach outside it (and
+    // those written before summaries were kept) are scanned for their lines in the range, so
+    // that totals are exact at the range's edges.
     const old: PlannedBlock[] = []
     for (const b of blocks) {
-      if (b.summary === null) { old.push(b); continue }
+      if (b.summary === null || clipped(b, from, to)) { old.push(b); continue }
       const cells = decodeSummary(b.summary)
       for (let c = 0; c < cells.length / 2; c++) {
         if (cells[2 * c] === 0 || !sel.stdio[Math.floor(c / NL)] || !sel.level[c % NL]) continue
@@ -178,9 +183,6 @@ export class EmbeddedSelect {
       }
     }
     if (old.length > 0) {
-      // Blocks written before summaries were kept: count their lines in the range.
-      const from = parts(p.fromNs)
-      const to = parts(p.toNs)
       const span = p.toNs - p.fromNs
       const spec: ScanSpec = { from, to, stdio: sel.stdio, level: sel.level, filters: [], mode: 'samples', start: parts(p.toNs - 1n), step: 1, steps: 1, range: Number(span) }
       const byId = new Map(streams.map((s) => [s.sid, s.info]))

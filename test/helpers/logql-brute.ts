@@ -1,6 +1,6 @@
 import type { Entry, StreamTags } from '../../core/record.js'
 import type { AggOp, BinOp, Expr, Grouping, LabelFilterOp, LogExpr, Matcher, MetricExpr, Stage } from '../../query/loki/ast.js'
-import { detectLevel, severityLevel } from '../../query/loki/labels.js'
+import { detectLevel, syslogSeverityLevel } from '../../core/level.js'
 
 // A brute-force evaluator of the LogQL subset daytwo answers, written from Loki's documented
 // semantics and kept deliberately simple: every query looks at every line, nothing is indexed,
@@ -33,7 +33,8 @@ export function lineLabels (tags: StreamTags, e: Entry): Labels {
   put('node', tags.node)
   put('stream', e[3])
   const severity = e[4]?.severity
-  l.level = severity !== undefined ? severityLevel(severity) : detectLevel(e[2])
+  l.level = severity !== undefined ? syslogSeverityLevel(severity) : detectLevel(e[2])
+  l.detected_level = l.level
   return l
 }
 
