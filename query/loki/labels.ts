@@ -6,7 +6,7 @@ import type { StreamInfo } from '../../store/log-store.js'
 export type Labels = Record<string, string>
 
 /** Labels that come from a daytwo stream's tags, in the order Loki clients show them. */
-export const STREAM_LABELS = ['deployment', 'job', 'index', 'process', 'org', 'space', 'app', 'namespace', 'node'] as const
+export const STREAM_LABELS = ['deployment', 'job', 'index', 'process', 'org', 'space', 'app', 'namespace', 'node', 'service_name'] as const
 /** Labels that differ line by line. */
 export const LINE_LABELS = ['stream', 'level'] as const
 
@@ -17,7 +17,26 @@ export function streamLabels (s: StreamInfo): Labels {
   if (s.app) l.app = s.app
   if (s.namespace) l.namespace = s.namespace
   if (s.node) l.node = s.node
+  l.service_name = serviceName(s)
   return l
+}
+
+/**
+ * `service_name` as Loki 3 derives it at ingest (its `discover_service_name` list: service,
+ * app, application, …, app_kubernetes_io_name, container, …, job), over the tags daytwo has:
+ * an explicit `service_name` or `service` label, the app, an `application` label, the
+ * Kubernetes `app.kubernetes.io/name` or `app` pod label, the container, then the job (always
+ * set, so `unknown_service` only for a stream without one). Syslog's APP-NAME is not used: for
+ * BOSH syslog it names the process, and the job is the service.
+ */
+export function serviceName (s: StreamInfo): string {
+  const x = s.labels
+  return pick(x?.service_name, x?.service, s.app, x?.application, x?.['app.kubernetes.io/name'], x?.app_kubernetes_io_name, x?.app, s.container, s.job) ?? 'unknown_service'
+}
+
+function pick (...vs: Array<string | undefined>): string | undefined {
+  for (const v of vs) if (v !== undefined && v !== '' && v !== '-') return v
+  return undefined
 }
 
 const LEVELS: Record<string, string> = {
