@@ -156,6 +156,8 @@ function scanLogfmt (line: string, visit: (key: string, value: string) => void):
   for (const m of line.matchAll(LOGFMT_PAIR)) {
     if (!blank(line, last, m.index)) return false
     last = m.index + m[0].length
+    // A key or value that runs into a `"` is an error there, before it is read.
+    if (last < line.length && line.charCodeAt(last) > 0x20) return false
     let v = m[2] ?? ''
     if (v.startsWith('"')) {
       try { v = JSON.parse(v) as string } catch { return false }
