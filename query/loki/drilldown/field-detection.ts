@@ -27,8 +27,10 @@ export function forEachField (streams: StreamResult[], base: Set<string>, visit:
   for (const s of streams) {
     const own = new Set<string>()
     for (const n of Object.keys(s.stream)) if (base.has(n)) own.add(n)
+    // Labels the query's parsers added; a bare logfmt word (`ERROR` in `ERROR upstream …`) has
+    // no value and is no field.
     const added: Labels = {}
-    for (const [n, v] of Object.entries(s.stream)) if (!own.has(n) && !ERROR_LABELS.has(n)) added[n] = v
+    for (const [n, v] of Object.entries(s.stream)) if (!own.has(n) && !ERROR_LABELS.has(n) && v !== '') added[n] = v
     for (const value of s.values) {
       const md = lineMetadata(value)
       if (md !== undefined) for (const [n, v] of Object.entries(md)) visit(n, v, null)
