@@ -175,6 +175,29 @@ function logfmtStage (streamNames: Set<string>): Step {
   }
 }
 
+/**
+ * A pattern filter's pattern (`<_> timeout after <_>`, as the patterns endpoint writes them) as
+ * a test, matching as Loki's pattern matcher does: a leading literal at the start of the line,
+ * then each literal at its first occurrence after the previous one (each capture, `<_>` or
+ * `<name>`, takes the text up to it); after a final literal the line may go on. Linear in the
+ * line: no backtracking.
+ */
+export function patternMatcher (pattern: string): (line: string) => boolean {
+  const parts = pattern.split(/<[A-Za-z_][A-Za-z0-9_]*>/)
+  const first = parts[0]!
+  const rest = parts.slice(1).filter((x) => x !== '')
+  return (line) => {
+    if (!line.startsWith(first)) return false
+    let at = first.length
+    for (const lit of rest) {
+      const i = line.indexOf(lit, at)
+      if (i < 0) return false
+      at = i + lit.length
+    }
+    return true
+  }
+}
+
 function labelFilter (name: string, op: LabelFilterOp, value: string | number): Step {
   if (typeof value === 'string') {
     const f = matcherFn({ op: op as Matcher['op'], value })
@@ -204,6 +227,12 @@ export function compilePipeline (stages: Stage[], streamNames: Set<string>): Pip
   for (const s of stages) {
     switch (s.kind) {
       case 'line': steps.push(lineFilter(s.op, s.value)); break
+      case 'pattern': {
+        const tests = s.patterns.map(patternMatcher)
+        const negate = s.negate
+        steps.push((line, l) => tests.some((t) => t(line)) !== negate ? l : null)
+        break
+      }
       case 'json': steps.push(jsonStage(streamNames)); break
       case 'logfmt': steps.push(logfmtStage(streamNames)); break
       case 'label': for (const f of s.filters) steps.push(labelFilter(f.name, f.op, f.value)); break

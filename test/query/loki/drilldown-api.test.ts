@@ -211,3 +211,13 @@ test('a tenant token sees its own org only on every Drilldown endpoint', async (
   const anon = await fetch(`${f.url}/loki/api/v1/detected_labels`)
   assert.equal(anon.status, 401)
 })
+
+test('the Patterns tab\'s include and exclude filters (|> and !>) in the Logs tab\'s query_range', async () => {
+  const range = { start: String(f.t0), end: String(BigInt(Date.now()) * 1_000_000n), limit: '1000' }
+  const count = (body: any) => body.data.result.reduce((n: number, s: any) => n + s.values.length, 0)
+  const include = await f.get('query_range', { ...range, query: `{service_name="router"} |> "ERROR upstream timeout after <_>" ${PARSERS}` })
+  assert.equal(include.status, 200, JSON.stringify(include.body))
+  assert.equal(count(include.body), router.filter((l) => l.line.startsWith('ERROR upstream timeout after ')).length)
+  const exclude = await f.get('query_range', { ...range, query: '{service_name="router"} !> "ERROR upstream timeout after <_>" !> "level=warn msg=\\"slow request\\" duration_ms=<_>"' })
+  assert.equal(count(exclude.body), router.filter((l) => !l.line.startsWith('ERROR upstream') && !l.line.startsWith('level=warn')).length)
+})

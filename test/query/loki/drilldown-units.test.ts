@@ -10,7 +10,7 @@ import { detectLogFormat, tokenizerFor } from '../../../query/loki/drilldown/pat
 import { bySteps } from '../../../query/loki/drilldown/patterns.js'
 import { serviceName } from '../../../query/loki/labels.js'
 import { parseLogQL } from '../../../query/loki/parser.js'
-import { compilePipeline, leadingJsonObject } from '../../../query/loki/pipeline.js'
+import { compilePipeline, leadingJsonObject, patternMatcher } from '../../../query/loki/pipeline.js'
 import type { StreamInfo } from '../../../store/log-store.js'
 
 // The stages behind the Drilldown endpoints and the categorize-labels answer, each against
@@ -129,4 +129,22 @@ test('categorize-labels: streams by stream labels only, metadata and parsed labe
   assert.deepEqual(splitLabels({ job: 'r', level: 'warn', detected_level: 'warn', status: '500', __error__: 'JSONParserErr' }, new Set(['job', 'level']), new Set(['detected_level'])),
     { stream: { job: 'r', level: 'warn' }, metadata: { detected_level: 'warn' }, parsed: { status: '500', __error__: 'JSONParserErr' } })
   assert.deepEqual(categorizedData([], { s: 1 }), { resultType: 'streams', encodingFlags: ['categorize-labels'], result: [], stats: { s: 1 } })
+})
+
+// Loki's pattern filters (`|>`, `!>`; logs-drilldown src/services/renderPatternFilters.ts writes
+// them), matched as pkg/logql/log/pattern does: a leading literal anchors, literals in order.
+test('pattern filters |> (any of, with or) and !> (none of) keep or drop lines by pattern', () => {
+  const m = patternMatcher('ERROR upstream timeout after <_>')
+  assert.equal(m('ERROR upstream timeout after 3s'), true)
+  assert.equal(m('WARN ERROR upstream timeout after 3s'), false)
+  assert.equal(patternMatcher('<_> took <_>ms')('GET /x took 12ms'), true)
+  assert.equal(patternMatcher('<_> took <_>ms')('GET /x took 12s'), false)
+  assert.equal(patternMatcher('<_> b <_> a')('x a y b z'), false, 'literals in order')
+  assert.equal(patternMatcher('<_>user <_> logged in<_>')('{"msg":"user 7 logged in"}'), true)
+  const line = 'level=warn msg="slow request" duration_ms=1500'
+  assert.notEqual(run('{job="router"} |> "level=warn msg=\\"slow request\\" duration_ms=<_>"', line), null)
+  assert.notEqual(run('{job="router"} |> "nothing <_>" or "level=<_> msg=<_>"', line), null)
+  assert.equal(run('{job="router"} !> "level=warn <_>" |= "slow"', line), null)
+  assert.notEqual(run('{job="router"} !> "ERROR <_>" !> "INFO <_>" | logfmt', line), null)
+  assert.throws(() => parseLogQL('{job="router"} !> "a" or "b"'), /`or` in !> filters/)
 })
