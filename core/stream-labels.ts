@@ -17,5 +17,25 @@ export function streamLabels (s: StreamTags): Labels {
   if (s.app) l.app = s.app
   if (s.namespace) l.namespace = s.namespace
   if (s.node) l.node = s.node
+  l.service_name = serviceName(s)
   return l
 }
+
+/**
+ * `service_name` as Loki 3 derives it at ingest (its `discover_service_name` list: service,
+ * app, application, …, app_kubernetes_io_name, container, …, job), over the tags daytwo has:
+ * an explicit `service_name` or `service` label, the app, an `application` label, the
+ * Kubernetes `app.kubernetes.io/name` or `app` pod label, the container, then the job (always
+ * set, so `unknown_service` only for a stream without one). Syslog's APP-NAME is not used: for
+ * BOSH syslog it names the process, and the job is the service.
+ */
+export function serviceName (s: StreamTags): string {
+  const x = s.labels
+  return pick(x?.service_name, x?.service, s.app, x?.application, x?.['app.kubernetes.io/name'], x?.app_kubernetes_io_name, x?.app, s.container, s.job) ?? 'unknown_service'
+}
+
+function pick (...vs: Array<string | undefined>): string | undefined {
+  for (const v of vs) if (v !== undefined && v !== '' && v !== '-') return v
+  return undefined
+}
+

@@ -3,8 +3,11 @@
 // (stdout/stderr) and `level` are per line, so one daytwo stream can become several Loki streams.
 
 export type { Labels } from '../../core/stream-labels.js'
-export { streamLabels } from '../../core/stream-labels.js'
+export { serviceName, streamLabels } from '../../core/stream-labels.js'
 import type { Labels } from '../../core/stream-labels.js'
+
+/** Labels that differ line by line. */
+export const LINE_LABELS = ['stream', 'level', 'detected_level'] as const
 
 const LEVELS: Record<string, string> = {
   emerg: 'critical', emergency: 'critical', alert: 'critical', crit: 'critical', critical: 'critical', fatal: 'critical', panic: 'critical',

@@ -14,6 +14,7 @@ import { parseLogQL } from './parser.js'
 import { errorHandler, stats, success } from './responses.js'
 import { LineLabeler, newStats } from './select.js'
 import { lokiTail } from './tail.js'
+import { drilldownApi } from './drilldown/drilldown-api.js'
 
 export interface LokiApiOptions {
   store: LogStore
@@ -193,6 +194,7 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
   })
 
   await app.register(lokiTail, { store, onLines: opts.onLines, prefix: PREFIX })
+  await app.register(drilldownApi, { store, prefix: PREFIX })
 }
 
 /** Loki groups volume by `targetLabels`, else by the labels the selector names. */

@@ -75,6 +75,14 @@ class Parser {
         stages.push({ kind: 'line', op: t.text as LineFilterOp, value: v.text })
         continue
       }
+      if (t.text === '|>' || t.text === '!>') {
+        this.next()
+        const patterns = [this.expectKind('string', 'string').text]
+        while (t.text === '|>' && this.isIdent('or')) { this.next(); patterns.push(this.expectKind('string', 'string').text) }
+        if (this.isIdent('or')) throw unsupported('`or` in !> filters')
+        stages.push({ kind: 'pattern', negate: t.text === '!>', patterns })
+        continue
+      }
       if (t.text !== '|') break
       this.next()
       stages.push(this.stage())

@@ -173,6 +173,7 @@ function runStage (s: Stage, line: string, l: Labels): Labels | null {
       for (const n of s.names) delete out[n]
       return out
     }
+    case 'pattern': throw new Error('the brute force does not evaluate pattern filters')
   }
 }
 

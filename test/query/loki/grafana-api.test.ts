@@ -42,7 +42,7 @@ test('query_range, log query: streams split by stream and level, newest first, e
   assert.equal(r.body.data.resultType, 'streams')
   const expected = new Map<string, { stream: Record<string, string>, values: Array<[string, string]> }>()
   for (const l of [...f.lines[ROUTER]!].reverse()) {
-    const stream = { deployment: 'cf', detected_level: level(l.line), index: 'x2x4z', job: 'router', level: level(l.line), namespace: 'cf', node: 'node-1', process: 'router', stream: l.stdio }
+    const stream = { deployment: 'cf', detected_level: level(l.line), index: 'x2x4z', job: 'router', level: level(l.line), namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: l.stdio }
     const key = JSON.stringify(stream)
     const e = expected.get(key) ?? { stream, values: [] as Array<[string, string]> }
     e.values.push([String(l.ns), l.line])
@@ -146,7 +146,7 @@ test('instant query of a metric: a vector at `time`', async () => {
 test('labels and label values, including the per-line stream and level', async () => {
   const range = { start: String(f.t0 - 3600n * S), end: String(nowNs()) }
   const labels = await f.get('labels', range)
-  assert.deepEqual(labels.body, { status: 'success', data: ['app', 'deployment', 'detected_level', 'index', 'job', 'level', 'namespace', 'node', 'org', 'process', 'space', 'stream'] })
+  assert.deepEqual(labels.body, { status: 'success', data: ['app', 'deployment', 'detected_level', 'index', 'job', 'level', 'namespace', 'node', 'org', 'process', 'service_name', 'space', 'stream'] })
   assert.deepEqual((await f.get('label/job/values', range)).body, { status: 'success', data: ['api', 'nats', 'router'] })
   assert.deepEqual((await f.get('label/job/values', { ...range, query: '{deployment="cf"}' })).body.data, ['api', 'router'])
   assert.deepEqual((await f.get('label/stream/values', range)).body.data, ['stderr', 'stdout'])
@@ -159,18 +159,18 @@ test('series with match[]: one label set per stream and per-line labels (stream,
   assert.equal(r.status, 200)
   const want = new Map<string, Record<string, string>>()
   for (const l of f.lines[ROUTER]!) {
-    const s = { deployment: 'cf', detected_level: level(l.line), index: 'x2x4z', job: 'router', level: level(l.line), namespace: 'cf', node: 'node-1', process: 'router', stream: l.stdio }
+    const s = { deployment: 'cf', detected_level: level(l.line), index: 'x2x4z', job: 'router', level: level(l.line), namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: l.stdio }
     want.set(JSON.stringify(s), s)
   }
   for (const line of BOSH_LINES) {
     const lv = line.startsWith('ERROR') ? 'error' : 'unknown'
-    const s = { deployment: 'bosh-cf', detected_level: lv, index: '0', job: 'nats', level: lv, node: 'node-1', process: 'nats' }
+    const s = { deployment: 'bosh-cf', detected_level: lv, index: '0', job: 'nats', level: lv, node: 'node-1', process: 'nats', service_name: 'nats' }
     want.set(JSON.stringify(s), s)
   }
   const key = (x: object) => JSON.stringify(x)
   assert.deepEqual(r.body.data.map(key).sort(), [...want.values()].map(key).sort())
   const perLine = await f.get('series', { 'match[]': '{job="router", stream="stderr"}', start: String(f.t0 - 3600n * S), end: String(nowNs()) })
-  assert.deepEqual(perLine.body.data, [{ deployment: 'cf', detected_level: 'error', index: 'x2x4z', job: 'router', level: 'error', namespace: 'cf', node: 'node-1', process: 'router', stream: 'stderr' }])
+  assert.deepEqual(perLine.body.data, [{ deployment: 'cf', detected_level: 'error', index: 'x2x4z', job: 'router', level: 'error', namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: 'stderr' }])
 })
 
 test('index/stats and index/volume', async () => {
@@ -237,7 +237,7 @@ test('tail over WebSocket: a line appended after connecting arrives in Loki\'s t
   appendCri(f.podRoot, ROUTER, line)
   assert.ok(await waitFor(() => messages.length > 0, 15000), 'no tail message')
   assert.deepEqual(messages[0], {
-    streams: [{ stream: { deployment: 'cf', index: 'x2x4z', job: 'router', level: 'info', namespace: 'cf', node: 'node-1', process: 'router', stream: 'stdout' }, values: [[String(line.ns), line.line]] }],
+    streams: [{ stream: { deployment: 'cf', index: 'x2x4z', job: 'router', level: 'info', namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: 'stdout' }, values: [[String(line.ns), line.line]] }],
     dropped_entries: []
   })
 })
