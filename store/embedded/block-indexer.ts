@@ -62,16 +62,17 @@ export class BlockIndexer {
   }
 }
 
-const STDOUT = Buffer.from('stdout')
-const STDERR = Buffer.from('stderr')
-
-/** stdioIndex of the stdio field b[start, end), without a string for the usual values. */
+/** stdioIndex of the stdio field b[start, end), without a string (or a native call) for the usual values. */
 function stdioAt (b: Buffer, start: number, end: number): number {
   const n = end - start
   if (n === 1 && b[start] === 0x2d /* - */) return 0
-  if (n === 6 && b[start] === 0x73 /* s */) {
-    if (b.compare(STDOUT, 0, 6, start, end) === 0) return 1
-    if (b.compare(STDERR, 0, 6, start, end) === 0) return 2
+  // std + out / err
+  if (n === 6 && b[start] === 0x73 && b[start + 1] === 0x74 && b[start + 2] === 0x64) {
+    const c3 = b[start + 3]
+    const c4 = b[start + 4]
+    const c5 = b[start + 5]
+    if (c3 === 0x6f && c4 === 0x75 && c5 === 0x74) return 1
+    if (c3 === 0x65 && c4 === 0x72 && c5 === 0x72) return 2
   }
   return stdioIndex(b.toString('latin1', start, end))
 }
