@@ -1,12 +1,13 @@
 import type { Entry, StreamTags } from '../../core/record.js'
 import type { AggOp, BinOp, Expr, Grouping, LabelFilterOp, LogExpr, Matcher, MetricExpr, Stage } from '../../query/loki/ast.js'
 import { detectLevel, syslogSeverityLevel } from '../../core/level.js'
+import { serviceName } from '../../core/stream-labels.js'
 
 // A brute-force evaluator of the LogQL subset daytwo answers, written from Loki's documented
 // semantics and kept deliberately simple: every query looks at every line, nothing is indexed,
 // cached or skipped. The engine's answers are compared with it (test/query/engine-equivalence.test.ts),
-// so it shares nothing with query/loki/ but the syntax tree (from the parser) and the level
-// detector (the product's definition of a line's `level`).
+// so it shares nothing with query/loki/ but the syntax tree (from the parser), the level
+// detector (the product's definition of a line's `level`) and the choice of `service_name`.
 
 export type Labels = Record<string, string>
 
@@ -31,6 +32,7 @@ export function lineLabels (tags: StreamTags, e: Entry): Labels {
   put('app', tags.app)
   put('namespace', tags.namespace)
   put('node', tags.node)
+  put('service_name', serviceName(tags))
   put('stream', e[3])
   const severity = e[4]?.severity
   l.level = severity !== undefined ? syslogSeverityLevel(severity) : detectLevel(e[2])
