@@ -7,6 +7,7 @@ import { querySignal } from '../query-signal.js'
 import { orgScope } from '../auth.js'
 import { isLogExpr, type LogExpr, type MetricExpr } from './ast.js'
 import { labelsKey, sortedLabels, type Labels } from './labels.js'
+import { categorizedData, ENCODING_FLAGS_HEADER, wantsCategorizedLabels, type CategorizedStream } from './categorize-labels.js'
 import { runLogQuery } from './log-query.js'
 import { evalMetric, stepCount, stepSeconds, toMatrix, toVector, formatValue, type EvalContext } from './metric-query.js'
 import * as p from './params.js'
@@ -60,11 +61,13 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
     }
   }
 
-  async function answer (expr: ReturnType<typeof parseLogQL>, org: string | undefined, startNs: bigint, endNs: bigint, stepNs: bigint, instant: boolean, q: p.Query, signal: AbortSignal) {
+  async function answer (expr: ReturnType<typeof parseLogQL>, org: string | undefined, startNs: bigint, endNs: bigint, stepNs: bigint, instant: boolean, q: p.Query, signal: AbortSignal, headers: FastifyRequest['headers'] = {}) {
     const startedAt = process.hrtime.bigint()
     if (isLogExpr(expr)) {
-      const r = await runLogQuery(store, expr, org, startNs, endNs, p.limit(q), p.direction(q), { signal })
+      const categorize = wantsCategorizedLabels(headers[ENCODING_FLAGS_HEADER])
+      const r = await runLogQuery(store, expr, org, startNs, endNs, p.limit(q), p.direction(q), { signal, categorize })
       opts.onLines(r.entriesReturned)
+      if (categorize) return success(categorizedData(r.result as CategorizedStream[], stats({ ...r, startedAt })))
       return success({ resultType: 'streams', result: r.result, stats: stats({ ...r, startedAt }) })
     }
     const steps = instant ? 1 : stepCount(startNs, endNs, stepNs)
@@ -93,7 +96,7 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
     const expr = parseLogQL(src)
     const { startNs, endNs } = p.range(q)
     const stepNs = p.step(q, startNs, endNs)
-    return await guarded(reply, async (signal) => await answer(expr, orgScope(req), startNs, endNs, stepNs, false, q, signal))
+    return await guarded(reply, async (signal) => await answer(expr, orgScope(req), startNs, endNs, stepNs, false, q, signal, req.headers))
   })
 
   app.get(`${PREFIX}/query`, async (req: Req, reply) => {
@@ -104,7 +107,7 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
     const at = p.time(q, 'time', BigInt(nowNs()))
     if (isLogExpr(expr)) {
       // An instant log query returns the lines before `time`, as Loki does (from an hour back).
-      return await guarded(reply, async (signal) => await answer(expr, orgScope(req), at - 3_600_000_000_000n, at + 1n, 1n, true, q, signal))
+      return await guarded(reply, async (signal) => await answer(expr, orgScope(req), at - 3_600_000_000_000n, at + 1n, 1n, true, q, signal, req.headers))
     }
     return await guarded(reply, async (signal) => await answer(expr, orgScope(req), at, at, 1n, true, q, signal))
   })

@@ -1,6 +1,6 @@
 import type { LogStore } from '../../../store/log-store.js'
 import { orgScope } from '../../auth.js'
-import { runLogQuery } from '../log-query.js'
+import { runLogQuery, type StreamResult } from '../log-query.js'
 import * as p from '../params.js'
 import { detectFields, fieldValues, type DetectedField } from './field-detection.js'
 import { baseLabelNames, count, logQuery, type DrilldownRequest } from './request.js'
@@ -23,7 +23,7 @@ async function sample (store: LogStore, req: DrilldownRequest) {
   const lines = count(q, DEFAULT_LINES, MAX_LINES, 'line_limit')
   const limit = count(q, DEFAULT_LIMIT, Number.MAX_SAFE_INTEGER, 'limit', 'field_limit')
   const [r, base] = await Promise.all([runLogQuery(store, e, org, startNs, endNs, lines, 'backward'), baseLabelNames(store, e, org, startNs)])
-  return { streams: r.result, base, limit }
+  return { streams: r.result as StreamResult[], base, limit } // not categorized: plain streams
 }
 
 export async function detectedFields (store: LogStore, req: DrilldownRequest): Promise<{ fields: DetectedField[], limit?: number }> {

@@ -63,6 +63,37 @@ test('query_range: limit keeps the newest lines (backward) or the oldest (forwar
   assert.deepEqual(flat(fwd.body), all.slice(0, 4).map((l) => String(l.ns)))
 })
 
+// Grafana 11.1+ sends this header from Explore (grafana/grafana pkg/tsdb/loki/api.go,
+// `X-Loki-Response-Encoding-Flags: categorize-labels`) and reads the third element of each value.
+test('query_range with categorize-labels: stream labels only in streams; detected_level as structured metadata; json keys as parsed', async () => {
+  const r = await f.get('query_range', grafanaRange({ query: '{job="router"} | json' }), undefined, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' })
+  assert.equal(r.status, 200, JSON.stringify(r.body))
+  assert.deepEqual(r.body.data.encodingFlags, ['categorize-labels'])
+  let values = 0
+  let parsed = 0
+  for (const s of r.body.data.result) {
+    assert.equal(s.stream.detected_level, undefined, 'detected_level is not a stream label')
+    assert.equal(s.stream.job, 'router')
+    for (const [ts, line, cat] of s.values) {
+      values++
+      const want = f.lines[ROUTER]!.find((l) => String(l.ns) === ts && l.line === line)
+      assert.ok(want, `a line of the corpus: ${ts} ${line}`)
+      assert.equal(cat.structuredMetadata.detected_level, level(line))
+      if (line.startsWith('{')) {
+        parsed++
+        // A key that is also a label of the line (`level`) is parsed as `level_extracted`, as in Loki.
+        const obj = JSON.parse(line) as Record<string, unknown>
+        const want = Object.keys(obj).filter((k) => typeof obj[k] !== 'object').map((k) => k in s.stream ? k + '_extracted' : k).sort()
+        assert.deepEqual(Object.keys(cat.parsed ?? {}).filter((k) => !k.includes('_') || k.endsWith('_extracted') || k in obj).sort(), want)
+      } else {
+        assert.equal(cat.parsed?.__error__, 'JSONParserErr')
+      }
+    }
+  }
+  assert.equal(values, f.lines[ROUTER]!.length)
+  assert.ok(parsed > 0)
+})
+
 test('query_range: line filters, json and a numeric label filter', async () => {
   const r = await f.get('query_range', grafanaRange({ query: '{job="router"} |= "request" | json | status >= 500' }))
   assert.equal(r.status, 200, JSON.stringify(r.body))
