@@ -72,6 +72,7 @@ export function lineLabels (s: SelectedStream, e: Entry): Labels {
     l = { ...s.labels }
     if (e[3] !== '') l.stream = e[3]
     l.level = level
+    l.detected_level = level
     s.variants.set(key, l)
   }
   return l
