@@ -258,6 +258,7 @@ async function main (): Promise<void> {
     const dt = med(c.daytwo)
     const g = med(c.grep)
     const v = med(c.vl)
+    // A pipe in a Markdown table's cell must be escaped, even inside a code span.
     return [q.name.replaceAll('|', '\\|'), fmt(dt, 3), q.grep.label, fmt(g, 3), vl ? fmt(v, 3) : '–', ratio(dt, g), ratio(v, g), ratio(dt, v),
       q.target === undefined ? '–' : `≤ ${q.target}× ${Number.isFinite(dt / g) ? (dt / g <= q.target ? 'met' : 'NOT met') : ''}`,
       eq(c.daytwo, true), eq(c.vl, vl !== null)]
