@@ -177,13 +177,16 @@ async function ingestVictoriaLogs (m: Manifest, corpusDir: string, work: string)
   const start = BigInt(m.spec.startMs) * 1_000_000n
   const countQuery = `${vl.url}/select/logsql/query?${qs({ query: '* | stats count() hits', start: rfc3339Ns(start), end: rfc3339Ns(start + BigInt(m.spec.spanMs) * 1_000_000n) })}`
   const t0 = Date.now()
-  await feedVictoriaLogs(vl, jsonl)
   let n = 0
-  const done = await waitFor(async () => {
-    const a = fromLogsQL((await httpGet(countQuery)).text, 'count')
-    n = a.kind === 'count' ? a.n : 0
-    return n >= N
-  }, 120_000, 250)
+  let done = false
+  try {
+    await feedVictoriaLogs(vl, jsonl)
+    done = await waitFor(async () => {
+      const a = fromLogsQL((await httpGet(countQuery)).text, 'count')
+      n = a.kind === 'count' ? a.n : 0
+      return n >= N
+    }, 120_000, 250)
+  } catch (err) { await vl.stop(); throw err }
   if (!done) { await vl.stop(); return { why: `VictoriaLogs holds ${n} of ${N} lines after ingest\n${vl.output().slice(-2000)}` } }
   const secs = (Date.now() - t0) / 1000
   return { vl, rate: N / secs, secs, version: victoriaLogsVersion(b.bin) }
@@ -205,10 +208,12 @@ async function main (): Promise<void> {
   const asks = questions(m)
   const shopLines = m.files.filter((f) => f.namespace === 'shop').reduce((n, f) => n + f.lines, 0)
 
+  let vl: VictoriaLogs | null = null
   log('ingesting into daytwo (serve all)…')
   const d = await ingestDaytwo(m, work.path)
+  // Should the bench fail half-way (it exits at once), its servers do not outlive it.
+  process.once('exit', () => { d.p.child.kill('SIGKILL'); vl?.child.kill('SIGKILL') })
   log(`  daytwo: ${fmt(d.rate)} lines/s (${fmt(d.secs, 1)} s from start to every line stored)`)
-  let vl: VictoriaLogs | null = null
   let peer = 'VictoriaLogs: not run (--no-peer)'
   if (!values['no-peer']) {
     log('ingesting into VictoriaLogs…')
