@@ -72,7 +72,7 @@ export function createTenantPipeline (cfg: CollectorConfig, deps: PipelineDeps):
   const orgs = new OrgMetrics(registry, t.metricsTopOrgs)
   const ledger = new DropLedger(store, log)
 
-  const parts = [mapping ? `mapping (${mapping.size} rules)` : '', t.trustForwarderTenants.length > 0 ? `forwarder-named tenants in ${t.trustForwarderTenants.join(', ')}` : '', ...dirs.map((d) => d.name), limiter.enabled ? 'rate limits' : ''].filter((s) => s)
+  const parts = [mapping ? `mapping (${mapping.size} rules)` : '', ...dirs.map((d) => d.name), limiter.enabled ? 'rate limits' : ''].filter((s) => s)
   return {
     summary: parts.length ? `tenants: ${parts.join(', ')}` : '',
     async transform (batches) {
