@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { DaytwoError } from '../../core/errors.js'
-import { terminalSafe } from './terminal-text.js'
+import { terminalMessage } from './terminal-text.js'
 
 // How the `logs` CLI finds and talks to the query service. Plain node:http(s) rather than
 // fetch(): fetch loads undici and web streams (~15 MB of RSS before the first byte, and a
@@ -82,9 +82,9 @@ export class QueryClient {
     const res = await this.get(path, params)
     const body = await res.json<T & { message?: string, code?: string }>()
     // A server's message is printed: its control characters escaped (terminal-text.ts).
-    if (res.status === 403) throw new DaytwoError('FORBIDDEN', terminalSafe(body.message ?? ''))
-    if (res.status === 404) throw new DaytwoError('NOT_FOUND', terminalSafe(body.message ?? ''))
-    if (!res.ok) throw new DaytwoError('BAD_QUERY', `${res.status} ${terminalSafe(body.message ?? '')}`)
+    if (res.status === 403) throw new DaytwoError('FORBIDDEN', terminalMessage(body.message ?? ''))
+    if (res.status === 404) throw new DaytwoError('NOT_FOUND', terminalMessage(body.message ?? ''))
+    if (!res.ok) throw new DaytwoError('BAD_QUERY', `${res.status} ${terminalMessage(body.message ?? '')}`)
     return body
   }
 }

@@ -12,7 +12,7 @@ import { Progress, formatBytes } from './progress.js'
 import { TextWriter } from './text-writer.js'
 import { notFoundMessage } from './not-found.js'
 import { safeComponent } from './safe-name.js'
-import { terminalSafe } from './terminal-text.js'
+import { terminalMessage, terminalSafe } from './terminal-text.js'
 
 interface Target { deployment: string, job?: string | undefined, index?: string | undefined }
 
@@ -131,7 +131,7 @@ async function open (client: QueryClient, f: FetchFlags, after?: string, accept?
     const text = await res.text()
     let msg = text
     try { msg = (JSON.parse(text) as { message: string }).message } catch {}
-    throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalSafe(msg))
+    throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalMessage(msg))
   }
   return res
 }

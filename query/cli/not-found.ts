@@ -1,5 +1,5 @@
 import type { QueryClient } from './client.js'
-import { terminalSafe } from './terminal-text.js'
+import { terminalMessage, terminalSafe } from './terminal-text.js'
 
 interface Job { deployment: string, job: string, index: string }
 
@@ -22,5 +22,5 @@ export async function notFoundMessage (client: QueryClient, t: { deployment: str
     return `no logs for ${name}: no instance with index '${q(t.index)}'. Instances of ${q(t.deployment)}/${q(t.job)}:${list(inJob.map((j) => `${j.deployment}/${j.job}/${j.index}`))}`
   }
   // The instance exists: the filter (--only) matched nothing; the server says which.
-  return terminalSafe(serverMessage) || `no logs for ${name}`
+  return terminalMessage(serverMessage) || `no logs for ${name}`
 }

@@ -27,3 +27,8 @@ export function terminalLine (s: string): string {
   CONTROL.lastIndex = 0
   return CONTROL.test(s) ? s.replace(CONTROL, escape) : s
 }
+
+/** A multi-line message from the server (a list of files, say): each line made safe, the line breaks kept. */
+export function terminalMessage (s: string): string {
+  return s.split('\n').map(terminalSafe).join('\n')
+}

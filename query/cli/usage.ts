@@ -4,7 +4,7 @@ import { parseTimeArg } from '../../core/time.js'
 import type { Command } from '../../core/cli/main.js'
 import { QueryClient } from './client.js'
 import { formatBytes } from './progress.js'
-import { terminalSafe } from './terminal-text.js'
+import { terminalMessage, terminalSafe } from './terminal-text.js'
 
 interface Row { org: string, app?: string, day?: string, lines: number, bytes: number, droppedLines: number, droppedBytes: number, cost: number }
 interface Report { from: string, to: string, by: string, currency: string, pricePerGiB: number, rows: Row[], totals: Row, drops: Array<{ reason: string, lines: number, bytes: number }> }
@@ -78,7 +78,7 @@ export const usageCommand: Command = {
       if (!res.ok) {
         let msg = text
         try { msg = (JSON.parse(text) as { message: string }).message } catch {}
-        throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalSafe(msg))
+        throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalMessage(msg))
       }
       // The server's CSV is already neutralised for spreadsheets (query/usage/report.ts).
       process.stdout.write(text)
