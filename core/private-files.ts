@@ -18,20 +18,29 @@ export interface PrivatePath {
 
 /**
  * Remove group and other permissions from these paths (and, when recursive, what is below
- * them; symbolic links are left alone). Returns the paths changed; missing paths are skipped.
+ * them; symbolic links are left alone). Returns the paths changed, and those that could not
+ * be (another user's files: the caller warns, starting is not refused); missing paths are skipped.
  */
-export function tightenPrivate (paths: PrivatePath[]): string[] {
+export function tightenPrivate (paths: PrivatePath[]): { changed: string[], failed: string[] } {
   const changed: string[] = []
+  const failed: string[] = []
   const visit = (p: string, recursive: boolean) => {
     let st
     try { st = lstatSync(p) } catch { return }
     if (st.isSymbolicLink()) return
     if ((st.mode & 0o077) !== 0) {
-      chmodSync(p, st.mode & 0o7700)
-      changed.push(p)
+      try {
+        chmodSync(p, st.mode & 0o7700)
+        changed.push(p)
+      } catch (err) {
+        failed.push(`${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      }
     }
-    if (recursive && st.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name), true)
+    if (!recursive || !st.isDirectory()) return
+    let names: string[]
+    try { names = readdirSync(p) } catch (err) { failed.push(`${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); return }
+    for (const name of names) visit(join(p, name), true)
   }
   for (const { path, recursive } of paths) visit(path, recursive)
-  return changed
+  return { changed, failed }
 }

@@ -78,7 +78,7 @@ generated into <dataDir>, and the forwarder ships to this process's collector.
     const config = loadConfig(values.config ? { file: values.config } : {})
     config.dataDir = resolve(config.dataDir)
     const log = createLogger(config.logLevel)
-    const loosened = tightenPrivate([
+    const { changed: loosened, failed } = tightenPrivate([
       { path: config.dataDir, recursive: false },
       { path: join(config.dataDir, 'forwarder-token'), recursive: false },
       { path: join(config.dataDir, 'operator-token'), recursive: false },
@@ -86,6 +86,7 @@ generated into <dataDir>, and the forwarder ships to this process's collector.
       { path: config.store.path || join(config.dataDir, 'store'), recursive: true }
     ])
     if (loosened.length > 0) log.warn({ count: loosened.length, paths: loosened.slice(0, 10) }, `${loosened.length} data files or folders were open to other users: made private to this user (files 0600, folders 0700)`)
+    if (failed.length > 0) log.warn({ paths: failed.slice(0, 10) }, `${failed.length} data files or folders are open to other users and could not be made private`)
     fillLocalTokens(config, roles)
 
     let storePromise: Promise<LogStore> | undefined
