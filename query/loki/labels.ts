@@ -1,24 +1,10 @@
-import type { StreamInfo } from '../../store/log-store.js'
 
 // Loki labels of daytwo records. The identity and tenant tags are per daytwo stream; `stream`
 // (stdout/stderr) and `level` are per line, so one daytwo stream can become several Loki streams.
 
-export type Labels = Record<string, string>
-
-/** Labels that come from a daytwo stream's tags, in the order Loki clients show them. */
-export const STREAM_LABELS = ['deployment', 'job', 'index', 'process', 'org', 'space', 'app', 'namespace', 'node'] as const
-/** Labels that differ line by line. */
-export const LINE_LABELS = ['stream', 'level'] as const
-
-export function streamLabels (s: StreamInfo): Labels {
-  const l: Labels = { deployment: s.deployment, job: s.job, index: s.index, process: s.process }
-  if (s.org) l.org = s.org
-  if (s.space) l.space = s.space
-  if (s.app) l.app = s.app
-  if (s.namespace) l.namespace = s.namespace
-  if (s.node) l.node = s.node
-  return l
-}
+export type { Labels } from '../../core/stream-labels.js'
+export { streamLabels } from '../../core/stream-labels.js'
+import type { Labels } from '../../core/stream-labels.js'
 
 const LEVELS: Record<string, string> = {
   emerg: 'critical', emergency: 'critical', alert: 'critical', crit: 'critical', critical: 'critical', fatal: 'critical', panic: 'critical',

@@ -1,7 +1,7 @@
 import { DaytwoError } from '../../core/errors.js'
 import type { AggOp, BinOp, Expr, Grouping, LabelFilterOp, LineFilterOp, LogExpr, MatchOp, Matcher, MetricExpr, RangeFn, Stage } from './ast.js'
 import { durationNs, parseError, tokenize, type Token } from './lexer.js'
-import { compileRegex } from './regex.js'
+import { compileRegex } from '../../core/regex.js'
 
 // A recursive-descent parser for the LogQL subset in ast.ts. Unsupported LogQL (valid in Loki
 // but not answered here) throws DAYTWO_ERR_UNSUPPORTED_LOGQL; malformed text throws

@@ -1,6 +1,7 @@
 import type { LabelFilterOp, Matcher, Stage } from './ast.js'
 import type { Labels } from './labels.js'
-import { compileRegex } from './regex.js'
+import { matcherFn } from '../../core/label-match.js'
+import { compileRegex } from '../../core/regex.js'
 
 // A log pipeline compiled once per query: line filters, `| json`, `| logfmt`, label filters
 // and `| drop`, applied to each line in order. Returns the line's labels, or null to drop it.
@@ -9,15 +10,7 @@ export type Pipeline = (line: string, labels: Labels) => Labels | null
 
 type Step = (line: string, labels: Labels) => Labels | null
 
-/** Whether a label matcher accepts a value (a missing label is the empty string, as in Loki). */
-export function matcherFn (m: Pick<Matcher, 'op' | 'value'>): (v: string) => boolean {
-  switch (m.op) {
-    case '=': return (v) => v === m.value
-    case '!=': return (v) => v !== m.value
-    case '=~': { const re = compileRegex(m.value, true); return (v) => re.test(v) }
-    case '!~': { const re = compileRegex(m.value, true); return (v) => !re.test(v) }
-  }
-}
+export { matcherFn } from '../../core/label-match.js'
 
 function lineFilter (op: string, value: string): Step {
   switch (op) {
@@ -35,10 +28,17 @@ function sanitize (key: string): string {
 }
 
 /** Loki adds `_extracted` to a parsed key that collides with a stream label. */
-function put (out: Labels, streamNames: Set<string>, key: string, value: string): void {
+/**
+ * The labels a line had before its pipeline ran (its stream's and per-line labels): a parsed
+ * key that collides with one of them gets `_extracted`, as in Loki. Set by the pipeline
+ * runner for each line; pipelines run synchronously, one line at a time.
+ */
+let base: Labels = {}
+
+function put (out: Labels, _names: Set<string>, key: string, value: string): void {
   const k = sanitize(key)
   if (k === '') return
-  out[streamNames.has(k) ? k + '_extracted' : k] = value
+  out[k in base ? k + '_extracted' : k] = value
 }
 
 function flatten (prefix: string, v: unknown, out: Labels, names: Set<string>): void {
@@ -124,6 +124,7 @@ export function compilePipeline (stages: Stage[], streamNames: Set<string>): Pip
     }
   }
   return (line, labels) => {
+    base = labels
     let l: Labels | null = labels
     for (let i = 0; i < steps.length && l !== null; i++) l = steps[i]!(line, l)
     return l

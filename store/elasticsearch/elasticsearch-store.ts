@@ -12,6 +12,8 @@ import { READ_FIELDS, hitToEntry, readQuery } from './reader.js'
 import { dropOps, streamOps, usageOps, usageQuery, usageRows, type CompositeAgg, type StreamAcc, type UsageAcc } from './rollups.js'
 import { streamsFilter, streamsSearch, toStreamInfo } from './streams-query.js'
 import { installTemplates } from './templates.js'
+import { genericSelectLogs, genericSelectSamples, genericVariants } from '../generic-select.js'
+import type { SampleParams, SampleVariant, SelectLogsParams, SelectParams, SelectedLine, VariantTotals } from '../select-params.js'
 
 /** What happened to the records of the writes so far (tests and metrics read it). */
 export interface EsWriteStats {
@@ -186,6 +188,19 @@ export class ElasticsearchStore implements LogStore {
       if (missingOk && statusOf(err) === 404) return null
       throw fatal(err, this.cfg.url) ?? new DaytwoError('STORE_UNAVAILABLE', describe(err, this.cfg.url))
     }
+  }
+
+  // Answered in this process from streams() and read() until the queries run in the engine.
+  selectLogs (p: SelectLogsParams): AsyncIterable<SelectedLine[]> {
+    return genericSelectLogs(this, p)
+  }
+
+  async selectSamples (p: SampleParams): Promise<SampleVariant[]> {
+    return await genericSelectSamples(this, p)
+  }
+
+  async variants (p: Omit<SelectParams, 'lineFilters'>): Promise<VariantTotals[]> {
+    return await genericVariants(this, p)
   }
 
   async * read (req: ReadRequest): AsyncIterable<{ stream: StreamInfo, entries: Entry[] }> {
