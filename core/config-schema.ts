@@ -70,6 +70,7 @@ export const collectorSchema = z.object({
   port: port(9602),
   tokens: z.array(z.string()).default([]).describe('Tokens forwarders may present (secret; comma-separated in the environment). `serve all` adds the forwarder\'s own.'),
   maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.'),
+  maxFutureSkewMs: z.number().int().min(1000).default(3600000).describe('How far ahead of the collector\'s clock a line\'s time may be; later lines (and lines before 1970, or at offsets from 2^50) are dropped and counted in daytwo_collector_dropped_total{reason}.'),
   ...collectorTlsShape,
   tenants: tenantsSchema.prefault({}),
   fleet: fleetSchema.prefault({})
