@@ -3,7 +3,7 @@ import { MAX_ATTRIBUTES, type Entry, type StreamBatch, type StreamTags } from '.
 
 // The wire format between roles (forwarder → collector, query → CLI): NDJSON, one line per
 // stream group: {"stream":{…tags},"entries":[["<ts ns>",<offset>,"<message>","<stdio>"],…]}.
-// Tags travel once per group, not once per line (DESIGN.md "Delivery").
+// Tags travel once per group, not once per line (docs/architecture.md "Delivery").
 
 export const NDJSON = 'application/x-ndjson'
 

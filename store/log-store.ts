@@ -1,7 +1,7 @@
 import type { Entry, StreamBatch, StreamTags } from '../core/record.js'
 import type { SampleParams, SampleVariant, SelectLogsParams, SelectedLine, SelectParams, VariantTotals } from './select-params.js'
 
-// The LogStore interface every role reads and writes through (DESIGN.md "Store").
+// The LogStore interface every role reads and writes through (docs/architecture.md "The store interface").
 
 export interface WriteResult {
   /** Lines and message bytes in the request. */

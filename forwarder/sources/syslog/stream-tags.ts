@@ -2,7 +2,7 @@ import { streamId } from '../../../core/ids.js'
 import type { StreamTags } from '../../../core/record.js'
 import { FACILITIES, SEVERITIES, type SdElement, type SyslogMessage } from './syslog-message.js'
 
-// Which stream a syslog message belongs to, and that stream's tags (DESIGN.md
+// Which stream a syslog message belongs to, and that stream's tags (README
 // "deployment / job / index"):
 //   - `daytwo@<PEN>` structured data names the identity outright: params deployment, job,
 //     index, process (any of them);
