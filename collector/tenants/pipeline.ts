@@ -5,6 +5,7 @@ import type { StreamBatch } from '../../core/record.js'
 import type { LogStore, WriteResult } from '../../store/log-store.js'
 import { DropLedger } from '../accounting/drop-ledger.js'
 import { OrgMetrics } from '../accounting/org-metrics.js'
+import type { OldLineFilter } from '../limits/old-lines.js'
 import { RateLimiter } from '../limits/rate-limiter.js'
 import { LimitRules } from '../limits/rules.js'
 import type { CollectorMetrics } from '../metrics.js'
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   metrics: CollectorMetrics
   log: Logger
   clock?: () => number
+  /** Refuses lines older than the store keeps (before rate limits: they take no quota). */
+  oldLines?: OldLineFilter
 }
 
 /** The collector's tenant stage, built from collector.tenants; each part costs nothing when off. */
@@ -68,6 +71,15 @@ export function createTenantPipeline (cfg: CollectorConfig, deps: PipelineDeps):
     summary: parts.length ? `tenants: ${parts.join(', ')}` : '',
     async transform (batches) {
       if (enricher.enabled) batches = await enricher.enrich(batches)
+      if (deps.oldLines?.enabled === true) {
+        const o = deps.oldLines.apply(batches)
+        if (o.droppedLines > 0) {
+          batches = o.batches
+          metrics.drop('too_old', o.droppedLines)
+          ledger.add(o.drops)
+          if (!limiter.enabled) await ledger.flush()
+        }
+      }
       if (!limiter.enabled) return batches
       const r = limiter.apply(batches)
       if (r.drops.length > 0) {

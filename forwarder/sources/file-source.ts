@@ -1,12 +1,12 @@
 import { open, stat } from 'node:fs/promises'
-import { statSync } from 'node:fs'
+import { fstatSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import fg from 'fast-glob'
 import picomatch from 'picomatch'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import type { Logger } from '../../core/logger.js'
 import { type Checkpoint, type CheckpointStore } from '../checkpoints.js'
-import { fingerprint } from '../fingerprint.js'
+import { fingerprintSync } from '../fingerprint.js'
 import { MultilineJoiner, continuation } from '../formats/multiline.js'
 import type { ForwarderMetrics } from '../metrics.js'
 import type { Shipper } from '../shipper.js'
@@ -244,9 +244,10 @@ export class FileSource {
       if (!st.isFile()) { await file.close(); return }
       const key = `${st.dev}:${st.ino}`
       if (this.tailers.has(key)) { await file.close(); return }
-      const fp = await fingerprint(file, st.dev, st.ino)
+      // Read synchronously with identify's checks: all of them see the same bytes.
+      const fp = fingerprintSync(file.fd, st.dev, st.ino)
       if (fp === null) { await file.close(); return } // no first line yet: next scan
-      const identity = this.identify({ path: f.path, logicalPath: live, dev: st.dev, ino: st.ino, fp, size: st.size, fd: file.fd, replaced: false }, firstScan)
+      const identity = this.identify({ path: f.path, logicalPath: live, dev: st.dev, ino: st.ino, fp, size: fstatSync(file.fd).size, fd: file.fd, replaced: false }, firstScan)
       const rule = this.multilineRules.find((r) => r.match(live))
       const tailer = new Tailer({
         node: this.node, path: f.path, logicalPath: live, file, dev: st.dev, ino: st.ino, fp, identity, identify: (q) => this.identify(q, false), freeze: (cp) => this.freeze(cp), tags, cfg: this.cfg, readBuffer: this.readBuffer,
@@ -295,7 +296,7 @@ export class FileSource {
         const byRead = cp.readOffset !== undefined && cp.readOffset <= size && matches(cp.readOffset, cp.readAnchor)
         if (byRead || matches(cp.offset, cp.anchor)) {
           this.checkpoints.delete(key)
-          return { streamKey: cp.streamKey, generation: cp.generation, startOffset: cp.offset }
+          return { streamKey: cp.streamKey, generation: cp.generation, startOffset: cp.offset, anchor: byRead ? anchorAt(fd, cp.offset).toString('base64') : cp.anchor ?? '' }
         }
         if (cp.readOffset !== undefined && size < cp.readOffset) short = true
       }
@@ -309,7 +310,7 @@ export class FileSource {
       // its own. A rotated file's new bytes that continue no stream may be a copy of lines
       // shipped already under another one.
       if (!live) this.unsure('copy_unmatched', q)
-      return { streamKey: fp.key, generation: newGeneration(0), startOffset: 0 }
+      return { streamKey: fp.key, generation: newGeneration(0), startOffset: 0, anchor: '' }
     }
     const cp = this.checkpoints.get(fp.key)
     if (cp && !cp.truncated) {
@@ -317,19 +318,19 @@ export class FileSource {
       if (cp.offset > size) {
         this.unsure('truncated_while_down', q)
         this.freeze(cp)
-        return { streamKey, generation: newGeneration(cp.generation), startOffset: 0 }
+        return { streamKey, generation: newGeneration(cp.generation), startOffset: 0, anchor: '' }
       }
       if (cp.anchor === undefined && cp.offset > 0) {
         this.unsure('unverified_resume', q)
-        return { streamKey, generation: cp.generation, startOffset: cp.offset }
+        return { streamKey, generation: cp.generation, startOffset: cp.offset, anchor: anchorAt(fd, cp.offset).toString('base64') }
       }
       if (!matches(cp.offset, cp.anchor ?? '')) {
-        if (cp.offset === 0) return { streamKey, generation: cp.generation, startOffset: 0 }
+        if (cp.offset === 0) return { streamKey, generation: cp.generation, startOffset: 0, anchor: '' }
         this.unsure('resume_mismatch', q)
         this.freeze(cp)
-        return { streamKey, generation: newGeneration(cp.generation), startOffset: 0 }
+        return { streamKey, generation: newGeneration(cp.generation), startOffset: 0, anchor: '' }
       }
-      return { streamKey, generation: cp.generation, startOffset: cp.offset }
+      return { streamKey, generation: cp.generation, startOffset: cp.offset, anchor: cp.anchor ?? '' }
     }
     const old = this.checkpointByInode(q.dev, q.ino)
     if (old && old.firstLine !== fp.firstLine) {
@@ -340,7 +341,7 @@ export class FileSource {
       this.metrics.truncations.inc()
     }
     const tail = firstScan && this.checkpoints.firstStart && this.cfg.readFrom === 'tail'
-    return { streamKey: fp.key, generation: 0, startOffset: tail ? size : 0 }
+    return { streamKey: fp.key, generation: 0, startOffset: tail ? size : 0, anchor: tail ? anchorAt(fd, size).toString('base64') : '' }
   }
 
   /** Whether the live name leads to this file now (a stat: the last scan may be older than a rename). */

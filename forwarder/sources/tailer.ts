@@ -1,12 +1,12 @@
 import { isAscii, isUtf8 } from 'node:buffer'
-import { readSync, statSync } from 'node:fs'
+import { fstatSync, readSync, statSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import { streamId } from '../../core/ids.js'
 import type { Entry, StreamTags } from '../../core/record.js'
 import { nowNs, rfc3339ToNs, storableNs } from '../../core/time.js'
 import { ANCHOR_BYTES, type Checkpoint, type CheckpointStore } from '../checkpoints.js'
-import { fingerprint, type Fingerprint } from '../fingerprint.js'
+import { FINGERPRINT_BYTES, fingerprint, fingerprintSync, firstLineHash, type Fingerprint } from '../fingerprint.js'
 import { PartialAssembler } from '../formats/assembler.js'
 import { parseCri } from '../formats/cri.js'
 import { parseDocker } from '../formats/docker.js'
@@ -42,7 +42,13 @@ export interface TailerInit {
 }
 
 /** The stream a file's bytes continue and where: the stream id is (node, streamKey, generation). */
-export interface Identity { streamKey: string, generation: number, startOffset: number }
+export interface Identity {
+  streamKey: string
+  generation: number
+  startOffset: number
+  /** The bytes before startOffset that identify checked (base64; '' at 0, where the first line is checked instead). */
+  anchor: string
+}
 
 /** What `identify` is asked about: a file (by its open descriptor) and its current content. */
 export interface IdentityQuestion {
@@ -120,6 +126,9 @@ export class Tailer {
   private idleStreak = 0
   /** Size and mtime at the last identity check: unchanged means nothing to re-read. */
   private verifiedAt = ''
+  /** The start of the last line that took the general way, and the envelope of the last partial. */
+  private lastGeneralOffset = 0
+  private partialFormat = 'cri'
   /** The last bytes read (up to ANCHOR_BYTES before readOffset): each read starts with them, to see replaced content. */
   private readonly anchor = Buffer.alloc(ANCHOR_BYTES)
   private anchorLen = 0
@@ -127,6 +136,9 @@ export class Tailer {
   private ackedAnchor = ''
   /** Changes with each new identity: acks of an earlier one must not move this one. */
   private epoch = 0
+  /** The next read starts at 0 and must begin with the identified first line. */
+  private checkFirstLine = false
+  private inPoll = false
 
   constructor (private readonly init: TailerInit, private readonly shipper: Shipper, private readonly checkpoints: CheckpointStore, private readonly metrics: ForwarderMetrics) {
     this.path = init.path
@@ -148,18 +160,24 @@ export class Tailer {
     this.assembler = new PartialAssembler(init.cfg.maxLineBytes)
     this.container = init.tags.format === 'container'
     this.newHandle()
-    if (id !== null) this.startAt(id.startOffset)
+    if (id !== null) this.startAt(id)
   }
 
-  /** Start reading the identified stream at `offset`: its anchor is what the file has there now (identify checked it). */
-  private startAt (offset: number): void {
+  /**
+   * Start reading the identified stream where identify said, with the bytes it checked
+   * there as the anchor: if the file changes before the first read, that read sees it. At
+   * offset 0 the first read checks the first line against the fingerprint instead.
+   */
+  private startAt (id: Identity): void {
+    const offset = id.startOffset
     this.readOffset = offset
     this.acked = offset
     this.splitter.reset(offset)
-    const a = anchorAt(this.file!.fd, offset)
+    const a = Buffer.from(id.anchor, 'base64')
     a.copy(this.anchor)
     this.anchorLen = a.length
-    this.ackedAnchor = a.toString('base64')
+    this.ackedAnchor = id.anchor
+    this.checkFirstLine = offset === 0
     this.saveCheckpoint(offset)
   }
 
@@ -243,6 +261,16 @@ export class Tailer {
    * unfinished last line and pending partial and multiline records are shipped as they are.
    */
   async poll (nowMs: number, final = false): Promise<number> {
+    if (this.file === null || this.inPoll) return 0
+    this.inPoll = true
+    try {
+      return await this.pollOnce(nowMs, final)
+    } finally {
+      this.inPoll = false
+    }
+  }
+
+  private async pollOnce (nowMs: number, final: boolean): Promise<number> {
     if (this.file === null) return 0
     const st = await this.file.stat()
     if (st.size < this.readOffset) this.truncated()
@@ -263,6 +291,15 @@ export class Tailer {
         continue
       }
       if (bytesRead === a) break
+      if (this.checkFirstLine && a === 0) {
+        // Identified at offset 0: the bytes read must start with the first line identified.
+        if (firstLineHash(buf.subarray(0, Math.min(bytesRead, FINGERPRINT_BYTES))) !== this.fp.firstLine) {
+          this.truncated()
+          if (!await this.reidentify()) break
+          continue
+        }
+        this.checkFirstLine = false
+      }
       total += bytesRead - a
       const chunk = buf.subarray(a, bytesRead)
       this.startChunk(chunk, nowMs)
@@ -280,13 +317,19 @@ export class Tailer {
       this.endChunk()
       // Drained partials get offsets past the end: unique and increasing, like real ones.
       let k = 0
-      for (const a of this.assembler.drain()) this.ship({ ...a, offset: this.readOffset + k++, resume: this.readOffset }, this.readOffset, nowMs)
+      for (const a of this.assembler.drain()) {
+        this.metrics.partialsFlushed.inc({ format: this.partialFormat })
+        this.ship({ ...a, offset: this.readOffset + k++, resume: this.readOffset }, this.readOffset, nowMs)
+      }
       this.init.multiline?.flush(this.pieces)
       this.shipPieces()
       this.shipper.advance(this.handle, this.readOffset)
-    } else if (this.init.multiline) {
-      this.init.multiline.flushIdle(nowMs, this.pieces)
-      this.shipPieces()
+    } else {
+      if (this.assembler.hasPending && nowMs - this.assembler.pendingSince >= this.init.cfg.partialFlushMs) this.flushStalePartials(nowMs)
+      if (this.init.multiline) {
+        this.init.multiline.flushIdle(nowMs, this.pieces)
+        this.shipPieces()
+      }
     }
     this.schedule(nowMs, total > 0)
     return total
@@ -300,6 +343,8 @@ export class Tailer {
     let wait = Math.min(cfg.pollIntervalMs * 2 ** (this.idleStreak - 1), cap)
     const since = this.init.multiline?.pendingSince ?? 0
     if (since > 0) wait = Math.min(wait, cfg.pollIntervalMs) // a pending multiline record needs its flush
+    const partial = this.assembler.pendingSince
+    if (partial > 0) wait = Math.min(wait, Math.max(cfg.pollIntervalMs, partial + cfg.partialFlushMs - nowMs))
     this.nextPollMs = nowMs + wait
   }
 
@@ -308,14 +353,19 @@ export class Tailer {
    * (copytruncate) before a poll could see it shorter.
    */
   async verify (): Promise<void> {
-    if (this.file === null || this.awaitingIdentity) return
+    if (this.file === null || this.awaitingIdentity || this.inPoll) return
+    // A poll may run while this awaits (scans and polls interleave): whatever it found by
+    // then wins, or the same truncation would start two generations.
+    const epoch = this.epoch
+    const unchanged = () => epoch === this.epoch && !this.inPoll && !this.awaitingIdentity && this.file !== null
     const st = await this.file.stat()
+    if (!unchanged()) return
     if (st.size < this.readOffset) { this.truncated(); return }
     const seen = `${st.size}:${st.mtimeMs}`
     if (seen === this.verifiedAt) return
     this.verifiedAt = seen
     const fp = await fingerprint(this.file, this.dev, this.ino)
-    if (fp !== null && fp.firstLine !== this.fp.firstLine) this.truncated()
+    if (unchanged() && fp !== null && fp.firstLine !== this.fp.firstLine) this.truncated()
   }
 
   /** Whether the live name leads to this file now (not only a rotated one). */
@@ -354,9 +404,11 @@ export class Tailer {
   /** After a truncation (or at open, for a copy not yet tied to its original): the content's identity, once it has a first line. */
   private async reidentify (): Promise<boolean> {
     const file = this.file!
-    const fp = await fingerprint(file, this.dev, this.ino)
+    // Synchronously, so that the first line, the size and the anchors identify checks are
+    // all of the same bytes (an await between them let a copy land in between).
+    const fp = fingerprintSync(file.fd, this.dev, this.ino)
     if (fp === null) return false
-    const size = (await file.stat()).size
+    const size = fstatSync(file.fd).size
     const id = this.init.identify({ path: this.path, logicalPath: this.logicalPath, dev: this.dev, ino: this.ino, fp, size, fd: file.fd, replaced: true })
     if (id === null) return false
     if (fp.key !== this.fp.key) this.checkpoints.delete(this.fp.key)
@@ -367,7 +419,7 @@ export class Tailer {
     this.epoch++
     this.verifiedAt = ''
     this.newHandle()
-    this.startAt(id.startOffset)
+    this.startAt(id)
     // A new identity is written at once: after a crash, the old one must not be resumed on these bytes.
     try { this.checkpoints.flush() } catch {} // the timer's flush reports the error
     // A rotated file written over is busy again: not closed as idle yet.
@@ -377,6 +429,23 @@ export class Tailer {
 
   /** Still waiting to learn which stream the file continues. */
   get unidentified (): boolean { return this.awaitingIdentity }
+
+  /**
+   * Partials no line finished within partialFlushMs, shipped as they are. Their offsets come
+   * just after the start of the last line read (a line is longer than two bytes, and every
+   * line since a partial became pending took the general way, so none is past it): above
+   * every id shipped so far, below the next line's, and inside a line, so no other record
+   * ever has them.
+   */
+  private flushStalePartials (nowMs: number): void {
+    let k = 1
+    for (const a of this.assembler.drainStale(nowMs, this.init.cfg.partialFlushMs)) {
+      this.metrics.partialsFlushed.inc({ format: this.partialFormat })
+      this.ship({ ...a, offset: this.lastGeneralOffset + k++, resume: a.start ?? this.readOffset }, this.readOffset, nowMs)
+    }
+    this.shipPieces()
+    this.shipper.advance(this.handle, this.safeOffset())
+  }
 
   private startChunk (chunk: Buffer | null, nowMs: number): void {
     this.chunk = chunk
@@ -497,6 +566,7 @@ export class Tailer {
   /** The general way: a string per line, the envelope parsed, partials joined. */
   private generalLine (bytes: Buffer, offset: number, next: number): void {
     const nowMs = this.nowMs
+    this.lastGeneralOffset = offset
     let text: string
     if (isUtf8(bytes)) {
       text = bytes.toString('utf8')
@@ -508,7 +578,8 @@ export class Tailer {
       this.ship({ ts: this.readNs, stdio: '', message: text, truncated: false, offset, resume: offset }, next, nowMs)
       return
     }
-    const parsed = text.charCodeAt(0) === 0x7b ? parseDocker(text) : parseCri(text)
+    const docker = text.charCodeAt(0) === 0x7b
+    const parsed = docker ? parseDocker(text) : parseCri(text)
     if (parsed === null) {
       // Not the envelope this file should have (a line cut by maxLineBytes, or garbage).
       this.metrics.drop('unparsed_envelope', 1, this.path)
@@ -520,7 +591,8 @@ export class Tailer {
       this.metrics.altered.inc({ reason: 'bad_timestamp' })
     }
     const resume = this.assembler.safeOffset(offset)
-    const done = this.assembler.add(parsed, offset)
+    if (parsed.partial) this.partialFormat = docker ? 'docker' : 'cri'
+    const done = this.assembler.add(parsed, offset, nowMs)
     if (done === null) return
     if (done.truncated) this.metrics.altered.inc({ reason: 'truncated' })
     this.ship({ ts: done.ts, stdio: done.stdio, message: done.message, truncated: done.truncated, offset, resume }, next, nowMs)
