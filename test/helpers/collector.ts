@@ -34,7 +34,8 @@ export interface InProcessCollector {
 export async function startCollector (t: After, collector: Record<string, unknown> = {}, wrapStore?: (s: LogStore) => LogStore): Promise<InProcessCollector> {
   const tmp = tempDir('daytwo-collector-')
   const store = await EmbeddedStore.open(join(tmp.path, 'store'))
-  const config = loadConfig({ env: {}, overrides: { dataDir: tmp.path, logLevel: 'silent', collector: { port: 0, tokens: [TOKEN], ...collector } } })
+  // Fixtures carry fixed times: keep lines forever (old-line refusal has its own test).
+  const config = loadConfig({ env: {}, overrides: { dataDir: tmp.path, logLevel: 'silent', collector: { port: 0, tokens: [TOKEN], ...collector }, store: { retentionDays: 0 } } })
   let role
   try {
     role = await start({ config, log: silentLogger, store: async () => wrapStore ? wrapStore(store) : store })
