@@ -27,6 +27,6 @@ export function collectorMetrics (registry: Registry, log: Logger): CollectorMet
     bytesStored: counter(registry, `${p}_bytes_stored_total`, 'Message bytes the store newly committed.'),
     duplicates: counter(registry, `${p}_duplicates_total`, 'Records received again (retries) and not stored twice.'),
     reject: rejected,
-    drop: createDropCounter(registry, p, ['rate_limited', OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE], log)
+    drop: createDropCounter(registry, p, ['rate_limited', 'too_old', OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE], log)
   }
 }

@@ -7,6 +7,7 @@ import type { RoleContext, RunningRole } from '../core/role.js'
 import { createServer, listen } from '../core/server.js'
 import { fleetPlugin } from './fleet/fleet-plugin.js'
 import { ingestPlugin } from './ingest.js'
+import { OldLineFilter } from './limits/old-lines.js'
 import { collectorMetrics } from './metrics.js'
 import { createTenantPipeline } from './tenants/pipeline.js'
 
@@ -20,7 +21,9 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const store = await ctx.store()
   const registry = createRegistry('collector')
   const metrics = collectorMetrics(registry, log)
-  const tenants = createTenantPipeline(cfg, { store, registry, metrics, log })
+  // Only the embedded store deletes by age (Elasticsearch's lifecycle is its own).
+  const oldLines = config.store.kind === 'embedded' ? new OldLineFilter(config.store.retentionDays, config.store.retentionCheckMs) : undefined
+  const tenants = createTenantPipeline(cfg, { store, registry, metrics, log, oldLines })
   const app = createServer({ role: 'collector', registry, log, readiness: () => store.check(), bodyLimit: cfg.maxBodyBytes })
   await app.register(ingestPlugin, {
     store,

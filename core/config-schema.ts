@@ -56,6 +56,7 @@ export const forwarderSchema = z.object({
   include: z.array(z.string()).default([]).describe('Glob patterns: when set, only files under the roots that match one are read (e.g. `/var/log/pods/prod_*/**`).'),
   exclude: z.array(z.string()).default([]).describe('Glob patterns of files under the roots never to read (compressed rotations are never read).'),
   readRotated: z.boolean().default(true).describe('Also find rotated files (`app.log.1`, `0.log.20261123-101500`) not seen before, so lines written just before a rotation are shipped even when the rotation was faster than a scan.'),
+  partialFlushMs: z.number().int().min(10).default(5000).describe('A partial container line (CRI `P`, Docker `log` without a trailing newline) that no line finishes within this long is shipped as it is, and counted in daytwo_forwarder_partial_lines_flushed_total (the container may have died after writing it).'),
   longLines: z.enum(['truncate', 'split']).default('truncate').describe('What to do with a line longer than maxLineBytes: keep its head (`truncate`), or ship it in maxLineBytes pieces (`split`, plain files only). Counted in daytwo_forwarder_lines_altered_total.'),
   watch: z.boolean().default(true).describe('Use inotify (fs.watch) to notice new data, files and rotations at once; idle files are then polled only every idlePollMaxMs.'),
   idlePollMaxMs: z.number().int().min(10).default(5000).describe('Longest gap between two checks of an idle file while watching works.'),

@@ -8,6 +8,8 @@ import { DaytwoError } from '../core/errors.js'
 // does: silently starting over would ship every file again.
 
 export const CHECKPOINT_VERSION = 1
+/** How many bytes before a stream position identify it (checkpoints' `anchor`). */
+export const ANCHOR_BYTES = 64
 
 export interface Checkpoint {
   /** Fingerprint: dev, inode and a hash of the first line (the key). */
@@ -27,8 +29,17 @@ export interface Checkpoint {
   dev: number
   ino: number
   firstLine: string
+  /**
+   * The bytes just before `offset` (up to ANCHOR_BYTES, base64): a resumed or matched stream
+   * continues only from a file that has these bytes there, so a (stream, offset) never names
+   * other bytes than the ones first shipped under it. Absent in checkpoints of older versions.
+   */
+  anchor?: string
   /** Set when the file was truncated: kept a while so its copy can continue the stream. */
   truncated?: boolean
+  /** A truncated file's read position and the bytes before it (a copy holds at least these). */
+  readOffset?: number
+  readAnchor?: string
   updatedMs: number
 }
 
@@ -78,7 +89,7 @@ export class FileCheckpoints implements CheckpointStore {
 
   set (cp: Checkpoint, key = cp.fingerprint): void {
     const prev = this.entries.get(key)
-    if (prev && prev.generation === cp.generation && prev.offset === cp.offset && prev.path === cp.path && prev.truncated === cp.truncated) return
+    if (prev && prev.streamKey === cp.streamKey && prev.generation === cp.generation && prev.offset === cp.offset && prev.path === cp.path && prev.truncated === cp.truncated && prev.anchor === cp.anchor) return
     this.entries.set(key, cp)
     this.dirty = true
   }

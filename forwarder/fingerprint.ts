@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 
 export const FINGERPRINT_BYTES = 256
@@ -11,6 +12,16 @@ export interface Fingerprint {
 }
 
 /**
+ * The hash of the first line in `head` (the file's first bytes, up to FINGERPRINT_BYTES), or
+ * null when `head` holds no whole first line yet.
+ */
+export function firstLineHash (head: Buffer): string | null {
+  const nl = head.indexOf(0x0a)
+  if (nl === -1 && head.length < FINGERPRINT_BYTES) return null
+  return createHash('sha1').update(nl === -1 ? head.subarray(0, FINGERPRINT_BYTES) : head.subarray(0, nl)).digest('hex').slice(0, 16)
+}
+
+/**
  * A file's identity: device, inode and a hash of its first line (up to 256 bytes), so a
  * reused inode is a new file and a renamed file is the same one. Null until the file has a
  * complete first line or 256 bytes: a file that young is not read yet (Vector does the same).
@@ -18,9 +29,16 @@ export interface Fingerprint {
 export async function fingerprint (file: FileHandle, dev: number, ino: number): Promise<Fingerprint | null> {
   const buf = Buffer.alloc(FINGERPRINT_BYTES)
   const { bytesRead } = await file.read(buf, 0, FINGERPRINT_BYTES, 0)
-  const head = buf.subarray(0, bytesRead)
-  const nl = head.indexOf(0x0a)
-  if (nl === -1 && bytesRead < FINGERPRINT_BYTES) return null
-  const firstLine = createHash('sha1').update(nl === -1 ? head : head.subarray(0, nl)).digest('hex').slice(0, 16)
-  return { key: `${dev}:${ino}:${firstLine}`, firstLine }
+  return fromHead(buf.subarray(0, bytesRead), dev, ino)
+}
+
+/** The same, read synchronously: for checks that must see the bytes they decide on. */
+export function fingerprintSync (fd: number, dev: number, ino: number): Fingerprint | null {
+  const buf = Buffer.alloc(FINGERPRINT_BYTES)
+  return fromHead(buf.subarray(0, readSync(fd, buf, 0, FINGERPRINT_BYTES, 0)), dev, ino)
+}
+
+function fromHead (head: Buffer, dev: number, ino: number): Fingerprint | null {
+  const firstLine = firstLineHash(head)
+  return firstLine === null ? null : { key: `${dev}:${ino}:${firstLine}`, firstLine }
 }

@@ -5,6 +5,14 @@ import type { Logger } from '../core/logger.js'
 
 export const FORWARDER_DROP_REASONS = ['unparsed_envelope', 'rejected_by_collector', 'spool_full', 'spool_write_failed', 'spool_corrupt', 'syslog_empty', 'syslog_truncated_frame', 'syslog_octet_count_mismatch', 'too_large_for_collector']
 
+/**
+ * Why a file's identity was unsure: truncated_while_down (shorter than its checkpoint at
+ * start), resume_mismatch (other bytes where its checkpoint stopped), unverified_resume (a
+ * checkpoint from a version without anchors), copy_unmatched (a rotated file whose bytes
+ * continue no known stream), copy_unverified (a copy too short to check, not read).
+ */
+export const IDENTITY_UNSURE_REASONS = ['truncated_while_down', 'resume_mismatch', 'unverified_resume', 'copy_unmatched', 'copy_unverified']
+
 export interface ForwarderMetrics {
   linesRead: ReturnType<typeof counter>
   bytesRead: ReturnType<typeof counter>
@@ -14,6 +22,8 @@ export interface ForwarderMetrics {
   altered: ReturnType<typeof counter>
   truncations: ReturnType<typeof counter>
   rotations: ReturnType<typeof counter>
+  identityUnsure: ReturnType<typeof counter>
+  partialsFlushed: ReturnType<typeof counter>
   openFiles: Gauge
   queuedBatches: Gauge
   queuedBytes: Gauge
@@ -31,6 +41,8 @@ export function forwarderMetrics (registry: Registry, log: Logger): ForwarderMet
     altered: counter(registry, `${p}_lines_altered_total`, 'Lines kept but changed, by reason (invalid_utf8 replaced, truncated, split in pieces, bad_timestamp replaced by the read time).', ['reason']),
     truncations: counter(registry, `${p}_file_truncations_total`, 'Files found truncated (copytruncate) and read again from their start.'),
     rotations: counter(registry, `${p}_file_rotations_total`, 'Files renamed or deleted away from their live name while being read.'),
+    identityUnsure: counter(registry, `${p}_file_identity_unsure_total`, 'Files whose bytes the forwarder could not tie to a stream for sure, by reason (see README, "Rotation"): their lines may be shipped twice, or were lost before they were read.', ['reason']),
+    partialsFlushed: counter(registry, `${p}_partial_lines_flushed_total`, 'Partial lines (CRI P, Docker log without a newline) shipped alone because no line finished them within forwarder.partialFlushMs, or the file ended.', ['format']),
     openFiles: new Gauge({ name: `${p}_open_files`, help: 'Files being tailed.', registers: [registry] }),
     queuedBatches: new Gauge({ name: `${p}_queued_batches`, help: 'Sealed batches waiting for the collector.', registers: [registry] }),
     queuedBytes: new Gauge({ name: `${p}_queued_bytes`, help: 'Message bytes in batches not yet acknowledged.', registers: [registry] }),
@@ -38,5 +50,6 @@ export function forwarderMetrics (registry: Registry, log: Logger): ForwarderMet
   }
   for (const r of ['ok', 'retry', 'rejected', 'split']) m.batches.inc({ result: r }, 0)
   for (const r of ['invalid_utf8', 'truncated', 'split', 'bad_timestamp']) m.altered.inc({ reason: r }, 0)
+  for (const r of IDENTITY_UNSURE_REASONS) m.identityUnsure.inc({ reason: r }, 0)
   return m
 }

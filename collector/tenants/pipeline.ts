@@ -5,6 +5,7 @@ import type { StreamBatch, StreamTags } from '../../core/record.js'
 import type { LogStore, WriteResult } from '../../store/log-store.js'
 import { DropLedger } from '../accounting/drop-ledger.js'
 import { OrgMetrics } from '../accounting/org-metrics.js'
+import type { OldLineFilter } from '../limits/old-lines.js'
 import { RateLimiter } from '../limits/rate-limiter.js'
 import { LimitRules } from '../limits/rules.js'
 import type { CollectorMetrics } from '../metrics.js'
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   metrics: CollectorMetrics
   log: Logger
   clock?: () => number
+  /** Refuses lines older than the store keeps (before rate limits: they take no quota). */
+  oldLines?: OldLineFilter
 }
 
 /** Deployments (globs) whose forwarders may name their streams' tenant; null when none. */
@@ -78,6 +81,15 @@ export function createTenantPipeline (cfg: CollectorConfig, deps: PipelineDeps):
     async transform (batches) {
       // Always: it also removes the tenant names forwarders may not give.
       batches = await enricher.enrich(batches)
+      if (deps.oldLines?.enabled === true) {
+        const o = deps.oldLines.apply(batches)
+        if (o.droppedLines > 0) {
+          batches = o.batches
+          metrics.drop('too_old', o.droppedLines)
+          ledger.add(o.drops)
+          if (!limiter.enabled) await ledger.flush()
+        }
+      }
       if (!limiter.enabled) return batches
       const r = limiter.apply(batches)
       if (r.drops.length > 0) {

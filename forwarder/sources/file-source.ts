@@ -1,27 +1,32 @@
 import { open, stat } from 'node:fs/promises'
+import { fstatSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import fg from 'fast-glob'
 import picomatch from 'picomatch'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import type { Logger } from '../../core/logger.js'
-import type { Checkpoint, CheckpointStore } from '../checkpoints.js'
-import { fingerprint } from '../fingerprint.js'
+import { type Checkpoint, type CheckpointStore } from '../checkpoints.js'
+import { fingerprintSync } from '../fingerprint.js'
 import { MultilineJoiner, continuation } from '../formats/multiline.js'
 import type { ForwarderMetrics } from '../metrics.js'
 import type { Shipper } from '../shipper.js'
 import { discoveryPatterns, tagsForPath, type BoshIdentity, type PathTags } from '../tags.js'
 import { DirWatcher } from './dir-watcher.js'
 import { COMPRESSED, isRotatedName, logicalPath } from './rotation.js'
-import { READ_CHUNK, Tailer } from './tailer.js'
+import { READ_CHUNK, Tailer, anchorAt, newGeneration, type Identity, type IdentityQuestion } from './tailer.js'
 
 /** How long a renamed or deleted file is still read, for writers that have not reopened. */
 const ROTATE_WAIT_MS = 2000
 /** How long a truncated file's last state waits for its copy to be found. */
 const FROZEN_TTL_MS = 10 * 60_000
+/** How long a copy waits for its original to be truncated (or to grow long enough to check). */
+const UNIDENTIFIED_WAIT_MS = 10_000
+/** How many truncated states of one live file wait for their copies (a copy every 100 ms makes many). */
+const FROZEN_PER_FILE = 8
 /** Checkpoints of files not seen for this long are forgotten. */
 const UNSEEN_TTL_MS = 60 * 60_000
 
-interface Found { path: string, size: number, dev: number, ino: number }
+interface Found { path: string, size: number, dev: number, ino: number, mtimeMs: number }
 
 export type TagRefiner = (tailer: Tailer, tags: PathTags) => void
 
@@ -128,7 +133,12 @@ export class FileSource {
   }
 
   private onChange (dir: string, name: string | null): void {
-    if (name !== null) { this.byPath.get(join(dir, name))?.wake(); return }
+    if (name !== null) {
+      const t = this.byPath.get(join(dir, name))
+      // A closed rotated file written again (a copy made onto it in place) needs a scan to reopen it.
+      if (t) t.wake(); else this.requestScan()
+      return
+    }
     for (const t of this.tailers.values()) if (dirname(t.path) === dir) t.wake()
   }
 
@@ -166,7 +176,7 @@ export class FileSource {
           const key = `${st.dev}:${st.ino}`
           const prev = found.get(key)
           if (prev && !isRotatedName(prev.path)) continue
-          found.set(key, { path, size: st.size, dev: st.dev, ino: st.ino })
+          found.set(key, { path, size: st.size, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs })
         }
       }
     }
@@ -219,9 +229,10 @@ export class FileSource {
     const live = logicalPath(f.path)
     const tags = tagsForPath(live, this.cfg, this.bosh)
     if (tags === null) return
-    // A file already read to the end (a rotated one, closed after its last ack) stays closed.
+    // A file already read to the end (a rotated one, closed after its last ack) stays closed,
+    // unless it was written since (a copy made onto it in place has a later mtime).
     const known = this.checkpointByInode(f.dev, f.ino)
-    if (known && known.offset === f.size && isRotatedName(f.path)) return
+    if (known && known.offset === f.size && isRotatedName(f.path) && f.mtimeMs + 1000 < known.updatedMs) return
     let file
     try { file = await open(f.path, 'r') } catch (err) {
       this.log.warn({ path: f.path, err: (err as Error).message }, 'cannot open log file')
@@ -233,39 +244,13 @@ export class FileSource {
       if (!st.isFile()) { await file.close(); return }
       const key = `${st.dev}:${st.ino}`
       if (this.tailers.has(key)) { await file.close(); return }
-      const fp = await fingerprint(file, st.dev, st.ino)
+      // Read synchronously with identify's checks: all of them see the same bytes.
+      const fp = fingerprintSync(file.fd, st.dev, st.ino)
       if (fp === null) { await file.close(); return } // no first line yet: next scan
-      let streamKey = fp.key
-      let generation = 0
-      let startOffset = 0
-      const cp = this.checkpoints.get(fp.key)
-      const copyOf = cp ? undefined : this.truncatedOriginal(fp.firstLine, live, st.size, f.path)
-      if (cp) {
-        streamKey = cp.streamKey ?? cp.fingerprint
-        generation = cp.generation
-        startOffset = cp.offset
-        if (cp.offset > st.size) { generation++; startOffset = 0 } // truncated while we were down
-      } else if (copyOf) {
-        // copytruncate's copy: it holds the original's lines, so it continues that stream.
-        streamKey = copyOf.cp.streamKey
-        generation = copyOf.cp.generation
-        startOffset = copyOf.cp.offset
-        this.checkpoints.delete(copyOf.key)
-      } else {
-        const old = this.checkpointByInode(st.dev, st.ino)
-        if (old && old.firstLine !== fp.firstLine) {
-          // The same inode with another first line: truncated and rewritten while we were
-          // down. Keep its last state for the copy, and read the new content from the start.
-          this.checkpoints.delete(old.fingerprint)
-          this.checkpoints.set({ ...old, truncated: true }, `${old.fingerprint}@${old.generation}`)
-          this.metrics.truncations.inc()
-        } else if (firstScan && this.checkpoints.firstStart && this.cfg.readFrom === 'tail') {
-          startOffset = st.size
-        }
-      }
+      const identity = this.identify({ path: f.path, logicalPath: live, dev: st.dev, ino: st.ino, fp, size: fstatSync(file.fd).size, fd: file.fd, replaced: false }, firstScan)
       const rule = this.multilineRules.find((r) => r.match(live))
       const tailer = new Tailer({
-        node: this.node, path: f.path, logicalPath: live, file, dev: st.dev, ino: st.ino, fp, streamKey, generation, startOffset, tags, cfg: this.cfg, readBuffer: this.readBuffer,
+        node: this.node, path: f.path, logicalPath: live, file, dev: st.dev, ino: st.ino, fp, identity, identify: (q) => this.identify(q, false), freeze: (cp) => this.freeze(cp), tags, cfg: this.cfg, readBuffer: this.readBuffer,
         multiline: rule ? rule.make() : null
       }, this.shipper, this.checkpoints, this.metrics)
       if (isRotatedName(f.path)) tailer.setState('rotated', Date.now())
@@ -273,21 +258,121 @@ export class FileSource {
       this.byPath.set(tailer.path, tailer)
       this.metrics.openFiles.set(this.tailers.size)
       this.refine?.(tailer, tags)
-      this.log.debug({ path: f.path, startOffset, generation }, 'tailing')
+      this.log.debug({ path: f.path, identity }, 'tailing')
     } catch (err) {
       await file.close().catch(() => {})
       this.log.warn({ path: f.path, err: (err as Error).message }, 'cannot read log file')
     }
   }
 
-  /** The last state of a truncated file that `path` (a rotated name) is the copy of. */
-  private truncatedOriginal (firstLine: string, live: string, size: number, path: string): { key: string, cp: Checkpoint } | undefined {
-    if (!isRotatedName(path)) return undefined
+  /**
+   * Which stream a file's content continues, and from where. A (stream, offset) must never
+   * name other bytes than the ones first shipped under it (the store would keep the first and
+   * drop the second as a retry), so every continuation is checked against the bytes before
+   * its offset (the anchor), and anything that fails starts a generation no stream had.
+   *
+   * - A rotated name whose first line is a truncated original's, with the original's bytes
+   *   where it stopped: copytruncate's copy, which continues the original from its last ack.
+   * - A rotated name whose first line is the live file's, while that file is not truncated
+   *   yet: a copy in the making; null (asked again at the next poll).
+   * - A checkpoint of this file whose anchor matches: resumed. One that does not (written
+   *   over while daytwo was down), or is past the end: a new generation from the start, and
+   *   the old state kept for a copy.
+   * Null means "ask again"; the cases that cannot be told apart are counted
+   * (daytwo_forwarder_file_identity_unsure_total).
+   */
+  private identify (q: IdentityQuestion, firstScan: boolean): Identity | null {
+    const { fp, size, fd } = q
+    const matches = (offset: number, anchor: string | undefined): boolean => {
+      if (offset > size) return false
+      if (anchor === undefined) return offset === 0
+      return anchorAt(fd, offset).toString('base64') === anchor
+    }
+    const live = this.isLiveInode(q)
+    if (!live) {
+      let short = false
+      for (const [key, cp] of this.frozenOf(q.logicalPath)) {
+        if (cp.firstLine !== fp.firstLine) continue
+        const byRead = cp.readOffset !== undefined && cp.readOffset <= size && matches(cp.readOffset, cp.readAnchor)
+        if (byRead || matches(cp.offset, cp.anchor)) {
+          this.checkpoints.delete(key)
+          return { streamKey: cp.streamKey, generation: cp.generation, startOffset: cp.offset, anchor: byRead ? anchorAt(fd, cp.offset).toString('base64') : cp.anchor ?? '' }
+        }
+        if (cp.readOffset !== undefined && size < cp.readOffset) short = true
+      }
+      for (const t of this.tailers.values()) {
+        if (t.logicalPath === q.logicalPath && t.ino !== q.ino && !t.unidentified && t.fp.firstLine === fp.firstLine && t.state === 'live') return null
+      }
+      if (short) return null
+    }
+    if (q.replaced) {
+      // New bytes in a file read before (its last state is frozen already): a generation of
+      // its own. A rotated file's new bytes that continue no stream may be a copy of lines
+      // shipped already under another one.
+      if (!live) this.unsure('copy_unmatched', q)
+      return { streamKey: fp.key, generation: newGeneration(0), startOffset: 0, anchor: '' }
+    }
+    const cp = this.checkpoints.get(fp.key)
+    if (cp && !cp.truncated) {
+      const streamKey = cp.streamKey ?? cp.fingerprint
+      if (cp.offset > size) {
+        this.unsure('truncated_while_down', q)
+        this.freeze(cp)
+        return { streamKey, generation: newGeneration(cp.generation), startOffset: 0, anchor: '' }
+      }
+      if (cp.anchor === undefined && cp.offset > 0) {
+        this.unsure('unverified_resume', q)
+        return { streamKey, generation: cp.generation, startOffset: cp.offset, anchor: anchorAt(fd, cp.offset).toString('base64') }
+      }
+      if (!matches(cp.offset, cp.anchor ?? '')) {
+        if (cp.offset === 0) return { streamKey, generation: cp.generation, startOffset: 0, anchor: '' }
+        this.unsure('resume_mismatch', q)
+        this.freeze(cp)
+        return { streamKey, generation: newGeneration(cp.generation), startOffset: 0, anchor: '' }
+      }
+      return { streamKey, generation: cp.generation, startOffset: cp.offset, anchor: cp.anchor ?? '' }
+    }
+    const old = this.checkpointByInode(q.dev, q.ino)
+    if (old && old.firstLine !== fp.firstLine) {
+      // The same inode with another first line: truncated and rewritten while we were down
+      // (or just now). Keep its last state for the copy, and read the new content from the start.
+      this.checkpoints.delete(old.fingerprint)
+      this.freeze(old)
+      this.metrics.truncations.inc()
+    }
+    const tail = firstScan && this.checkpoints.firstStart && this.cfg.readFrom === 'tail'
+    return { streamKey: fp.key, generation: 0, startOffset: tail ? size : 0, anchor: tail ? anchorAt(fd, size).toString('base64') : '' }
+  }
+
+  /** Whether the live name leads to this file now (a stat: the last scan may be older than a rename). */
+  private isLiveInode (q: IdentityQuestion): boolean {
+    try {
+      const st = statSync(q.logicalPath)
+      return st.ino === q.ino && st.dev === q.dev
+    } catch {
+      return false
+    }
+  }
+
+  /** Truncated states of one live file, newest first. */
+  private frozenOf (live: string): Array<[string, Checkpoint]> {
+    const out: Array<[string, Checkpoint]> = []
     for (const key of this.checkpoints.keys()) {
       const cp = this.checkpoints.get(key)!
-      if (cp.truncated && cp.firstLine === firstLine && cp.logicalPath === live && cp.offset <= size) return { key, cp }
+      if (cp.truncated && cp.logicalPath === live) out.push([key, cp])
     }
-    return undefined
+    return out.sort(([, a], [, b]) => b.updatedMs - a.updatedMs)
+  }
+
+  /** Keep a file's last state for its copy (and only the last few per live file). */
+  private freeze (cp: Checkpoint): void {
+    this.checkpoints.set({ ...cp, truncated: true, updatedMs: Date.now() }, `${cp.streamKey ?? cp.fingerprint}@${cp.generation}`)
+    for (const [key] of this.frozenOf(cp.logicalPath).slice(FROZEN_PER_FILE)) this.checkpoints.delete(key)
+  }
+
+  private unsure (reason: string, q: IdentityQuestion): void {
+    this.metrics.identityUnsure.inc({ reason })
+    this.log.warn({ path: q.path, reason }, 'file identity unsure: its lines may be shipped twice, or were lost before they were read')
   }
 
   private forgetStale (now: number): void {
@@ -319,7 +404,10 @@ export class FileSource {
           this.log.warn({ path: t.path, err: (err as Error).message }, 'reading log file failed')
           continue
         }
-        if (finalRead && read === 0 && t.lagBytes === 0) {
+        // A copy that never matched its original (not truncated yet) is given up after a while, counted.
+        const waiting = t.unidentified && t.state !== 'gone' && now - t.unidentifiedSinceMs < UNIDENTIFIED_WAIT_MS
+        if (finalRead && read === 0 && t.lagBytes === 0 && !waiting) {
+          if (t.unidentified) { this.metrics.identityUnsure.inc({ reason: 'copy_unverified' }); this.log.warn({ path: t.path }, 'a rotated file matched no stream and was not read') }
           // Read to its end and every line acknowledged: close it.
           await t.close()
           this.tailers.delete(key)

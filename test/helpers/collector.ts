@@ -42,9 +42,10 @@ export async function startCollector (t: After, collector: Record<string, unknow
   const tmp = tempDir('daytwo-collector-')
   const store = await EmbeddedStore.open(join(tmp.path, 'store'))
   // These tests are about what follows tenancy: their forwarder names its streams' tenants
-  // (test/collector/ingest-identity.test.ts tests who may).
+  // (test/collector/ingest-identity.test.ts tests who may). Fixtures carry fixed times: keep
+  // lines forever (old-line refusal has its own test).
   const tenants = { trustForwarderTenants: ['*'], ...(collector.tenants as Record<string, unknown> | undefined) }
-  const config = loadConfig({ env: {}, overrides: { dataDir: tmp.path, logLevel: 'silent', collector: { port: 0, tokens: [TOKEN], ...collector, tenants } } })
+  const config = loadConfig({ env: {}, overrides: { dataDir: tmp.path, logLevel: 'silent', collector: { port: 0, tokens: [TOKEN], ...collector, tenants }, store: { retentionDays: 0 } } })
   let role
   try {
     role = await start({ config, log: silentLogger, store: async () => wrapStore ? wrapStore(store) : store })

@@ -41,7 +41,10 @@ export function tempDir (prefix = 'daytwo-test-'): { path: string, cleanup: () =
  */
 export async function startDaytwo (roles: string, config: Record<string, unknown>, dir: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 20000): Promise<DaytwoProcess> {
   const cfgFile = join(dir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`)
-  writeFileSync(cfgFile, JSON.stringify(config))
+  // Test fixtures carry fixed times (2026-11-23…); a collector refuses lines older than the
+  // store keeps (collector/limits/old-lines.ts), so tests keep lines forever unless they say.
+  const store = (config.store ?? {}) as Record<string, unknown>
+  writeFileSync(cfgFile, JSON.stringify({ ...config, store: { retentionDays: 0, ...store } }))
   const childEnv: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DAYTWO_')) childEnv[k] = v
   // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': Node flags for the daytwo process (profiling a benchmark).

@@ -9,7 +9,7 @@ const PLAIN_CACHE_MAX = 10_000
  * without such structured data are shared between messages: treat them as read-only.
  */
 export function lineAttributes (m: SyslogMessage, tags: StreamTags): Attributes | undefined {
-  if (m.format === 'none') return undefined
+  if (m.format === 'none' && m.pri !== true) return undefined
   let plain = true
   for (const el of m.sd) for (const [k] of el.params) if (tags.labels?.[`sd.${el.id}.${k}`] === undefined) plain = false
   if (plain) return plainAttributes(m.facility, m.severity, m.msgId)

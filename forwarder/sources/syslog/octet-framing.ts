@@ -10,10 +10,11 @@
 //
 // A lying octet count cannot be resynchronised reliably: after it, any byte may be a frame
 // boundary, and guessing (e.g. at the next LF) could splice the tail of one message onto the
-// head of another and store that as a real record. So when a counted frame does not begin
-// with "<" (a syslog message always does) or is followed by a byte that cannot begin a frame,
-// the framer reports `octet_count_mismatch` and the connection is closed: a correct sender
-// reconnects and starts at a frame boundary, and the count names the problem.
+// head of another and store that as a real record. So when a counted frame is followed by a
+// byte that cannot begin a frame, the framer reports `octet_count_mismatch` and the
+// connection is closed: a correct sender reconnects and starts at a frame boundary, and the
+// count names the problem. A counted frame may hold any message (RFC 6587 frames bytes, not
+// syslog): one that does not start with "<" is read as a message without PRI.
 //
 // A frame that lies inside one chunk is handed on as (chunk, start, end): no copy, no
 // allocation. Only a frame cut by a chunk boundary is copied together.
@@ -101,7 +102,6 @@ export class FrameSplitter {
         }
         case Mode.Counted: {
           const fresh = this.kept === 0 && !this.truncated
-          if (fresh && chunk[i] !== 0x3c) return this.fail()
           if (fresh && this.remaining <= n - i) {
             // The whole frame is in this chunk.
             const end = i + this.remaining

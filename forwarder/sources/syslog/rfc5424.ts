@@ -53,14 +53,14 @@ export function parseRfc5424 (s: string, at?: { headerEnd: number }): SyslogMess
   const pri = parsePri(s)
   if (pri === null) return null
   const [facility, severity, priLen] = pri
-  // VERSION = NONZERO-DIGIT 0*2DIGIT, then SP. Only version 1 is defined.
+  // VERSION = NONZERO-DIGIT 0*2DIGIT, then SP. Only version 1 is defined; others are read
+  // with the same grammar, as go-syslog does (a later version would extend it, not change it).
   let i = priLen
   while (i < s.length && i - priLen < 3 && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++
   if (i === priLen || s.charCodeAt(priLen) === 0x30 || s.charCodeAt(i) !== 0x20) return null
   const out: SyslogMessage = { format: 'rfc5424', facility, severity, tsNs: null, hostname: '', appName: '', procId: '', msgId: '', sd: [], message: '' }
   const c = new Cursor(s, i + 1)
   try {
-    if (s.slice(priLen, i) !== '1') throw new Malformed(`unknown version ${s.slice(priLen, i)}`)
     const ts = c.field('TIMESTAMP', 64)
     if (ts !== '-') {
       out.tsNs = rfc3339ToNs(ts)

@@ -24,6 +24,8 @@ export interface SyslogMessage {
   message: string
   /** Set when a header was present but broken and the parser fell back; says what broke. */
   malformed?: string
+  /** Set when a PRI was read but the header after it was not understood: facility and severity are still the sender's. */
+  pri?: true
 }
 
 /** RFC 3164 §4.3.3: a message without PRI is given facility user (1), severity notice (5). */

@@ -59,8 +59,9 @@ test('malformed syslog input is kept or dropped, never crashes, and every case i
   // An octet count that lies (too short): the rest cannot be framed, the connection is closed.
   const liar = await tcp(port, '6 <13>1 - host liar - - - longer than six bytes\n12 <13>1 - - -', { end: false })
   assert.ok(liar.closedByServer, 'the server closes a connection whose octet count lies')
-  // A counted frame that is not a syslog message at all (no "<"): the same.
-  assert.ok((await tcp(port, '3 abc', { end: false })).closedByServer)
+  // A counted frame whose message does not start with "<": RFC 6587 frames any message, so
+  // it is kept, as a message without PRI (and the count that follows it is read as usual).
+  await tcp(port, '14 counted no pri16 also no pri here')
   // Empty datagrams and frames: dropped, counted.
   await udp(port, Buffer.alloc(0))
   await udp(port, '\r\n')
@@ -71,7 +72,7 @@ test('malformed syslog input is kept or dropped, never crashes, and every case i
   let page = ''
   await waitFor(async () => { page = await forwarderMetrics(); return dropped(page, 'syslog_empty') >= 2 && altered(page, 'truncated') >= 2 }, 10_000)
   assert.equal(dropped(page, 'syslog_truncated_frame'), 1, 'the frame cut short')
-  assert.equal(dropped(page, 'syslog_octet_count_mismatch'), 2, 'the lying count and the counted non-message')
+  assert.equal(dropped(page, 'syslog_octet_count_mismatch'), 1, 'the lying count')
   assert.equal(dropped(page, 'syslog_empty'), 2, 'the empty datagrams')
   assert.equal(dropped(page, 'spool_full'), 0)
   assert.equal(altered(page, 'truncated'), 2, 'both 10 MB messages')
@@ -86,6 +87,7 @@ test('malformed syslog input is kept or dropped, never crashes, and every case i
   for (const e of bigs) assert.equal(Buffer.byteLength(e[2]), 65536 - '<13>1 - host bigapp - - - '.length, 'cut at maxMessageBytes (the frame, header included)')
   const noHeader = (await readLogs(d.urls.query!, token, 'syslog', '-')).flatMap((g) => g.entries)
   assert.ok(noHeader.some((e) => e[2] === noise.toString('utf8')), 'random bytes are kept as the message, invalid bytes replaced')
+  assert.ok(noHeader.some((e) => e[2] === 'counted no pri') && noHeader.some((e) => e[2] === 'also no pri here'), 'counted frames without PRI are kept whole')
   assert.equal((await readLogs(d.urls.query!, token, 'syslog', 'liar')).length, 0, 'nothing of the lying frame is stored under its app-name')
   assert.equal(d.child.exitCode, null, 'daytwo is still running')
 })

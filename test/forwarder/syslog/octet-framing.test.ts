@@ -47,7 +47,11 @@ test('long frames are cut at maxBytes without buffering the rest', () => {
 
 test('a lying octet count fails the connection; an unfinished counted frame is reported lost', () => {
   assert.equal(frames(Buffer.from('5 <13>1 - h a - - - too long for five\n'), []).err, 'octet_count_mismatch')
-  assert.equal(frames(Buffer.from('3 abc'), []).err, 'octet_count_mismatch')
+  assert.equal(frames(Buffer.from('3 abcdef'), []).err, 'octet_count_mismatch', 'the byte after the frame cannot start one')
+  // RFC 6587 frames any message: a counted frame that does not start with "<" is kept.
+  const any = frames(Buffer.from('3 abc5 hello'), [])
+  assert.equal(any.err, null)
+  assert.deepEqual(any.out, ['abc', 'hello'])
   const cut = frames(Buffer.from('100 <13>1 - h a - - - short'), [])
   assert.equal(cut.err, null)
   assert.deepEqual(cut.out, [])

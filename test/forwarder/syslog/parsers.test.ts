@@ -56,14 +56,26 @@ test('RFC 5424: not 5424 at all gives null, a broken header is kept and flagged'
   assert.match(bad.malformed ?? '', /not closed/)
   assert.equal(bad.message, '1 2026-11-23T10:00:00Z host app - - [x a="1] tail')
   assert.match(parseRfc5424('<13>1 2026-11-23T10:00:00Z ' + 'h'.repeat(256) + ' app - - - m')!.malformed ?? '', /HOSTNAME is longer than 255/)
-  assert.match(parseRfc5424('<13>2 - - - - - - m')!.malformed ?? '', /unknown version 2/)
+  const v2 = parseRfc5424('<13>2 - host app - - - m')!
+  assert.equal(v2.malformed, undefined, 'a VERSION other than 1 is read with the same grammar (go-syslog)')
+  assert.deepEqual([v2.hostname, v2.appName, v2.message], ['host', 'app', 'm'])
 })
 
-test('RFC 3164: the year nearest to now, the zone as configured, PRI bounds', () => {
+test('RFC 3164: the latest year at most a day ahead of now, the zone as configured, PRI bounds', () => {
   const dec = parseRfc3164('<13>Dec 31 23:59:59 h a: m', { zone: 'UTC', nowMs: Date.parse('2027-01-01T00:00:10Z') })
   assert.equal(dec.tsNs, String(Date.parse('2026-12-31T23:59:59Z') / 1000) + '000000000', 'December seen in January is last year')
   const jan = parseRfc3164('<13>Jan  1 00:00:01 h a: m', { zone: 'UTC', nowMs: Date.parse('2026-12-31T23:59:00Z') })
   assert.equal(jan.tsNs, String(Date.parse('2027-01-01T00:00:01Z') / 1000) + '000000000', 'early January seen on Dec 31 is next year')
+  // Received on 2026-12-02, Mar 6 is this March, not next (a time from the future).
+  const mar = parseRfc3164('<13>Mar  6 16:57:54 h a: m', { zone: 'UTC', nowMs: Date.parse('2026-12-02T10:00:00Z') })
+  assert.equal(mar.tsNs, String(Date.parse('2026-03-06T16:57:54Z') / 1000) + '000000000')
+  // Across the new year: a few hours ahead (a sender's clock or zone) is still this year's.
+  const ahead = parseRfc3164('<13>Jan  1 05:00:00 h a: m', { zone: 'UTC', nowMs: Date.parse('2026-12-31T23:00:00Z') })
+  assert.equal(ahead.tsNs, String(Date.parse('2027-01-01T05:00:00Z') / 1000) + '000000000')
+  const twoDays = parseRfc3164('<13>Jan  2 00:00:00 h a: m', { zone: 'UTC', nowMs: Date.parse('2026-12-31T00:00:00Z') })
+  assert.equal(twoDays.tsNs, String(Date.parse('2026-01-02T00:00:00Z') / 1000) + '000000000', 'two days ahead is last January')
+  const leap = parseRfc3164('<13>Feb 29 12:00:00 h a: m', { zone: 'UTC', nowMs: Date.parse('2027-06-01T00:00:00Z') })
+  assert.equal(leap.tsNs, String(Date.parse('2024-02-29T12:00:00Z') / 1000) + '000000000', 'Feb 29: the latest leap year')
   const off = parseRfc3164('<13>Nov 23 10:00:00 h a: m', { zone: '-07:00', nowMs: Date.parse('2026-11-23T17:00:00Z') })
   assert.equal(off.tsNs, String(Date.parse('2026-11-23T17:00:00Z') / 1000) + '000000000')
   for (const bad of ['<192>Nov 23 10:00:00 h a: m', '<013>Nov 23 10:00:00 h a: m', '<>x', '<1234>x']) {
