@@ -39,7 +39,7 @@ for (const format of ['frames', 'ndjson'] as const) {
     const tmp = tempDir('daytwo-old-')
     const retention = { days: 7, maxBytes: 0, checkMs: 60_000 }
     const store = await EmbeddedStore.open(join(tmp.path, 'store'), { retention })
-    const config = loadConfig({ env: {}, overrides: { dataDir: tmp.path, logLevel: 'silent', collector: { port: 0, tokens: [TOKEN] }, store: { retentionDays: 7, retentionCheckMs: 60_000 } } })
+    const config = loadConfig({ env: {}, overrides: { dataDir: tmp.path, logLevel: 'silent', collector: { port: 0, tokens: [TOKEN], tenants: { trustForwarderTenants: ['*'] } }, store: { retentionDays: 7, retentionCheckMs: 60_000 } } })
     const role = await start({ config, log: silentLogger, store: async () => store })
     t.after(async () => { await role.stop(); await store.close(); tmp.cleanup() })
 
