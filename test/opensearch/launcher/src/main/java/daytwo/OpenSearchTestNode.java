@@ -19,6 +19,7 @@ import org.opensearch.common.settings.Settings;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
+import org.opensearch.painless.PainlessPlugin;
 import org.opensearch.transport.Netty4Plugin;
 
 /**
@@ -52,7 +53,7 @@ public final class OpenSearchTestNode {
         .put("node.max_local_storage_nodes", 1)
         .build();
     LogConfigurator.configureWithoutConfig(settings);
-    Node node = new ClasspathNode(settings, List.of(Netty4Plugin.class, CommonAnalysisPlugin.class));
+    Node node = new ClasspathNode(settings, List.of(Netty4Plugin.class, CommonAnalysisPlugin.class, PainlessPlugin.class));
     Thread stopper = new Thread(() -> stop(node, home));
     Runtime.getRuntime().addShutdownHook(stopper);
     node.start();
