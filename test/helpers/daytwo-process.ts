@@ -36,12 +36,35 @@ export function tempDir (prefix = 'daytwo-test-'): { path: string, cleanup: () =
 }
 
 /**
+ * The store a suite runs on when the runner says so: `npm run test:opensearch` sets
+ * TEST_STORE_KIND=opensearch and OPENSEARCH_URL, and every daytwo started without a store of
+ * its own gets OpenSearch indices of its own.
+ */
+function testStore (): Record<string, unknown> {
+  if (process.env.TEST_STORE_KIND !== 'opensearch' || !process.env.OPENSEARCH_URL) return {}
+  const run = Math.random().toString(36).slice(2, 10)
+  return {
+    store: {
+      kind: 'opensearch',
+      opensearch: {
+        url: process.env.OPENSEARCH_URL,
+        dataStream: `logs-daytwotest-${run}`,
+        deadLetterDataStream: `logs-daytwotest-${run}-deadletter`,
+        usageIndex: `daytwotest-${run}-usage`,
+        streamsIndex: `daytwotest-${run}-streams`,
+        ismPolicy: ''
+      }
+    }
+  }
+}
+
+/**
  * Start `logs serve <roles>` with a JSON config written to `dir/config.json`; resolves once
  * the banner shows every role's URL. Rejects with the process's stderr if it exits first.
  */
 export async function startDaytwo (roles: string, config: Record<string, unknown>, dir: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 20000): Promise<DaytwoProcess> {
   const cfgFile = join(dir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`)
-  writeFileSync(cfgFile, JSON.stringify(config))
+  writeFileSync(cfgFile, JSON.stringify(config.store === undefined ? { ...config, ...testStore() } : config))
   const childEnv: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DAYTWO_')) childEnv[k] = v
   // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': Node flags for the daytwo process (profiling a benchmark).
