@@ -34,7 +34,10 @@ export function createOpenSearchClient (cfg: OpenSearchConfig): EngineClient {
       const ro: Record<string, unknown> = {}
       if (o.maxRetries !== undefined) ro.maxRetries = o.maxRetries
       const p = client.transport.request(params as never, ro)
-      const onAbort = () => p.abort()
+      // abort() can throw the client's RequestAbortedError synchronously as well as reject
+      // the request with it; the rejection is what reports it (below), so the throw is dropped
+      // here, where it would escape from the AbortSignal's listener and end the process.
+      const onAbort = () => { try { p.abort() } catch { /* reported by the rejection */ } }
       o.signal?.addEventListener('abort', onAbort, { once: true })
       try {
         const r = await p

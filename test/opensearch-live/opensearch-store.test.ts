@@ -49,7 +49,9 @@ const MESSAGES = [
   '',
   'Timeout in UPPER and lower timeout',
   'FATAL panic: runtime error',
-  'trace id=abc123 span=def456'
+  'trace id=abc123 span=def456',
+  // What `a*b?c` would match if its * and ? were wildcards.
+  'aXXbYc and no metacharacters'
 ]
 
 function corpus (): Array<{ tags: StreamTags, entries: Entry[] }> {
@@ -147,6 +149,9 @@ describe('OpenSearch store: queries in the engine', { skip }, () => {
     const half = batches.map((b) => ({ stream: b.stream, entries: b.entries.slice(0, 20) }))
     const rest = batches.map((b) => ({ stream: b.stream, entries: b.entries.slice(20) }))
     const r1 = await store.write(half)
+    // A new stream's document comes with its first records: queries find it before any flush.
+    await store.engine.request({ method: 'POST', path: `/${cfg.streamsIndex}/_refresh` })
+    assert.deepEqual((await store.streams({})).map((s) => s.lines).sort(), [20, 20, 20, 20, 20, 20])
     const requestsBefore = store.engine.stats.requests
     const r2 = await store.write(rest)
     assert.equal(r1.newLines + r2.newLines, 240)
@@ -244,6 +249,10 @@ describe('OpenSearch store: queries in the engine', { skip }, () => {
   })
 })
 
+async function waitUntil (ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+}
+
 /** A proxy in front of the node that answers searches its own way. */
 async function proxy (onSearch: (res: import('node:http').ServerResponse) => boolean): Promise<{ url: string, server: Server }> {
   const server = createServer((req, res) => {
@@ -287,6 +296,25 @@ describe('OpenSearch store: a cluster that is down, busy or slow', { skip }, () 
       const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url, requestTimeoutMs: 300 }))
       try {
         await assert.rejects(store.selectSamples({ ...q, startNs: BASE, stepNs: SEC, steps: 1, rangeNs: SEC }), /did not answer in time/)
+      } finally { await store.close() }
+    } finally { p.server.closeAllConnections(); p.server.close() }
+  })
+
+  test('a client that goes away mid-search: the search request is aborted, not left running', async () => {
+    let cancelled = 0
+    const p = await proxy((res) => {
+      res.on('close', () => { if (!res.writableEnded) cancelled++ })
+      setTimeout(() => { if (!res.destroyed) { res.writeHead(200); res.end('{}') } }, 5000)
+      return true
+    })
+    try {
+      const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url, requestTimeoutMs: 20000 }))
+      try {
+        const ac = new AbortController()
+        setTimeout(() => ac.abort(new Error('client went away')), 300)
+        await assert.rejects(store.variants({ ...q, signal: ac.signal }), /cancelled: client went away/)
+        await waitUntil(() => cancelled === 1)
+        assert.equal(cancelled, 1, 'the in-flight search request was closed by us')
       } finally { await store.close() }
     } finally { p.server.closeAllConnections(); p.server.close() }
   })
