@@ -8,6 +8,8 @@ import { NDJSON, decodeBatch } from '../core/wire.js'
 import type { StreamBatch } from '../core/record.js'
 import type { LogStore, WriteResult } from '../store/log-store.js'
 import type { CollectorMetrics } from './metrics.js'
+import { EntryBounds, OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE } from './identity/entry-bounds.js'
+import { bindStreams } from './identity/stream-binding.js'
 
 const gunzip = promisify(gunzipCb)
 
@@ -16,6 +18,8 @@ export interface IngestOptions {
   tokens: TokenSet
   metrics: CollectorMetrics
   maxBodyBytes: number
+  /** How far ahead of this clock a line's time may be (collector.maxFutureSkewMs). */
+  maxFutureSkewMs?: number
   /** Enrichment and limits run here, between validation and the store. */
   transform?: (batches: StreamBatch[]) => StreamBatch[] | Promise<StreamBatch[]>
   /** After the store committed (accounting); not called when the write failed. */
@@ -28,15 +32,20 @@ export interface IngestOptions {
  */
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, opts) => {
   const { store, tokens, metrics } = opts
+  const bounds = new EntryBounds(opts.maxFutureSkewMs ?? 3_600_000)
+  /** Which token sent a request (TokenSet.identify): its streams are bound to it. */
+  const senders = new WeakMap<object, string>()
   app.addContentTypeParser([FRAMES, NDJSON, 'application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body))
 
   app.addHook('onRequest', async (req) => {
     // Before the body is read: an unauthenticated client never makes us buffer anything.
-    if (!tokens.accepts(req.headers.authorization)) {
+    const sender = tokens.identify(req.headers.authorization)
+    if (sender === null) {
       metrics.reject('unauthorized', 1, req.ip)
       metrics.batches.inc({ code: '401' })
       throw new DaytwoError('UNAUTHORIZED')
     }
+    senders.set(req, sender)
   })
 
   app.addHook('onError', async (_req, _reply, err: Error & { statusCode?: number }) => {
@@ -92,6 +101,12 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       lines += entryCount(b)
       bytes += messageBytes(b)
     }
+    // Identity before anything reads the tags: stream ids bound to the sender, lines in range.
+    bindStreams(batches, senders.get(req)!)
+    const inRange = bounds.apply(batches)
+    if (inRange.offsets > 0) metrics.drop(OFFSET_OUT_OF_RANGE, inRange.offsets, 'offset at or above 2^50')
+    if (inRange.times > 0) metrics.drop(TIME_OUT_OF_RANGE, inRange.times, 'time before 1970 or later than collector.maxFutureSkewMs ahead')
+    batches = inRange.batches
     if (opts.transform) batches = await opts.transform(batches)
     let result
     try {

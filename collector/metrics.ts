@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
 import { counter, createDropCounter, type DropFn } from '../core/metrics.js'
 import type { Logger } from '../core/logger.js'
+import { OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE } from './identity/entry-bounds.js'
 
 export const REJECT_REASONS = ['unauthorized', 'malformed_batch', 'too_large', 'bad_encoding', 'bad_content_type', 'store_unavailable', 'tls_refused']
 
@@ -26,6 +27,6 @@ export function collectorMetrics (registry: Registry, log: Logger): CollectorMet
     bytesStored: counter(registry, `${p}_bytes_stored_total`, 'Message bytes the store newly committed.'),
     duplicates: counter(registry, `${p}_duplicates_total`, 'Records received again (retries) and not stored twice.'),
     reject: rejected,
-    drop: createDropCounter(registry, p, ['rate_limited'], log)
+    drop: createDropCounter(registry, p, ['rate_limited', OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE], log)
   }
 }

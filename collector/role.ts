@@ -27,6 +27,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     tokens,
     metrics,
     maxBodyBytes: cfg.maxBodyBytes,
+    maxFutureSkewMs: cfg.maxFutureSkewMs,
     transform: (b) => tenants.transform(b),
     committed: (b, r) => tenants.committed(b, r)
   })

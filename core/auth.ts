@@ -13,12 +13,21 @@ export class TokenSet {
 
   /** The token from an `Authorization: Bearer …` header, if it is accepted. */
   accepts (header: string | undefined): boolean {
+    return this.identify(header) !== null
+  }
+
+  /**
+   * Who presented the header: a stable name of the accepted token (hex of its SHA-256, which
+   * says nothing of the secret), or null. The collector binds the streams a forwarder creates
+   * to it, so that another token cannot write into them.
+   */
+  identify (header: string | undefined): string | null {
     const token = bearer(header)
-    if (token === null) return false
+    if (token === null) return null
     const d = digest(token)
-    let ok = false
-    for (const known of this.digests) ok = timingSafeEqual(known, d) || ok
-    return ok
+    let found: Buffer | null = null
+    for (const known of this.digests) if (timingSafeEqual(known, d)) found = known
+    return found === null ? null : found.toString('hex')
   }
 }
 

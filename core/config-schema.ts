@@ -70,6 +70,7 @@ export const collectorSchema = z.object({
   port: port(9602),
   tokens: z.array(z.string()).default([]).describe('Tokens forwarders may present (secret; comma-separated in the environment). `serve all` adds the forwarder\'s own.'),
   maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.'),
+  maxFutureSkewMs: z.number().int().min(1000).default(3600000).describe('How far ahead of the collector\'s clock a line\'s time may be; later lines (and lines before 1970, or at offsets from 2^50) are dropped and counted in daytwo_collector_dropped_total{reason}.'),
   ...collectorTlsShape,
   tenants: tenantsSchema.prefault({}),
   fleet: fleetSchema.prefault({})
@@ -80,7 +81,8 @@ export const querySchema = z.object({
   port: port(9603),
   tokens: z.array(z.string()).default([]).describe('Operator tokens that may read every tenant (secret; comma-separated in the environment). `serve all` generates one when empty and writes it to `<dataDir>/operator-token`.'),
   tenantTokens: tenantTokensSchema,
-  usage: usageSchema.prefault({})
+  usage: usageSchema.prefault({}),
+  timeoutMs: z.number().int().min(100).default(60000).describe('A query that has not answered within this many milliseconds is stopped and answered 504, as Loki\'s query timeout (default 1 m). A query whose client went away is stopped at once.')
 }).strict()
 
 export const storeSchema = z.object({
@@ -90,6 +92,7 @@ export const storeSchema = z.object({
   retentionDays: z.number().min(0).default(7).describe('Embedded store: lines older than this many days are deleted (0 keeps them forever). Usage rollups are kept.'),
   maxBytes: z.number().int().min(0).default(0).describe('Embedded store: when the stored blocks pass this size, the oldest are deleted (0: no size limit).'),
   retentionCheckMs: z.number().int().min(100).default(60000).describe('Embedded store: how often retention runs.'),
+  scanWorkers: z.number().int().min(0).default(0).describe('Embedded store: threads that read and scan blocks for queries (0: one per core, at most 8).'),
   elasticsearch: elasticsearchSchema.prefault({}),
   opensearch: opensearchSchema.prefault({})
 }).strict()

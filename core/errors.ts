@@ -28,7 +28,11 @@ const specs = {
   ES_SETUP: { status: 503, message: 'cannot install the Elasticsearch %s: %s' },
   USAGE: { status: 400, message: '%s (see `logs %s --help`)' },
   BAD_LOGQL: { status: 400, message: '%s' },
-  UNSUPPORTED_LOGQL: { status: 400, message: 'daytwo does not support this LogQL yet: %s' }
+  UNSUPPORTED_LOGQL: { status: 400, message: 'daytwo does not support this LogQL yet: %s' },
+  // 499 as Loki (and nginx) answer a request whose client went away first.
+  QUERY_CANCELLED: { status: 499, message: 'the query was cancelled: %s' },
+  QUERY_TIMEOUT: { status: 504, message: 'the query did not finish within %s ms (query.timeoutMs); narrow its time range or selector' },
+  QUERY_LIMIT: { status: 400, message: '%s' }
 } as const
 
 export type ErrorName = keyof typeof specs

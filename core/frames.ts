@@ -33,6 +33,8 @@ const MAX_TS = 21
 /** Signed 64-bit nanoseconds' bounds as digits: equal-length digit strings compare like numbers. */
 const MAX_NS = Buffer.from('9223372036854775807')
 const MIN_NS = Buffer.from('9223372036854775808')
+const STDOUT = Buffer.from('stdout')
+const STDERR = Buffer.from('stderr')
 
 /** A stream's `S` line, which callers cache per stream. */
 export function streamFrame (tags: StreamTags): Buffer {
@@ -321,12 +323,15 @@ function checkTime (body: Buffer, v: EntryView, group: number, i: number): void 
   if (sig > 19 || (sig === 19 && above(body, first, neg ? MIN_NS : MAX_NS))) throw refuse(group, i, '[0] is outside signed 64-bit nanoseconds')
 }
 
-/** The stdio field: printable ASCII, as NDJSON's check (core/wire.ts) allows. */
+/**
+ * The stdio field: `stdout`, `stderr`, or `-` for none, as NDJSON's check (core/wire.ts) allows.
+ * Stores keep it as one of three values (the Loki label `stream`), so nothing else is taken.
+ */
 function checkStdio (body: Buffer, v: EntryView, group: number, i: number): void {
-  for (let k = v.stdioStart; k < v.stdioEnd; k++) {
-    const c = body[k]!
-    if (c < 0x21 || c > 0x7e) throw refuse(group, i, '[3] must be the stdio stream: "stdout", "stderr", or "-" for none (printable ASCII)')
-  }
+  const n = v.stdioEnd - v.stdioStart
+  if (n === 1 && body[v.stdioStart] === DASH) return
+  if (n === 6 && (STDOUT.compare(body, v.stdioStart, v.stdioEnd) === 0 || STDERR.compare(body, v.stdioStart, v.stdioEnd) === 0)) return
+  throw refuse(group, i, '[3] must be the stdio stream: "stdout", "stderr", or "-" for none')
 }
 
 /** Whether the 19 digits at body[p] are more than `bound`'s (Buffer#compare costs more per call). */

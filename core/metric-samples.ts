@@ -70,8 +70,8 @@ export type FamilyName = keyof typeof FAMILIES
 
 export const IDENTITY_LABELS = ['deployment', 'job', 'index'] as const
 
-export const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'unknown'] as const
-export type Level = typeof LEVELS[number]
+// The level label's values are the store's and Loki's level names (core/level.ts).
+export { LEVELS, type Level } from './level.js'
 
 /** [deployment, job, index, ...extra label values in the family's order], value. */
 export type Sample = [labels: string[], value: number]

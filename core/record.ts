@@ -1,8 +1,8 @@
 // The record schema shared by every role. A record is one log line; records travel and are
 // stored grouped by stream (one file generation, or one syslog sender), the stream's tags
-// once and then its entries, as Loki's push API does (see DESIGN.md "Delivery").
+// once and then its entries, as Loki's push API does (see docs/architecture.md "Delivery").
 
-/** Tags that are the same for every line of a stream. Field names follow DESIGN.md. */
+/** Tags that are the same for every line of a stream. Field names follow ECS where it has one (docs/architecture.md "The record"). */
 export interface StreamTags {
   /** Deterministic stream id: hash of (node, source identity). Entry ids are `${id}:${offset}`. */
   id: string

@@ -3,7 +3,7 @@ import { MAX_ATTRIBUTES, type Entry, type StreamBatch, type StreamTags } from '.
 
 // The wire format between roles (forwarder → collector, query → CLI): NDJSON, one line per
 // stream group: {"stream":{…tags},"entries":[["<ts ns>",<offset>,"<message>","<stdio>"],…]}.
-// Tags travel once per group, not once per line (DESIGN.md "Delivery").
+// Tags travel once per group, not once per line (docs/architecture.md "Delivery").
 
 export const NDJSON = 'application/x-ndjson'
 
@@ -36,8 +36,8 @@ export function encodeBatch (groups: StreamBatch[]): string {
 const TAG_STRINGS = ['id', 'node', 'deployment', 'job', 'index', 'process', 'path'] as const
 const OPTIONAL_STRINGS = ['namespace', 'pod', 'container', 'org', 'space', 'app'] as const
 const TS_RE = /^-?\d{1,20}$/
-/** What the frames format (core/frames.ts) can carry as a stdio field; "-" there means none. */
-const STDIO_RE = /^(?!-$)[\x21-\x7e]{1,16}$/
+/** The stdio values a store keeps (the Loki label `stream`); "" is none ("-" in frames). */
+const STDIO_RE = /^(?:stdout|stderr)$/
 const MAX_TAG = 1024
 /** Signed 64-bit nanoseconds' bounds as digits: equal-length digit strings compare like numbers. */
 const MAX_NS_DIGITS = '9223372036854775807'
@@ -92,7 +92,7 @@ export function checkEntries (es: unknown, line: number | string): Entry[] {
     if (off <= last) throw bad(line, `entries[${i}][1]: offsets must increase within a group`)
     last = off
     if (typeof e[2] !== 'string') throw bad(line, `entries[${i}][2] must be a string`)
-    if (typeof e[3] !== 'string' || !(e[3] === '' || STDIO_RE.test(e[3]))) throw bad(line, `entries[${i}][3] must be the stdio stream: "stdout", "stderr", or "" for none (at most 16 printable ASCII characters, no spaces)`)
+    if (typeof e[3] !== 'string' || !(e[3] === '' || STDIO_RE.test(e[3]))) throw bad(line, `entries[${i}][3] must be the stdio stream: "stdout", "stderr", or "" for none`)
     if (e.length === 5) checkAttributes(e[4], line, i)
   }
   return es as Entry[]

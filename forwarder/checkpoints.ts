@@ -71,7 +71,7 @@ export class FileCheckpoints implements CheckpointStore {
         this.entries.set(key ?? cp.fingerprint, rest)
       }
     }
-    mkdirSync(dirname(file), { recursive: true })
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   }
 
   get (fingerprint: string): Checkpoint | undefined { return this.entries.get(fingerprint) }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { basename, relative, sep } from 'node:path'
 import type { ForwarderConfig } from '../core/config-schema.js'
 
-// deployment / job / index / process, derived from a log file's path first (DESIGN.md table).
+// deployment / job / index / process, derived from a log file's path first (README "deployment / job / index").
 
 export type FileFormat = 'container' | 'plain'
 

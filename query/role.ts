@@ -36,7 +36,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   await app.register(async (api) => {
     requireToken(api, auth, () => rejected.inc({ reason: 'unauthorized' }))
     await api.register(logsApi, { store, onLines: (n) => linesServed.inc(n) })
-    await api.register(lokiApi, { store, onLines: (n) => linesServed.inc(n) })
+    await api.register(lokiApi, { store, onLines: (n) => linesServed.inc(n), timeoutMs: cfg.timeoutMs })
     await api.register(usageApi, { store, pricePerGiB: cfg.usage.pricePerGiB, currency: cfg.usage.currency })
   })
   await app.register(usagePage)

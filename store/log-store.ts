@@ -1,6 +1,7 @@
 import type { Entry, StreamBatch, StreamTags } from '../core/record.js'
+import type { SampleParams, SampleVariant, SelectLogsParams, SelectedLine, SelectParams, VariantTotals } from './select-params.js'
 
-// The LogStore interface every role reads and writes through (DESIGN.md "Store").
+// The LogStore interface every role reads and writes through (docs/architecture.md "The store interface").
 
 export interface WriteResult {
   /** Lines and message bytes in the request. */
@@ -93,6 +94,22 @@ export interface LogStore {
    * a stream, in chunks so that a large read keeps memory flat.
    */
   read (req: ReadRequest): AsyncIterable<{ stream: StreamInfo, entries: Entry[] }>
+  /**
+   * The lines a query selects (store/select-params.ts), in time order (forward: oldest first;
+   * backward: newest first), in batches: every line of a batch comes before every line of the
+   * next. Equal times are ordered by stream id, then offset. The consumer stops reading when it
+   * has what it needs, and the store stops its work then: what is read follows the answer.
+   */
+  selectLogs (p: SelectLogsParams): AsyncIterable<SelectedLine[]>
+  /** Range-function counts per label variant, for queries whose pipeline is only line filters. */
+  selectSamples (p: SampleParams): Promise<SampleVariant[]>
+  /**
+   * The label variants (stream, stdio, level) with lines in [fromNs, toNs), with their lines
+   * and bytes in the range, exactly (a store may count whole blocks from summaries, but only
+   * those inside the range); only
+   * lines still stored. Labels, series, index stats and volume are answered from these.
+   */
+  variants (p: Omit<SelectParams, 'lineFilters'>): Promise<VariantTotals[]>
   usage (req: UsageRequest): Promise<UsageRow[]>
   /** Count records dropped before the store (e.g. rate limited), for usage reports. */
   recordDrops (rows: DropRow[]): Promise<void>

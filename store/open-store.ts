@@ -8,7 +8,7 @@ export async function openStore (config: Config): Promise<LogStore> {
   const s = config.store
   if (s.kind === 'embedded') {
     const { EmbeddedStore } = await import('./embedded/embedded-store.js')
-    return await EmbeddedStore.open(s.path || join(config.dataDir, 'store'), { blockLines: s.blockLines, retention: { days: s.retentionDays, maxBytes: s.maxBytes, checkMs: s.retentionCheckMs } })
+    return await EmbeddedStore.open(s.path || join(config.dataDir, 'store'), { blockLines: s.blockLines, ...(s.scanWorkers > 0 ? { scanWorkers: s.scanWorkers } : {}), retention: { days: s.retentionDays, maxBytes: s.maxBytes, checkMs: s.retentionCheckMs } })
   }
   const { createLogger } = await import('../core/logger.js')
   if (s.kind === 'opensearch') {

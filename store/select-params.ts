@@ -34,6 +34,17 @@ export interface SelectParams {
   toNs: bigint
   /** Aborted when the client went away or the query's deadline passed: stop all work and throw. */
   signal?: AbortSignal
+  /** What the store read to answer, added to as it goes (Loki's query statistics). */
+  stats?: ReadStats
+}
+
+export interface ReadStats {
+  /** Lines and message bytes decoded and looked at. */
+  lines: number
+  bytes: number
+  /** Blocks (or chunks, pages) read, and those ruled out by an index without reading. */
+  blocks: number
+  skipped: number
 }
 
 export type Direction = 'forward' | 'backward'

@@ -10,6 +10,8 @@ const REASONS = ['waiting', 'timeout', 'unreachable', 'status', 'bad_answer', 'a
 export function enrichMetrics (registry: Registry, log: Logger, directories: string[]) {
   const failures = counter(registry, 'daytwo_collector_enrich_failures_total', 'Records that passed with org "unknown" because their tenant directory failed or had not answered within lookupWaitMs, by directory and reason.', ['directory', 'reason'])
   const requests = counter(registry, 'daytwo_collector_directory_requests_total', 'Requests to tenant directories (one per key per cache TTL), by directory and outcome.', ['directory', 'outcome'])
+  const untrusted = counter(registry, 'daytwo_collector_untrusted_tenant_claims_total', 'Records whose forwarder named an org, space or app that was ignored: the deployment is not in collector.tenants.trustForwarderTenants, or a mapping rule decided.')
+  untrusted.inc(0)
   for (const d of directories) for (const r of REASONS) failures.inc({ directory: d, reason: r }, 0)
   const lastLogged = new Map<string, number>()
   return {
@@ -21,6 +23,9 @@ export function enrichMetrics (registry: Registry, log: Logger, directories: str
         log.warn({ directory: f.directory, reason: f.reason }, `tenant directory ${f.directory}: ${f.reason}; records pass with org "unknown" (counted in daytwo_collector_enrich_failures_total, logged again in a minute)`)
       }
       lastLogged.set(key, now)
+    },
+    untrustedClaim (records: number): void {
+      untrusted.inc(records)
     },
     request (directory: string, outcome: string, err?: Error): void {
       requests.inc({ directory, outcome })

@@ -18,12 +18,19 @@ export interface EnricherOptions {
   /** How long a batch waits for answers not cached yet. */
   waitMs: number
   onFailure: (f: EnrichFailure) => void
+  /** Whether a stream's forwarder may name its tenant (collector.tenants.trustForwarderTenants); null: never. */
+  trustForwarder?: ((tags: StreamTags) => boolean) | null
+  /** Records whose forwarder named a tenant that was not honoured. */
+  onUntrustedClaim?: (records: number) => void
 }
 
 /**
- * Fills org, space and app on each stream of a batch: the static mapping first, then the first
- * directory with a key for the stream. A batch never waits longer than waitMs on a directory:
- * streams still unanswered then (or whose directory failed) pass with org `unknown`.
+ * Fills org, space and app on each stream of a batch: the static mapping first, then what the
+ * forwarder said where its deployment is trusted for that (trustForwarder), then the first
+ * directory with a key for the stream. Anything else a forwarder put in org, space or app is
+ * removed: the collector decides tenancy, so a forwarder cannot put its lines into another
+ * org's logs and usage. A batch never waits longer than waitMs on a directory: streams still
+ * unanswered then (or whose directory failed) pass with org `unknown`.
  */
 export class Enricher {
   constructor (private readonly opts: EnricherOptions) {}
@@ -32,10 +39,23 @@ export class Enricher {
 
   async enrich (batches: StreamBatch[]): Promise<StreamBatch[]> {
     let pending: Array<{ group: StreamBatch, dir: string, answer: Promise<Cached>, settled?: Cached }> | null = null
+    let untrusted = 0
     for (const group of batches) {
       const tags = group.stream
+      const claim = takeClaim(tags)
       const fixed = this.opts.mapping?.lookup(tags)
-      if (fixed) { apply(tags, fixed); continue }
+      if (fixed) {
+        apply(tags, fixed)
+        if (claim !== null) untrusted += entryCount(group)
+        continue
+      }
+      if (claim !== null) {
+        if (claim.org && this.opts.trustForwarder?.(tags) === true) {
+          apply(tags, { org: claim.org, space: claim.space ?? '', app: claim.app ?? null })
+          continue
+        }
+        untrusted += entryCount(group)
+      }
       for (const d of this.opts.directories) {
         const key = d.directory.key(tags)
         if (key === null) continue
@@ -45,6 +65,7 @@ export class Enricher {
         break
       }
     }
+    if (untrusted > 0) this.opts.onUntrustedClaim?.(untrusted)
     if (pending === null) return batches
     for (const p of pending) void p.answer.then((v) => { p.settled = v })
     let timer: NodeJS.Timeout | undefined
@@ -67,6 +88,16 @@ export class Enricher {
     group.stream.app = group.stream.app ?? group.stream.job
     this.opts.onFailure({ directory: dir, reason: got.reason, records: entryCount(group) })
   }
+}
+
+/** Remove what the forwarder said of the stream's tenant; null when it said nothing. */
+function takeClaim (tags: StreamTags): { org?: string | undefined, space?: string | undefined, app?: string | undefined } | null {
+  if (tags.org === undefined && tags.space === undefined && tags.app === undefined) return null
+  const claim = { org: tags.org, space: tags.space, app: tags.app }
+  delete tags.org
+  delete tags.space
+  delete tags.app
+  return claim
 }
 
 function apply (tags: StreamTags, a: TenantAnswer): void {

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client'
 import type { CollectorConfig } from '../../core/config-schema.js'
 import type { Logger } from '../../core/logger.js'
-import type { StreamBatch } from '../../core/record.js'
+import type { StreamBatch, StreamTags } from '../../core/record.js'
 import type { LogStore, WriteResult } from '../../store/log-store.js'
 import { DropLedger } from '../accounting/drop-ledger.js'
 import { OrgMetrics } from '../accounting/org-metrics.js'
@@ -16,7 +16,7 @@ import { JsonClient } from './http-json.js'
 import { KubernetesNamespaces, kubernetesApiUrl } from './kubernetes-namespaces.js'
 import { StaticMapping } from './static-mapping.js'
 import { DaytwoError } from '../../core/errors.js'
-import type { TenantDirectory } from './tenant.js'
+import { glob, type TenantDirectory } from './tenant.js'
 
 export interface TenantPipeline {
   /** Between validation and the store: enrich, then rate-limit (drops are counted here). */
@@ -33,6 +33,13 @@ export interface PipelineDeps {
   metrics: CollectorMetrics
   log: Logger
   clock?: () => number
+}
+
+/** Deployments (globs) whose forwarders may name their streams' tenant; null when none. */
+function forwarderTrust (globs: string[]): ((tags: StreamTags) => boolean) | null {
+  if (globs.length === 0) return null
+  const res = globs.map(glob)
+  return (tags) => res.some((re) => re.test(tags.deployment))
 }
 
 /** The collector's tenant stage, built from collector.tenants; each part costs nothing when off. */
@@ -57,7 +64,9 @@ export function createTenantPipeline (cfg: CollectorConfig, deps: PipelineDeps):
       onRequest: (outcome, err) => em.request(d.name, outcome, err)
     })),
     waitMs: t.lookupWaitMs,
-    onFailure: (f) => em.failure(f)
+    onFailure: (f) => em.failure(f),
+    trustForwarder: forwarderTrust(t.trustForwarderTenants),
+    onUntrustedClaim: (n) => em.untrustedClaim(n)
   })
   const limiter = new RateLimiter(new LimitRules(t.appLogRateLimits, t.orgLogRateLimits), { episodeMs: t.rateLimitEpisodeMs, clock: deps.clock })
   const orgs = new OrgMetrics(registry, t.metricsTopOrgs)
@@ -67,7 +76,8 @@ export function createTenantPipeline (cfg: CollectorConfig, deps: PipelineDeps):
   return {
     summary: parts.length ? `tenants: ${parts.join(', ')}` : '',
     async transform (batches) {
-      if (enricher.enabled) batches = await enricher.enrich(batches)
+      // Always: it also removes the tenant names forwarders may not give.
+      batches = await enricher.enrich(batches)
       if (!limiter.enabled) return batches
       const r = limiter.apply(batches)
       if (r.drops.length > 0) {

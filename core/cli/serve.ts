@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig, type Config } from '../config.js'
 import { DaytwoError } from '../errors.js'
 import { createLogger } from '../logger.js'
+import { PRIVATE_UMASK, tightenPrivate } from '../private-files.js'
 import type { RoleStarter, RunningRole } from '../role.js'
 import type { LogStore } from '../../store/log-store.js'
 import type { Command } from './main.js'
@@ -32,7 +33,7 @@ function localSecret (dataDir: string, name: string): string {
   try {
     return readFileSync(file, 'utf8').trim()
   } catch {
-    mkdirSync(dataDir, { recursive: true })
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     const token = randomBytes(24).toString('base64url')
     writeFileSync(file, token + '\n', { mode: 0o600 })
     return token
@@ -70,11 +71,22 @@ With \`all\`, every role runs here with the embedded store in <dataDir>/store, t
 generated into <dataDir>, and the forwarder ships to this process's collector.
 `,
   async run (argv) {
+    // Before anything is created: data files 0600, folders 0700 (core/private-files.ts).
+    process.umask(PRIVATE_UMASK)
     const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' } } })
     const roles = parseRoles(positionals[0])
     const config = loadConfig(values.config ? { file: values.config } : {})
     config.dataDir = resolve(config.dataDir)
     const log = createLogger(config.logLevel)
+    const { changed: loosened, failed } = tightenPrivate([
+      { path: config.dataDir, recursive: false },
+      { path: join(config.dataDir, 'forwarder-token'), recursive: false },
+      { path: join(config.dataDir, 'operator-token'), recursive: false },
+      { path: join(config.dataDir, 'forwarder'), recursive: true },
+      { path: config.store.path || join(config.dataDir, 'store'), recursive: true }
+    ])
+    if (loosened.length > 0) log.warn({ count: loosened.length, paths: loosened.slice(0, 10) }, `${loosened.length} data files or folders were open to other users: made private to this user (files 0600, folders 0700)`)
+    if (failed.length > 0) log.warn({ paths: failed.slice(0, 10) }, `${failed.length} data files or folders are open to other users and could not be made private`)
     fillLocalTokens(config, roles)
 
     let storePromise: Promise<LogStore> | undefined

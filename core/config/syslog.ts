@@ -1,4 +1,19 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
+
+/** One forwarder.syslog.identitySenders entry: a transport, or an address with a prefix length; null when it is neither. */
+export function parseTrustEntry (entry: string): { transport: 'udp' | 'tcp' | 'tls' } | { address: string, prefix: number, family: 'ipv4' | 'ipv6' } | null {
+  const e = entry.trim()
+  if (e === 'udp' || e === 'tcp' || e === 'tls') return { transport: e }
+  const slash = e.indexOf('/')
+  const address = slash === -1 ? e : e.slice(0, slash)
+  const v = isIP(address)
+  if (v === 0) return null
+  const max = v === 4 ? 32 : 128
+  const prefix = slash === -1 ? max : /^\d{1,3}$/.test(e.slice(slash + 1)) ? Number(e.slice(slash + 1)) : -1
+  if (prefix < 0 || prefix > max) return null
+  return { address, prefix, family: v === 4 ? 'ipv4' : 'ipv6' }
+}
 
 const port = (what: string) => z.number().int().min(0).max(65535).default(0).describe(what)
 
@@ -15,6 +30,7 @@ export const syslogSchema = z.object({
   maxConnections: z.number().int().min(1).default(1024).describe('Open TCP/TLS connections per listener; further connections are refused.'),
   maxMessageBytes: z.number().int().min(480).default(65536).describe('Longest message kept whole; longer ones are cut to this size and counted (lines_altered_total{reason="truncated"}).'),
   defaultDeployment: z.string().min(1).default('syslog').describe('deployment of messages whose sender names none (no `daytwo@…` or BOSH `instance@47450` structured data, no match in deployments).'),
+  identitySenders: z.array(z.string().refine((e) => parseTrustEntry(e) !== null, 'expected an address, a CIDR block (10.0.0.0/8) or a transport: udp, tcp, tls')).default(['127.0.0.0/8', '::1/128']).describe('Senders whose structured data may name a stream\'s identity (`daytwo@…` deployment/job/index/process, BOSH `instance@47450`): addresses, CIDR blocks, or `udp`/`tcp`/`tls` for every sender on that listener. From other senders those elements are ignored (kept as line attributes) and counted in lines_altered_total{reason="syslog_untrusted_identity"}. Default: this host only. UDP source addresses can be forged. Comma-separated in the environment.'),
   deployments: z.array(z.string().regex(mapping, 'expected `<hostname glob>=<deployment>`')).default([]).describe('Sender hostname → deployment, as `<hostname glob>=<deployment>` (`*` matches any run of characters); the first match wins. Comma-separated in the environment.'),
   streamLabels: z.array(z.enum(['facility', 'severity', 'msgid'])).default([]).describe('Header fields that become stream labels (`facility`, `severity` by name, `msgid`); each value is a stream of its own, so `logs fetch` then gives one file per value. Comma-separated in the environment.'),
   rfc3164TimeZone: z.string().regex(/^(local|UTC|[+-]\d{2}:\d{2})$/, 'expected local, UTC or ±HH:MM').default('local').describe('Zone of RFC 3164 timestamps, which carry none: `local` (this process\'s TZ), `UTC` or an offset like `-07:00`. The year is the one that puts the time nearest to now.'),

@@ -8,6 +8,7 @@ const orgRule = z.string().regex(/^[^/=]+=.+$/, 'each entry is org=bytesPerSecon
 
 export const tenantsSchema = z.object({
   mappingFile: z.string().default('').describe('Static tenant mapping: a JSON file `{"rules":[{"match":{"deployment":"cf","job":"router*"},"org":"system","space":"routing","app":"gorouter"}]}`; match keys deployment, job, namespace, process (`*` globs); app defaults to the job. Checked before the directories. Empty disables.'),
+  trustForwarderTenants: z.array(z.string()).default([]).describe('Deployment globs (`*` matches any run of characters) whose forwarders may name their streams\' org, space and app themselves; elsewhere what a forwarder sends there is ignored (counted in daytwo_collector_untrusted_tenant_claims_total) and the tenant comes from the mapping file and the directories only. Comma-separated in the environment.'),
   kubernetes: z.boolean().default(false).describe('Resolve tenants from Kubernetes namespace labels or annotations `daytwo.io/org`, `daytwo.io/space`, `daytwo.io/app` (app defaults to the job, space to the namespace).'),
   kubernetesApiUrl: z.string().default('').describe('Kubernetes API base URL (default: in-cluster, from KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT).'),
   kubernetesTokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token').describe('Bearer token file for the Kubernetes API; re-read on every request, so rotated service-account tokens work.'),

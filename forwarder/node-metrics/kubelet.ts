@@ -4,7 +4,7 @@ import { request } from '../http-client.js'
 import { workloadOf } from '../tags.js'
 
 // Pod resource metrics from the kubelet on this node (`GET /stats/summary`), never from the API
-// server: one agent per node must not load the control plane (DESIGN.md). Unreachable or
+// server: one agent per node must not load the control plane. Unreachable or
 // refusing kubelets are skipped quietly: `daytwo_node_kubelet_up` says so.
 
 const MAX_BODY = 32 * 1024 * 1024

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { LRUCache } from 'lru-cache'
 import { LEVELS, instanceKey, type InstanceReport, type Level, type SampleSet } from '../../core/metric-samples.js'
 import type { StreamHandle } from '../shipper.js'
-import { detectLevel, detectLevelBytes, syslogSeverity } from './level.js'
+import { detectLevel, detectLevelBytes, syslogSeverityLevel } from '../../core/level.js'
 
 // Log-derived work metrics, counted as the shipper sees each line (Shipper.observers): lines,
 // bytes and lines by level per deployment/job/index/process/stream, and per instance the time
@@ -61,7 +61,7 @@ export class LogCounts {
   /** Shipper observer (LineObserver): a line as a string (`message` may be only its head). */
   readonly observe = (handle: StreamHandle, stdio: string, message: string, bytes: number, severity: string | undefined): void => {
     const hs = this.count(handle, stdio, bytes)
-    if (hs !== null) this.last!.c.levels[LEVEL_INDEX[severity !== undefined ? syslogSeverity(severity) : hs.severity ?? detectLevel(message)]]!++
+    if (hs !== null) this.last!.c.levels[LEVEL_INDEX[severity !== undefined ? syslogSeverityLevel(severity) : hs.severity ?? detectLevel(message)]]!++
   }
 
   /** Shipper observer (LineObserver): a line as bytes `buf[start, end)`, valid UTF-8 (`ascii`: known to be ASCII). */
@@ -111,7 +111,7 @@ export class LogCounts {
     }
     if (t.source === 'file') this.watchPath(inst, t.process, t.path, t.id)
     const sev = t.labels?.severity
-    return { inst, process: t.process, byStdio: new Map(), fixedStream: streamOf(handle), severity: sev !== undefined ? syslogSeverity(sev) : null }
+    return { inst, process: t.process, byStdio: new Map(), fixedStream: streamOf(handle), severity: sev !== undefined ? syslogSeverityLevel(sev) : null }
   }
 
   private watchPath (inst: InstanceState, process: string, path: string, streamId: string): void {

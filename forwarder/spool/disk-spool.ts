@@ -128,7 +128,7 @@ export class DiskSpool {
   onCorrupt: (path: string, pos: number, why: string) => void = () => {}
 
   constructor (readonly dir: string, private readonly opts: SpoolOptions) {
-    mkdirSync(dir, { recursive: true })
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
     const state = this.loadState()
     this.acked = state.ackedBelow
     this.epoch = state.epoch
@@ -509,7 +509,7 @@ export class DiskSpool {
 
   private createSegment (): void {
     const path = join(this.dir, String(this.nextSeqValue).padStart(16, '0') + '.seg')
-    const fd = openSync(path, 'a')
+    const fd = openSync(path, 'a', 0o600)
     fsyncDir(this.dir)
     this.segments.push({ firstSeq: this.nextSeqValue, path, size: 0, durable: 0, fd, syncing: false, deleted: false })
     this.activeStreams = new Map()

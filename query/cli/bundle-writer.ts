@@ -1,13 +1,18 @@
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { join, posix } from 'node:path'
 import { Header, Pax } from 'tar'
 import type { StreamBatch } from '../../core/record.js'
 import { GzipAssembler, type Segment } from './gzip-assembler.js'
+import { MAX_COMPONENT, safeComponent } from './safe-name.js'
 
-/** One folder per instance, one file per original log file: `<job>.<index>/<process>/<file>`. */
+/**
+ * One folder per instance, one file per original log file: `<job>.<index>/<process>/<file>`,
+ * each part made safe (safe-name.ts): a member never names a folder outside the bundle.
+ */
 export function bundlePath (s: { job: string, index: string, process: string, path: string }): string {
-  const safe = (x: string) => x.replace(/[/\\]/g, '_').replace(/^\.*$/, '_')
-  return join(safe(`${s.job}.${s.index}`), safe(s.process), safe(basename(s.path)))
+  let instance = safeComponent(s.job) + '.' + safeComponent(s.index)
+  if (Buffer.byteLength(instance) > MAX_COMPONENT) instance = safeComponent(`${s.job}.${s.index}`)
+  return [instance, safeComponent(s.process), safeComponent(posix.basename(s.path))].join('/')
 }
 
 /** gzip's default level, the one `tar czf` uses: bundles compare like for like. */
@@ -79,7 +84,7 @@ export class BundleWriter {
   private async open (rel: string): Promise<void> {
     await this.closeCurrent()
     // Parent folders first, as `tar czf` lists them.
-    const parts = rel.split(/[/\\]/)
+    const parts = rel.split('/')
     for (let i = 1; i < parts.length; i++) {
       const d = parts.slice(0, i).join('/')
       if (this.dirs.has(d)) continue

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { DaytwoError } from '../../core/errors.js'
+import { terminalMessage } from './terminal-text.js'
 
 // How the `logs` CLI finds and talks to the query service. Plain node:http(s) rather than
 // fetch(): fetch loads undici and web streams (~15 MB of RSS before the first byte, and a
@@ -80,9 +81,10 @@ export class QueryClient {
   async json<T> (path: string, params: Record<string, string | undefined> = {}): Promise<T> {
     const res = await this.get(path, params)
     const body = await res.json<T & { message?: string, code?: string }>()
-    if (res.status === 403) throw new DaytwoError('FORBIDDEN', body.message ?? '')
-    if (res.status === 404) throw new DaytwoError('NOT_FOUND', body.message ?? '')
-    if (!res.ok) throw new DaytwoError('BAD_QUERY', `${res.status} ${body.message ?? ''}`)
+    // A server's message is printed: its control characters escaped (terminal-text.ts).
+    if (res.status === 403) throw new DaytwoError('FORBIDDEN', terminalMessage(body.message ?? ''))
+    if (res.status === 404) throw new DaytwoError('NOT_FOUND', terminalMessage(body.message ?? ''))
+    if (!res.ok) throw new DaytwoError('BAD_QUERY', `${res.status} ${terminalMessage(body.message ?? '')}`)
     return body
   }
 }

@@ -11,6 +11,8 @@ import { logGroups } from './log-groups.js'
 import { Progress, formatBytes } from './progress.js'
 import { TextWriter } from './text-writer.js'
 import { notFoundMessage } from './not-found.js'
+import { safeComponent } from './safe-name.js'
+import { terminalMessage, terminalSafe } from './terminal-text.js'
 
 interface Target { deployment: string, job?: string | undefined, index?: string | undefined }
 
@@ -23,11 +25,11 @@ export function parseTarget (s: string | undefined): Target {
   return { deployment: parts[0]!, job: parts[1], index: parts[2] }
 }
 
-/** `cf.router.0-20261123-101500.tgz`, in UTC, like `bosh logs`. */
+/** `cf.router.0-20261123-101500.tgz`, in UTC, like `bosh logs`; each name made safe for a file name (safe-name.ts). */
 export function bundleName (t: Target, now = new Date()): string {
   const iso = now.toISOString()
   const stamp = iso.slice(0, 10).replace(/-/g, '') + '-' + iso.slice(11, 19).replace(/:/g, '')
-  return [t.deployment, t.job, t.index].filter(Boolean).join('.') + `-${stamp}.tgz`
+  return [t.deployment, t.job, t.index].filter(Boolean).map((x) => safeComponent(x!)).join('.') + `-${stamp}.tgz`
 }
 
 const OPTIONS = {
@@ -129,7 +131,7 @@ async function open (client: QueryClient, f: FetchFlags, after?: string, accept?
     const text = await res.text()
     let msg = text
     try { msg = (JSON.parse(text) as { message: string }).message } catch {}
-    throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', msg)
+    throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalMessage(msg))
   }
   return res
 }
@@ -188,7 +190,7 @@ export const fetchCommand: Command = {
     // know them answers NDJSON, which works too.
     const res = await open(client, f, undefined, FILE_FRAMES)
     const bundle = await BundleWriter.create(f.dir, bundleName(f.target))
-    const progress = new Progress(`fetching ${label}`)
+    const progress = new Progress(`fetching ${terminalSafe(label)}`)
     try {
       if (res.contentType === FILE_FRAMES) {
         for await (const ev of fileFrames(res.body)) {

@@ -4,6 +4,7 @@ import { parseTimeArg } from '../../core/time.js'
 import type { Command } from '../../core/cli/main.js'
 import { QueryClient } from './client.js'
 import { formatBytes } from './progress.js'
+import { terminalMessage, terminalSafe } from './terminal-text.js'
 
 interface Row { org: string, app?: string, day?: string, lines: number, bytes: number, droppedLines: number, droppedBytes: number, cost: number }
 interface Report { from: string, to: string, by: string, currency: string, pricePerGiB: number, rows: Row[], totals: Row, drops: Array<{ reason: string, lines: number, bytes: number }> }
@@ -36,7 +37,7 @@ function table (r: Report): string {
   const keys = r.by === 'app' ? ['org', 'app'] : r.by === 'day' ? ['day', 'org'] : ['org']
   const head = [...keys.map((k) => k.toUpperCase()), 'LINES', 'BYTES', 'DROPPED LINES', 'DROPPED BYTES', `COST (${r.currency})`]
   const line = (row: Row, label?: string) => [
-    ...keys.map((k, i) => label !== undefined ? (i === 0 ? label : '') : (String((row as unknown as Record<string, string>)[k] ?? '') || '(none)')),
+    ...keys.map((k, i) => label !== undefined ? (i === 0 ? label : '') : (terminalSafe(String((row as unknown as Record<string, string>)[k] ?? '')) || '(none)')),
     row.lines.toLocaleString('en'), formatBytes(row.bytes), row.droppedLines.toLocaleString('en'), formatBytes(row.droppedBytes), row.cost.toFixed(2)
   ]
   const body = [head, ...r.rows.map((row) => line(row)), line(r.totals, 'TOTAL')]
@@ -77,8 +78,9 @@ export const usageCommand: Command = {
       if (!res.ok) {
         let msg = text
         try { msg = (JSON.parse(text) as { message: string }).message } catch {}
-        throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', msg)
+        throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalMessage(msg))
       }
+      // The server's CSV is already neutralised for spreadsheets (query/usage/report.ts).
       process.stdout.write(text)
       return 0
     }

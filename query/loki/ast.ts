@@ -11,6 +11,8 @@ export type LabelFilterOp = '=' | '!=' | '=~' | '!~' | '==' | '>' | '>=' | '<' |
 
 export type Stage =
   | { kind: 'line', op: LineFilterOp, value: string }
+  /** `|> "a <_> b" or "…"` (any pattern matches) and `!> "…"` (none does): Loki's pattern filters. */
+  | { kind: 'pattern', negate: boolean, patterns: string[] }
   | { kind: 'json' }
   | { kind: 'logfmt' }
   | { kind: 'label', filters: Array<{ name: string, op: LabelFilterOp, value: string | number }> }

@@ -7,7 +7,7 @@ export type TokenKind = 'ident' | 'string' | 'number' | 'duration' | 'op' | 'eof
 
 export interface Token { kind: TokenKind, text: string, pos: number }
 
-const OPS = ['|=', '|~', '!=', '!~', '=~', '==', '>=', '<=', '=', '>', '<', '|', '{', '}', '(', ')', '[', ']', ',', '+', '-', '*', '/', '%', '!']
+const OPS = ['|>', '!>', '|=', '|~', '!=', '!~', '=~', '==', '>=', '<=', '=', '>', '<', '|', '{', '}', '(', ')', '[', ']', ',', '+', '-', '*', '/', '%', '!']
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+/
 const NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/
 const IDENT = /^[a-zA-Z_][a-zA-Z0-9_]*/

@@ -1,63 +1,82 @@
 import type { LogStore } from '../../store/log-store.js'
+import type { Direction, ReadStats, SelectedLine } from '../../store/select-params.js'
 import type { LogExpr } from './ast.js'
+import { categorizeLines, type CategorizedStream, type LineToCategorize } from './categorize-labels.js'
 import { labelsKey, sortedLabels, type Labels } from './labels.js'
-import { scan, select, type Line } from './select.js'
+import { LineLabeler, newStats, question } from './select.js'
 
 // A log query's answer: Loki "streams", the `limit` lines nearest the start (forward) or the
 // end (backward) of [start, end), grouped by label set, each stream's values in that direction.
+// The store hands lines over in time order; reading stops as soon as `limit` lines passed the
+// pipeline, so what is read follows the answer, not the range.
 
-export type Direction = 'forward' | 'backward'
+export type { Direction }
 
 export interface StreamResult { stream: Labels, values: Array<[string, string]> }
 
 export interface LogQueryResult {
-  result: StreamResult[]
+  /** Loki streams; with `categorize`, values carry structured metadata and parsed labels. */
+  result: StreamResult[] | CategorizedStream[]
   linesProcessed: number
   bytesProcessed: number
   entriesReturned: number
+  read: ReadStats
 }
 
-function compareTs (a: string, b: string): number {
-  // Decimal ns strings of positive times: longer is later; same length compares as text.
-  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0
+export interface LogQueryOptions {
+  signal?: AbortSignal
+  /**
+   * Answer as Loki does for `X-Loki-Response-Encoding-Flags: categorize-labels`: streams keyed
+   * by their stream labels only; per-line attributes, pod labels and `detected_level` as
+   * structured metadata; what parsers added as parsed labels.
+   */
+  categorize?: boolean
 }
 
-/** The first window read from the end (backward) or the start (forward); each next one is twice as long. */
-const FIRST_WINDOW_NS = 60_000_000_000n
-
-export async function runLogQuery (store: LogStore, expr: LogExpr, org: string | undefined, startNs: bigint, endNs: bigint, limit: number, direction: Direction): Promise<LogQueryResult> {
-  const sel = await select(store, expr, org, startNs)
-  // Keep at most `limit` candidates: collect, and trim to the best `limit` whenever twice that many.
-  let kept: Line[] = []
-  const order = direction === 'forward' ? (a: Line, b: Line) => compareTs(a.ts, b.ts) : (a: Line, b: Line) => compareTs(b.ts, a.ts)
-  const trim = () => { kept.sort(order); if (kept.length > limit) kept = kept.slice(0, limit) }
-  const stats = { linesProcessed: 0, bytesProcessed: 0 }
-  // Read time windows outward from the end (backward) or the start (forward), growing, and stop
-  // once `limit` lines are found: every later window is further from where the answer starts,
-  // so the cost follows the answer, not the range (the store skips blocks outside a window).
-  let width = FIRST_WINDOW_NS
-  let lo = direction === 'backward' ? endNs : startNs
-  let hi = lo
-  while (kept.length < limit && (direction === 'backward' ? lo > startNs : hi < endNs)) {
-    if (direction === 'backward') { hi = lo; lo = hi - width < startNs ? startNs : hi - width } else { lo = hi; hi = lo + width > endNs ? endNs : lo + width }
-    const s = await scan(store, sel, lo, hi - 1n, (_s, lines) => {
-      for (const l of lines) kept.push(l)
-      if (kept.length >= 2 * limit + 1000) trim()
-    })
-    stats.linesProcessed += s.linesProcessed
-    stats.bytesProcessed += s.bytesProcessed
-    width *= 2n
-  }
-  trim()
+export async function runLogQuery (store: LogStore, expr: LogExpr, org: string | undefined, startNs: bigint, endNs: bigint, limit: number, direction: Direction, opts: LogQueryOptions = {}): Promise<LogQueryResult> {
+  const q = question(expr)
+  const read = newStats()
+  const labeler = new LineLabeler()
   const groups = new Map<string, StreamResult>()
   const keyCache = new Map<Labels, string>()
-  for (const l of kept) {
-    let key = keyCache.get(l.labels)
-    if (key === undefined) { key = labelsKey(l.labels); keyCache.set(l.labels, key) }
-    let g = groups.get(key)
-    if (g === undefined) { g = { stream: sortedLabels(l.labels), values: [] }; groups.set(key, g) }
-    g.values.push([l.ts, l.line])
+  let kept = 0
+  const categorized: LineToCategorize[] = []
+  const params = { matchers: expr.matchers, lineFilters: q.lineFilters, fromNs: startNs, toNs: endNs, direction, stats: read, ...(org !== undefined ? { org } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) }
+  if (limit > 0) {
+    outer: for await (const batch of store.selectLogs(params)) {
+      for (const l of batch) {
+        let labels: Labels | null = labeler.of(l)
+        if (q.pipeline !== null) labels = q.pipeline(l.line, labels)
+        if (labels === null) continue
+        if (opts.categorize === true) {
+          categorized.push(toCategorize(l, labeler.of(l), labels))
+          if (++kept >= limit) break outer
+          continue
+        }
+        let key = keyCache.get(labels)
+        if (key === undefined) { key = labelsKey(labels); if (keyCache.size < 100000) keyCache.set(labels, key) }
+        let g = groups.get(key)
+        if (g === undefined) { g = { stream: sortedLabels(labels), values: [] }; groups.set(key, g) }
+        g.values.push([l.ts, l.line])
+        if (++kept >= limit) break outer
+      }
+    }
   }
+  if (opts.categorize === true) return { result: categorizeLines(categorized), linesProcessed: read.lines, bytesProcessed: read.bytes, entriesReturned: kept, read }
   const result = [...groups.entries()].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0).map(([, g]) => g)
-  return { result, ...stats, entriesReturned: kept.length }
+  return { result, linesProcessed: read.lines, bytesProcessed: read.bytes, entriesReturned: kept, read }
+}
+
+/** A line's labels split as Loki categorizes them: `base` is what it had before the pipeline. */
+function toCategorize (l: SelectedLine, base: Labels, after: Labels): LineToCategorize {
+  const { detected_level: level, ...stream } = base
+  const out: LineToCategorize = { ts: l.ts, line: l.line, stream, metadata: { detected_level: level ?? l.level } }
+  if (l.attrs !== undefined) out.attributes = l.attrs
+  if (l.stream.labels !== undefined) out.podLabels = l.stream.labels
+  if (after !== base) {
+    let parsed: Labels | undefined
+    for (const [k, v] of Object.entries(after)) if (base[k] !== v) (parsed ??= {})[k] = v
+    if (parsed !== undefined) out.parsed = parsed
+  }
+  return out
 }

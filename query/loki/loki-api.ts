@@ -1,27 +1,32 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { DaytwoError } from '../../core/errors.js'
 import { nowNs } from '../../core/time.js'
 import type { LogStore } from '../../store/log-store.js'
+import type { VariantTotals } from '../../store/select-params.js'
+import { querySignal } from '../query-signal.js'
 import { orgScope } from '../auth.js'
 import { isLogExpr, type LogExpr, type MetricExpr } from './ast.js'
 import { labelsKey, sortedLabels, type Labels } from './labels.js'
+import { categorizedData, ENCODING_FLAGS_HEADER, wantsCategorizedLabels, type CategorizedStream } from './categorize-labels.js'
 import { runLogQuery } from './log-query.js'
 import { evalMetric, stepCount, stepSeconds, toMatrix, toVector, formatValue, type EvalContext } from './metric-query.js'
 import * as p from './params.js'
 import { parseLogQL } from './parser.js'
 import { errorHandler, stats, success } from './responses.js'
-import { scan, select, selectStreams, type SelectedStream } from './select.js'
+import { LineLabeler, newStats } from './select.js'
 import { lokiTail } from './tail.js'
+import { drilldownApi } from './drilldown/drilldown-api.js'
 
 export interface LokiApiOptions {
   store: LogStore
   onLines: (n: number) => void
+  /** query.timeoutMs: a query still running after this is stopped and answered 504. */
+  timeoutMs?: number
 }
 
 type Req = FastifyRequest<{ Querystring: p.Query, Params: { name?: string } }>
 
 const PREFIX = '/loki/api/v1'
-const PER_LINE = new Set(['stream', 'level'])
 
 function selectorOf (q: p.Query, name = 'query'): LogExpr | null {
   const src = p.one(q, name)
@@ -29,26 +34,6 @@ function selectorOf (q: p.Query, name = 'query'): LogExpr | null {
   const e = parseLogQL(src)
   if (!isLogExpr(e)) throw new DaytwoError('BAD_LOGQL', `${name} must be a stream selector like {job="router"}`)
   return e
-}
-
-/** Streams for label endpoints: those matching the selector (all when none), with lines since start. */
-async function streamsFor (store: LogStore, e: LogExpr | null, org: string | undefined, startNs: bigint): Promise<SelectedStream[]> {
-  return await selectStreams(store, e?.matchers ?? [], org, startNs)
-}
-
-/** Distinct label sets of the lines in range, per-line labels included (reads the lines). */
-async function lineLabelSets (store: LogStore, e: LogExpr, org: string | undefined, startNs: bigint, endNs: bigint): Promise<Labels[]> {
-  const sel = await select(store, { ...e, stages: [] }, org, startNs)
-  const seen = new Map<string, Labels>()
-  const seenObj = new Set<Labels>()
-  await scan(store, sel, startNs, endNs, (_s, lines) => {
-    for (const l of lines) {
-      if (seenObj.has(l.labels)) continue
-      seenObj.add(l.labels)
-      seen.set(labelsKey(l.labels), l.labels)
-    }
-  })
-  return [...seen.values()]
 }
 
 /**
@@ -60,34 +45,61 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
   const { store } = opts
   app.setErrorHandler(errorHandler)
 
-  async function answer (expr: ReturnType<typeof parseLogQL>, org: string | undefined, startNs: bigint, endNs: bigint, stepNs: bigint, instant: boolean, q: p.Query) {
+  const timeoutMs = opts.timeoutMs ?? 60000
+
+  /** Run a question under the query's deadline and its client's presence. */
+  async function guarded<T> (reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const qs = querySignal(reply, timeoutMs)
+    try {
+      return await fn(qs.signal)
+    } catch (err) {
+      // Whatever the work threw once aborted, the client is told why it stopped.
+      if (qs.signal.aborted) throw qs.signal.reason
+      throw err
+    } finally {
+      qs.done()
+    }
+  }
+
+  async function answer (expr: ReturnType<typeof parseLogQL>, org: string | undefined, startNs: bigint, endNs: bigint, stepNs: bigint, instant: boolean, q: p.Query, signal: AbortSignal, headers: FastifyRequest['headers'] = {}) {
     const startedAt = process.hrtime.bigint()
     if (isLogExpr(expr)) {
-      const r = await runLogQuery(store, expr, org, startNs, endNs, p.limit(q), p.direction(q))
+      const categorize = wantsCategorizedLabels(headers[ENCODING_FLAGS_HEADER])
+      const r = await runLogQuery(store, expr, org, startNs, endNs, p.limit(q), p.direction(q), { signal, categorize })
       opts.onLines(r.entriesReturned)
+      if (categorize) return success(categorizedData(r.result as CategorizedStream[], stats({ ...r, startedAt })))
       return success({ resultType: 'streams', result: r.result, stats: stats({ ...r, startedAt }) })
     }
     const steps = instant ? 1 : stepCount(startNs, endNs, stepNs)
-    const ctx: EvalContext = { store, org, startNs, stepNs, steps, stats: { linesProcessed: 0, bytesProcessed: 0 } }
+    const ctx: EvalContext = { store, org, startNs, stepNs, steps, read: newStats(), subqueries: 0, signal }
     let v = await evalMetric(expr as MetricExpr, ctx)
+    const read = { linesProcessed: ctx.read.lines, bytesProcessed: ctx.read.bytes }
     if (typeof v === 'number') {
-      if (instant) return success({ resultType: 'scalar', result: [stepSeconds(startNs), formatValue(v)], stats: stats({ ...ctx.stats, entriesReturned: 0, startedAt }) })
+      if (instant) return success({ resultType: 'scalar', result: [stepSeconds(startNs), formatValue(v)], stats: stats({ ...read, entriesReturned: 0, startedAt }) })
       v = [{ labels: {}, values: new Float64Array(steps).fill(v) }]
     }
     const result = instant ? toVector(v, startNs) : toMatrix(v, startNs, stepNs)
-    return success({ resultType: instant ? 'vector' : 'matrix', result, stats: stats({ ...ctx.stats, entriesReturned: result.length, startedAt }) })
+    return success({ resultType: instant ? 'vector' : 'matrix', result, stats: stats({ ...read, entriesReturned: result.length, startedAt }) })
   }
 
-  app.get(`${PREFIX}/query_range`, async (req: Req) => {
+  /** The label variants (stream, stdio, level) a selector has in [startNs, endNs), with their labels. */
+  async function variants (e: LogExpr | null, org: string | undefined, startNs: bigint, endNs: bigint, signal: AbortSignal): Promise<Array<VariantTotals & { labels: Labels }>> {
+    const labeler = new LineLabeler()
+    const found = await store.variants({ matchers: e?.matchers ?? [], fromNs: startNs, toNs: endNs + 1n, signal, ...(org !== undefined ? { org } : {}) })
+    return found.map((v) => ({ ...v, labels: labeler.labels(v.stream, v.stdio, v.level) }))
+  }
+
+  app.get(`${PREFIX}/query_range`, async (req: Req, reply) => {
     const q = req.query
     const src = p.one(q, 'query')
     if (src === undefined) throw new DaytwoError('BAD_LOGQL', 'query is required')
     const expr = parseLogQL(src)
     const { startNs, endNs } = p.range(q)
-    return await answer(expr, orgScope(req), startNs, endNs, p.step(q, startNs, endNs), false, q)
+    const stepNs = p.step(q, startNs, endNs)
+    return await guarded(reply, async (signal) => await answer(expr, orgScope(req), startNs, endNs, stepNs, false, q, signal, req.headers))
   })
 
-  app.get(`${PREFIX}/query`, async (req: Req) => {
+  app.get(`${PREFIX}/query`, async (req: Req, reply) => {
     const q = req.query
     const src = p.one(q, 'query')
     if (src === undefined) throw new DaytwoError('BAD_LOGQL', 'query is required')
@@ -95,83 +107,77 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
     const at = p.time(q, 'time', BigInt(nowNs()))
     if (isLogExpr(expr)) {
       // An instant log query returns the lines before `time`, as Loki does (from an hour back).
-      return await answer(expr, orgScope(req), at - 3_600_000_000_000n, at + 1n, 1n, true, q)
+      return await guarded(reply, async (signal) => await answer(expr, orgScope(req), at - 3_600_000_000_000n, at + 1n, 1n, true, q, signal, req.headers))
     }
-    return await answer(expr, orgScope(req), at, at, 1n, true, q)
+    return await guarded(reply, async (signal) => await answer(expr, orgScope(req), at, at, 1n, true, q, signal))
   })
 
-  app.get(`${PREFIX}/labels`, async (req: Req) => {
-    const { startNs } = p.range(req.query)
-    const streams = await streamsFor(store, selectorOf(req.query), orgScope(req), startNs)
+  // Label questions are answered from the store's label variants (block summaries in the
+  // embedded store): no line is read. Per-line labels (stream, level, detected_level) are
+  // labels like any other here, as Loki's series show them.
+  app.get(`${PREFIX}/labels`, async (req: Req, reply) => {
+    const { startNs, endNs } = p.range(req.query)
+    const e = selectorOf(req.query)
+    const found = await guarded(reply, async (signal) => await variants(e, orgScope(req), startNs, endNs, signal))
     const names = new Set<string>()
-    for (const s of streams) {
-      for (const n of Object.keys(s.labels)) names.add(n)
-      if (s.info.namespace !== undefined) names.add('stream')
-    }
-    if (streams.length > 0) names.add('level')
+    for (const v of found) for (const n of Object.keys(v.labels)) names.add(n)
     return success([...names].sort())
   })
 
-  app.get(`${PREFIX}/label/:name/values`, async (req: Req) => {
+  app.get(`${PREFIX}/label/:name/values`, async (req: Req, reply) => {
     const name = req.params.name ?? ''
     const { startNs, endNs } = p.range(req.query)
     const e = selectorOf(req.query)
-    const org = orgScope(req)
+    const found = await guarded(reply, async (signal) => await variants(e, orgScope(req), startNs, endNs, signal))
     const values = new Set<string>()
-    if (PER_LINE.has(name)) {
-      const all: LogExpr = e ?? { kind: 'log', matchers: [{ name: 'deployment', op: '=~', value: '.+' }], stages: [] }
-      for (const l of await lineLabelSets(store, all, org, startNs, endNs)) if (l[name] !== undefined) values.add(l[name])
-    } else {
-      for (const s of await streamsFor(store, e, org, startNs)) {
-        const v = s.labels[name]
-        if (v !== undefined && v !== '') values.add(v)
-      }
+    for (const v of found) {
+      const x = v.labels[name]
+      if (x !== undefined && x !== '') values.add(x)
     }
     return success([...values].sort())
   })
 
-  app.get(`${PREFIX}/series`, async (req: Req) => {
+  app.get(`${PREFIX}/series`, async (req: Req, reply) => {
     const { startNs, endNs } = p.range(req.query)
     const matches = p.all(req.query, 'match[]', 'match')
     if (matches.length === 0) throw new DaytwoError('BAD_LOGQL', 'at least one match[] selector is required')
     const org = orgScope(req)
-    const out = new Map<string, Labels>()
-    for (const m of matches) {
+    const exprs = matches.map((m) => {
       const e = parseLogQL(m)
       if (!isLogExpr(e)) throw new DaytwoError('BAD_LOGQL', `match[] must be a stream selector, got ${JSON.stringify(m)}`)
-      if (e.matchers.some((x) => PER_LINE.has(x.name))) {
-        for (const l of await lineLabelSets(store, e, org, startNs, endNs)) out.set(labelsKey(l), sortedLabels(l))
-      } else {
-        for (const s of await streamsFor(store, e, org, startNs)) out.set(labelsKey(s.labels), sortedLabels(s.labels))
-      }
-    }
+      return e
+    })
+    const out = new Map<string, Labels>()
+    await guarded(reply, async (signal) => {
+      for (const e of exprs) for (const v of await variants(e, org, startNs, endNs, signal)) out.set(labelsKey(v.labels), sortedLabels(v.labels))
+    })
     return success([...out.values()])
   })
 
-  // Index statistics come from per-stream totals (no lines are read): streams whose lines reach
-  // into the range are counted whole, as Loki counts whole chunks.
-  app.get(`${PREFIX}/index/stats`, async (req: Req) => {
-    const { startNs } = p.range(req.query)
-    const streams = await streamsFor(store, selectorOf(req.query), orgScope(req), startNs)
+  // Index statistics: the lines and bytes in the range; `chunks` counts daytwo streams.
+  app.get(`${PREFIX}/index/stats`, async (req: Req, reply) => {
+    const { startNs, endNs } = p.range(req.query)
+    const found = await guarded(reply, async (signal) => await variants(selectorOf(req.query), orgScope(req), startNs, endNs, signal))
+    const streams = new Set<string>()
     let entries = 0
     let bytes = 0
-    for (const s of streams) { entries += s.info.lines; bytes += s.info.bytes }
-    return { streams: streams.length, chunks: streams.length, entries, bytes }
+    for (const v of found) { streams.add(labelsKey(v.labels)); entries += v.lines; bytes += v.bytes }
+    return { streams: streams.size, chunks: new Set(found.map((v) => v.stream.id)).size, entries, bytes }
   })
 
-  app.get(`${PREFIX}/index/volume`, async (req: Req) => {
+  app.get(`${PREFIX}/index/volume`, async (req: Req, reply) => {
     const q = req.query
     const { startNs, endNs } = p.range(q)
     const e = selectorOf(q)
     if (e === null) throw new DaytwoError('BAD_LOGQL', 'query is required')
     const by = volumeLabels(e, q)
     const groups = new Map<string, { metric: Labels, bytes: number }>()
-    for (const s of await streamsFor(store, e, orgScope(req), startNs)) {
+    for (const v of await guarded(reply, async (signal) => await variants(e, orgScope(req), startNs, endNs, signal))) {
       const metric: Labels = {}
-      for (const n of by) if (s.labels[n] !== undefined) metric[n] = s.labels[n]
+      for (const n of by) if (v.labels[n] !== undefined) metric[n] = v.labels[n]
       const key = labelsKey(metric)
       const g = groups.get(key) ?? { metric, bytes: 0 }
-      g.bytes += s.info.bytes
+      g.bytes += v.bytes
       groups.set(key, g)
     }
     const result = [...groups.values()].sort((a, b) => b.bytes - a.bytes).slice(0, p.limit(q))
@@ -180,17 +186,18 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
   })
 
   // Volume over time reads the lines: sum by (labels) (bytes_over_time({…}[step])).
-  app.get(`${PREFIX}/index/volume_range`, async (req: Req) => {
+  app.get(`${PREFIX}/index/volume_range`, async (req: Req, reply) => {
     const q = req.query
     const { startNs, endNs } = p.range(q)
     const e = selectorOf(q)
     if (e === null) throw new DaytwoError('BAD_LOGQL', 'query is required')
     const stepNs = p.step(q, startNs, endNs)
     const expr: MetricExpr = { kind: 'agg', op: 'sum', grouping: { mode: 'by', labels: volumeLabels(e, q) }, expr: { kind: 'range', fn: 'bytes_over_time', log: { ...e, stages: [] }, rangeNs: stepNs } }
-    return await answer(expr, orgScope(req), startNs, endNs, stepNs, false, q)
+    return await guarded(reply, async (signal) => await answer(expr, orgScope(req), startNs, endNs, stepNs, false, q, signal))
   })
 
   await app.register(lokiTail, { store, onLines: opts.onLines, prefix: PREFIX })
+  await app.register(drilldownApi, { store, prefix: PREFIX })
 }
 
 /** Loki groups volume by `targetLabels`, else by the labels the selector names. */

@@ -46,9 +46,9 @@ async function logQuery (q: string): Promise<number> {
 async function metric (q: string): Promise<number> {
   const stepNs = 60_000_000_000n
   const steps = stepCount(t0, endNs, stepNs)
-  const stats = { linesProcessed: 0, bytesProcessed: 0 }
-  await evalMetric(parseLogQL(q) as MetricExpr, { store, org: undefined, startNs: t0, stepNs, steps, stats })
-  return stats.linesProcessed
+  const read = { lines: 0, bytes: 0, blocks: 0, skipped: 0 }
+  await evalMetric(parseLogQL(q) as MetricExpr, { store, org: undefined, startNs: t0, stepNs, steps, read, subqueries: 0 })
+  return read.lines
 }
 
 const cases: Array<[string, () => Promise<number>]> = [

@@ -1,8 +1,11 @@
 import { DaytwoError } from '../../core/errors.js'
+import type { TsParts } from '../../core/frames.js'
 import type { LogStore } from '../../store/log-store.js'
+import type { ReadStats } from '../../store/select-params.js'
+import { nsBetween, parts, stepSpan } from '../../store/step-span.js'
 import type { AggOp, BinOp, Grouping, MetricExpr } from './ast.js'
 import { labelsKey, labelsString, sortedLabels, type Labels } from './labels.js'
-import { scan, select } from './select.js'
+import { LineLabeler, question } from './select.js'
 
 // Metric queries evaluated at steps t = start + k·step (k = 0 … n-1), each range function over
 // the window (t - range, t] as in Loki. Each matching line is added to the steps whose window
@@ -16,8 +19,15 @@ export interface EvalContext {
   startNs: bigint
   stepNs: bigint
   steps: number
-  stats: { linesProcessed: number, bytesProcessed: number }
+  /** What the store read, over every sub-query. */
+  read: ReadStats
+  /** Range aggregations evaluated so far (bounded by MAX_SUBQUERIES). */
+  subqueries: number
+  signal?: AbortSignal
 }
+
+/** Range aggregations one query may hold: each reads its selection once. */
+export const MAX_SUBQUERIES = 32
 
 /** Series a range function may hold before aggregation: Loki's max_query_series default, or more while they fit MAX_CELLS points. */
 export const MAX_SERIES = 500
@@ -64,44 +74,54 @@ async function rangeAgg (expr: Extract<MetricExpr, { kind: 'range' }>, ctx: Eval
   const lastNs = startNs + stepNs * BigInt(steps - 1)
   const fromNs = startNs - expr.rangeNs + 1n
   if (Number(lastNs - fromNs) > Number.MAX_SAFE_INTEGER) throw new DaytwoError('BAD_LOGQL', 'the query spans more than 104 days; narrow the time range')
+  if (++ctx.subqueries > MAX_SUBQUERIES) throw new DaytwoError('QUERY_LIMIT', `the query has more than ${MAX_SUBQUERIES} range aggregations; split it into several queries`)
   const wantBytes = expr.fn === 'bytes_over_time' || expr.fn === 'bytes_rate'
-  const sel = await select(ctx.store, expr.log, ctx.org, fromNs)
+  const q = question(expr.log)
+  const labeler = new LineLabeler()
   // d: the value's difference array; c: the line count's (a window of empty lines has 0 bytes, not none).
   const diffs = new Map<string, { labels: Labels, d: Float64Array, c: Float64Array }>()
   const keyCache = new Map<Labels, string>()
   const maxSeries = Math.max(MAX_SERIES, Math.floor(MAX_CELLS / (steps + 1)))
-  const s = await scan(ctx.store, sel, fromNs, lastNs, (_stream, lines) => {
-    for (const l of lines) {
-      if (l.labels.__error__ !== undefined) throw pipelineError(l.labels)
-      let key = keyCache.get(l.labels)
-      const labels = grouping === undefined ? l.labels : groupLabels(l.labels, grouping)
-      if (key === undefined) { key = labelsKey(labels); if (keyCache.size < 100000) keyCache.set(l.labels, key) }
-      let acc = diffs.get(key)
-      if (acc === undefined) {
-        if (diffs.size >= maxSeries) throw new DaytwoError('BAD_LOGQL', `maximum number of series (${maxSeries}) reached for a single query; aggregate with sum by (…) or narrow the selector`)
-        const d = new Float64Array(steps + 1)
-        acc = { labels, d, c: wantBytes ? new Float64Array(steps + 1) : d }
-        diffs.set(key, acc)
-      }
-      const d = Number(BigInt(l.ts) - startNs)
-      // Steps k with d <= k·step < d + range.
-      let kMin = Math.ceil(d / step)
-      if (kMin * step < d) kMin++
-      if ((kMin - 1) * step >= d) kMin--
-      let kEnd = Math.ceil((d + range) / step) // first k with k·step >= d + range
-      if (kEnd * step < d + range) kEnd++
-      if ((kEnd - 1) * step >= d + range) kEnd--
-      if (kMin < 0) kMin = 0
-      if (kEnd > steps) kEnd = steps
-      if (kMin >= kEnd) continue
-      const v = wantBytes ? Buffer.byteLength(l.line) : 1
-      acc.d[kMin]! += v
-      acc.d[kEnd]! -= v
-      if (wantBytes) { acc.c[kMin]! += 1; acc.c[kEnd]! -= 1 }
+  const accumulator = (raw: Labels) => {
+    let key = keyCache.get(raw)
+    const labels = grouping === undefined ? raw : groupLabels(raw, grouping)
+    if (key === undefined) { key = labelsKey(labels); if (keyCache.size < 100000) keyCache.set(raw, key) }
+    let acc = diffs.get(key)
+    if (acc === undefined) {
+      if (diffs.size >= maxSeries) throw new DaytwoError('BAD_LOGQL', `maximum number of series (${maxSeries}) reached for a single query; aggregate with sum by (…) or narrow the selector`)
+      const d = new Float64Array(steps + 1)
+      acc = { labels, d, c: wantBytes ? new Float64Array(steps + 1) : d }
+      diffs.set(key, acc)
     }
-  })
-  ctx.stats.linesProcessed += s.linesProcessed
-  ctx.stats.bytesProcessed += s.bytesProcessed
+    return acc
+  }
+  const params = { matchers: expr.log.matchers, lineFilters: q.lineFilters, fromNs, toNs: lastNs + 1n, stats: ctx.read, ...(ctx.org !== undefined ? { org: ctx.org } : {}), ...(ctx.signal !== undefined ? { signal: ctx.signal } : {}) }
+  if (q.pipeline === null) {
+    // Only line filters: the store counts (from block summaries where it can).
+    for (const v of await ctx.store.selectSamples({ ...params, startNs, stepNs, steps, rangeNs: expr.rangeNs })) {
+      const acc = accumulator(labeler.labels(v.stream, v.stdio, v.level))
+      const val = wantBytes ? v.bytes : v.lines
+      for (let k = 0; k <= steps; k++) acc.d[k]! += val[k]!
+      if (wantBytes) for (let k = 0; k <= steps; k++) acc.c[k]! += v.lines[k]!
+    }
+  } else {
+    // Parsers or label filters: the lines come here, and each is counted after the pipeline.
+    const start = parts(startNs)
+    for await (const batch of ctx.store.selectLogs({ ...params, direction: 'forward' })) {
+      for (const l of batch) {
+        const labels = q.pipeline(l.line, labeler.of(l))
+        if (labels === null) continue
+        if (labels.__error__ !== undefined) throw pipelineError(labels)
+        const [kMin, kEnd] = stepSpan(nsBetween(start, tsParts(l.ts)), step, range, steps)
+        if (kMin >= kEnd) continue
+        const acc = accumulator(labels)
+        const v = wantBytes ? Buffer.byteLength(l.line) : 1
+        acc.d[kMin]! += v
+        acc.d[kEnd]! -= v
+        if (wantBytes) { acc.c[kMin]! += 1; acc.c[kEnd]! -= 1 }
+      }
+    }
+  }
   const perSecond = expr.fn === 'rate' || expr.fn === 'bytes_rate'
   const seconds = range / 1e9
   const out: Series[] = []
@@ -118,6 +138,16 @@ async function rangeAgg (expr: Extract<MetricExpr, { kind: 'range' }>, ctx: Eval
     out.push({ labels, values })
   }
   return out
+}
+
+/** A decimal ns time as TsParts. */
+function tsParts (ts: string): TsParts {
+  const neg = ts.charCodeAt(0) === 0x2d
+  const digits = neg ? ts.slice(1) : ts
+  const split = Math.max(0, digits.length - 9)
+  const hi = split === 0 ? 0 : Number(digits.slice(0, split))
+  const lo = Number(digits.slice(split))
+  return neg ? { hi: -hi, lo: -lo } : { hi, lo }
 }
 
 function pipelineError (labels: Labels): DaytwoError {

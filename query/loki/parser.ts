@@ -1,7 +1,7 @@
 import { DaytwoError } from '../../core/errors.js'
 import type { AggOp, BinOp, Expr, Grouping, LabelFilterOp, LineFilterOp, LogExpr, MatchOp, Matcher, MetricExpr, RangeFn, Stage } from './ast.js'
 import { durationNs, parseError, tokenize, type Token } from './lexer.js'
-import { compileRegex } from './regex.js'
+import { compileRegex } from '../../core/regex.js'
 
 // A recursive-descent parser for the LogQL subset in ast.ts. Unsupported LogQL (valid in Loki
 // but not answered here) throws DAYTWO_ERR_UNSUPPORTED_LOGQL; malformed text throws
@@ -73,6 +73,14 @@ class Parser {
         if (this.isIdent('or')) throw unsupported('`or` in line filters')
         if (t.text === '|~' || t.text === '!~') compileRegex(v.text, false)
         stages.push({ kind: 'line', op: t.text as LineFilterOp, value: v.text })
+        continue
+      }
+      if (t.text === '|>' || t.text === '!>') {
+        this.next()
+        const patterns = [this.expectKind('string', 'string').text]
+        while (t.text === '|>' && this.isIdent('or')) { this.next(); patterns.push(this.expectKind('string', 'string').text) }
+        if (this.isIdent('or')) throw unsupported('`or` in !> filters')
+        stages.push({ kind: 'pattern', negate: t.text === '!>', patterns })
         continue
       }
       if (t.text !== '|') break

@@ -1,6 +1,7 @@
 import type { Entry } from '../../core/record.js'
 import type { LogStore, StreamInfo, StreamSelector } from '../../store/log-store.js'
-import type { LogExpr, Matcher } from './ast.js'
+import type { LineFilter, ReadStats, SelectedLine } from '../../store/select-params.js'
+import type { LogExpr, Matcher, Stage } from './ast.js'
 import { detectLevel, severityLevel, streamLabels, type Labels } from './labels.js'
 import { compilePipeline, matcherFn, type Pipeline } from './pipeline.js'
 
@@ -71,6 +72,7 @@ export function lineLabels (s: SelectedStream, e: Entry): Labels {
     l = { ...s.labels }
     if (e[3] !== '') l.stream = e[3]
     l.level = level
+    l.detected_level = level
     s.variants.set(key, l)
   }
   return l
@@ -106,4 +108,59 @@ export async function scan (store: LogStore, sel: Selection, fromNs: bigint | un
     if (lines.length > 0 && onChunk(s, lines) === 'stop') break
   }
   return { linesProcessed, bytesProcessed }
+}
+
+// The store's questions (store/select-params.ts) made from a LogQL selector and pipeline.
+// Every line filter goes to the store, wherever it stands in the pipeline: parsers and label
+// filters do not change a line, so a line filter means the same before or after them. The
+// rest of the pipeline runs here, on the lines the store hands back.
+
+export interface Question {
+  lineFilters: LineFilter[]
+  /** The stages the store does not run (parsers, label filters, drop); empty: none. */
+  rest: Stage[]
+  pipeline: Pipeline | null
+}
+
+export function question (expr: LogExpr): Question {
+  const lineFilters: LineFilter[] = []
+  const rest: Stage[] = []
+  for (const s of expr.stages) {
+    if (s.kind === 'line') lineFilters.push({ op: s.op, value: s.value })
+    else rest.push(s)
+  }
+  if (rest.length === 0) return { lineFilters, rest, pipeline: null }
+  // Names a parser must not overwrite: every stream label plus the per-line ones.
+  const names = new Set(['deployment', 'job', 'index', 'process', 'org', 'space', 'app', 'namespace', 'node', 'stream', 'level', 'detected_level'])
+  return { lineFilters, rest, pipeline: compilePipeline(rest, names) }
+}
+
+export function newStats (): ReadStats {
+  return { lines: 0, bytes: 0, blocks: 0, skipped: 0 }
+}
+
+/**
+ * The Loki labels of a line before the pipeline: its stream's, `stream` when it has one, and
+ * `level` with `detected_level` (the same value, under the name Logs Drilldown reads). Label
+ * sets are made once per (stream, stdio, level) and shared: pipelines copy before changing one.
+ */
+export class LineLabeler {
+  private readonly cache = new Map<string, Labels>()
+
+  labels (stream: StreamInfo, stdio: string, level: string): Labels {
+    const key = stream.id + '\u0000' + stdio + '\u0000' + level
+    let l = this.cache.get(key)
+    if (l === undefined) {
+      l = streamLabels(stream)
+      if (stdio !== '') l.stream = stdio
+      l.level = level
+      l.detected_level = level
+      this.cache.set(key, l)
+    }
+    return l
+  }
+
+  of (line: SelectedLine): Labels {
+    return this.labels(line.stream, line.stdio, line.level)
+  }
 }

@@ -97,12 +97,19 @@ const CSV_COLUMNS: Record<GroupBy, string[]> = {
   day: ['day', 'org']
 }
 
-function csvField (v: string | number): string {
-  const s = String(v)
+/**
+ * One CSV field. Org and app names come from tenants and forwarders: a text cell starting
+ * with `=`, `+`, `-`, `@`, tab or CR is a formula to a spreadsheet (`=HYPERLINK(…)`), so it
+ * gets a leading `'`, as OWASP's CSV-injection guidance says; then quoted as RFC 4180 says.
+ * Numbers are written as numbers.
+ */
+export function csvField (v: string | number): string {
+  if (typeof v === 'number') return String(v)
+  const s = /^[=+\-@\t\r]/.test(v) ? "'" + v : v
   return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s
 }
 
-/** RFC 4180 CSV of the report's rows (no totals row: a spreadsheet sums them). */
+/** RFC 4180 CSV of the report's rows (no totals row: a spreadsheet sums them); text cells neutralised (csvField). */
 export function reportCsv (r: UsageReport): string {
   const keys = CSV_COLUMNS[r.by]
   let out = [...keys, 'lines', 'bytes', 'dropped_lines', 'dropped_bytes', `cost_${r.currency.toLowerCase()}`].join(',') + '\r\n'

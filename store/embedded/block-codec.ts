@@ -39,6 +39,11 @@ export function decodeBlock (data: Buffer, format: number): Entry[] {
   throw new Error(`a block of format ${format}, which this daytwo does not know (written by a newer version?)`)
 }
 
+/** A format-2 block's E records, decompressed. */
+export function decodeRecords (data: Buffer): Buffer {
+  return decodeLz4(data)
+}
+
 function decodeLz4 (data: Buffer): Buffer {
   if (data.length < 4) throw new Error('a block shorter than its size field')
   const size = data.readUInt32LE(0)

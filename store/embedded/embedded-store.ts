@@ -6,7 +6,10 @@ import type { Entry, StreamBatch } from '../../core/record.js'
 import { DaytwoError } from '../../core/errors.js'
 import { framed, type FramedBatch, type FramesBody } from '../../core/frames.js'
 import { selectorEquals, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageRequest, type UsageRow, type WriteResult } from '../log-store.js'
+import type { SampleParams, SampleVariant, SelectLogsParams, SelectParams, SelectedLine, VariantTotals } from '../select-params.js'
 import { decodeBlock } from './block-codec.js'
+import { EmbeddedSelect } from './embedded-select.js'
+import { ScanPool } from './scan-pool.js'
 import { openDatabase } from './schema.js'
 import type { RecordBatch, RetentionOptions, RetentionResult, WriterResult } from './writer.js'
 
@@ -27,10 +30,14 @@ export class EmbeddedStore implements LogStore {
   private seq = 0
   private closed = false
   private workerError: Error | null = null
+  private readonly pool: ScanPool
+  private readonly selector: EmbeddedSelect
 
-  private constructor (worker: Worker, reader: Database.Database) {
+  private constructor (worker: Worker, reader: Database.Database, file: string, scanWorkers: number | undefined) {
     this.worker = worker
     this.reader = reader
+    this.pool = new ScanPool(file, scanWorkers)
+    this.selector = new EmbeddedSelect(reader, this.pool, (equals) => this.selectStreams(equals).map((r) => ({ sid: Number(r.sid), info: toInfo(r) })))
     worker.on('message', (msg: { id: number, ok: boolean, result?: unknown, error?: string }) => {
       const p = this.pending.get(msg.id)
       if (!p) return
@@ -42,7 +49,7 @@ export class EmbeddedStore implements LogStore {
     worker.on('exit', (code) => { if (!this.closed) this.fail(new Error(`store writer exited with code ${code}`)) })
   }
 
-  static async open (dir: string, opts: { blockLines?: number, retention?: RetentionOptions } = {}): Promise<EmbeddedStore> {
+  static async open (dir: string, opts: { blockLines?: number, retention?: RetentionOptions, scanWorkers?: number } = {}): Promise<EmbeddedStore> {
     mkdirSync(dir, { recursive: true })
     const file = join(dir, 'daytwo.sqlite')
     const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { file, blockLines: opts.blockLines ?? 1000, retention: opts.retention ?? null } })
@@ -58,7 +65,7 @@ export class EmbeddedStore implements LogStore {
     })
     const reader = openDatabase(file, { readonly: true })
     reader.defaultSafeIntegers(true)
-    return new EmbeddedStore(worker, reader)
+    return new EmbeddedStore(worker, reader, file, opts.scanWorkers)
   }
 
   private fail (err: Error): void {
@@ -149,6 +156,23 @@ export class EmbeddedStore implements LogStore {
     }
   }
 
+  selectLogs (p: SelectLogsParams): AsyncIterable<SelectedLine[]> {
+    return this.selector.selectLogs(p)
+  }
+
+  async selectSamples (p: SampleParams): Promise<SampleVariant[]> {
+    return await this.selector.selectSamples(p)
+  }
+
+  async variants (p: Omit<SelectParams, 'lineFilters'>): Promise<VariantTotals[]> {
+    return await this.selector.variants(p)
+  }
+
+  /** Scan workers terminated because their query was abandoned (for tests and metrics). */
+  get scanStats (): { terminated: number, tasks: number } {
+    return this.pool.stats
+  }
+
   async usage (req: UsageRequest): Promise<UsageRow[]> {
     const args: unknown[] = [req.fromMs, req.toMs]
     let sql = 'SELECT minute, org, app, lines, bytes, dropped_lines, dropped_bytes FROM usage WHERE minute >= ? AND minute < ?'
@@ -181,6 +205,7 @@ export class EmbeddedStore implements LogStore {
     if (this.closed) return
     if (!this.workerError) await this.call({ op: 'close' }).catch(() => {})
     this.closed = true
+    await this.pool.close()
     await this.worker.terminate()
     this.reader.close()
   }

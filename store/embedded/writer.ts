@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3'
 import { RECORD_INDEX as X, tsBigInt, type TsParts } from '../../core/frames.js'
 import type { StreamTags } from '../../core/record.js'
 import { BLOCK_FRAMES_LZ4, BlockEncoder } from './block-codec.js'
+import { BlockIndexer } from './block-indexer.js'
 
 import type { DropRow } from '../log-store.js'
 
@@ -41,6 +42,8 @@ export class BlockWriter {
   private readonly tx: (writes: RecordBatch[][], nowMs: number) => WriterResult[]
   private readonly addDrops: Database.Statement
   private readonly encoder = new BlockEncoder()
+  private readonly indexer = new BlockIndexer()
+  private readonly lowerTotals: Database.Statement
 
   constructor (private readonly db: Database.Database, private readonly blockLines: number) {
     this.getStream = db.prepare('SELECT sid, hwm, org, app, deployment, job, idx FROM streams WHERE id = ?').safeIntegers(false)
@@ -49,8 +52,9 @@ export class BlockWriter {
     this.updateStream = db.prepare('UPDATE streams SET hwm = ?, lines = lines + ?, bytes = bytes + ?, last_ts = max(last_ts, ?) WHERE sid = ?')
     // Tags may be refined after a stream started (kubelet metadata, tenant directory).
     this.updateTags = db.prepare('UPDATE streams SET deployment = @deployment, job = @job, idx = @idx, org = @org, space = @space, app = @app WHERE sid = @sid')
-    this.insertBlock = db.prepare(`INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data, format)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${BLOCK_FRAMES_LZ4})`)
+    this.insertBlock = db.prepare(`INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data, format, levels, summary, bloom)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${BLOCK_FRAMES_LZ4}, ?, ?, ?)`)
+    this.lowerTotals = db.prepare('UPDATE streams SET lines = max(0, lines - ?), bytes = max(0, bytes - ?) WHERE sid = ?')
     this.addUsage = db.prepare(`INSERT INTO usage (minute, org, app, lines, bytes) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (minute, org, app) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes`)
     this.addDrops = db.prepare(`INSERT INTO usage (minute, org, app, dropped_lines, dropped_bytes) VALUES (?, ?, ?, ?, ?)
@@ -72,30 +76,45 @@ export class BlockWriter {
 
   /**
    * Retention by age, then by size (oldest blocks first). Stream rows stay: they hold the
-   * high-water marks that keep a late retry from storing a line twice. Deleted pages are
-   * reused by SQLite rather than returned to the file system.
+   * high-water marks that keep a late retry from storing a line twice; their line and byte
+   * totals go down by what was deleted, in the same transaction, so that they count only the
+   * lines still stored. Deleted pages are reused by SQLite rather than returned to the file
+   * system.
    */
   enforceRetention (opts: RetentionOptions, nowMs: number): RetentionResult {
     const res: RetentionResult = { blocks: 0, lines: 0, bytes: 0 }
-    const take = (rows: Array<{ lines: number, size: number }>) => { for (const r of rows) { res.blocks++; res.lines += r.lines; res.bytes += r.size } }
+    const take = (rows: DeletedBlock[]) => {
+      const perStream = new Map<number, [number, number]>()
+      for (const r of rows) {
+        res.blocks++
+        res.lines += r.lines
+        res.bytes += r.size
+        const t = perStream.get(r.sid)
+        if (t) { t[0] += r.lines; t[1] += r.bytes } else perStream.set(r.sid, [r.lines, r.bytes])
+      }
+      for (const [sid, [lines, bytes]] of perStream) this.lowerTotals.run(lines, bytes, sid)
+    }
     if (opts.days > 0) {
       const cutoff = BigInt(Math.floor(nowMs - opts.days * 86_400_000)) * 1_000_000n
-      take(this.db.prepare('DELETE FROM blocks WHERE max_ts < ? RETURNING lines, length(data) AS size').all(cutoff) as Array<{ lines: number, size: number }>)
+      const del = this.db.prepare('DELETE FROM blocks WHERE max_ts < ? RETURNING sid, lines, bytes, length(data) AS size')
+      this.db.transaction(() => { take(del.all(cutoff) as DeletedBlock[]) })()
     }
     if (opts.maxBytes > 0) {
       let over = (this.db.prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM blocks').get() as { n: number }).n - opts.maxBytes
-      const oldest = this.db.prepare('SELECT sid, first_offset, lines, length(data) AS size FROM blocks ORDER BY max_ts LIMIT 256')
+      const oldest = this.db.prepare('SELECT sid, first_offset, lines, bytes, length(data) AS size FROM blocks ORDER BY max_ts LIMIT 256')
       const del = this.db.prepare('DELETE FROM blocks WHERE sid = ? AND first_offset = ?')
       while (over > 0) {
-        const rows = oldest.all() as Array<{ sid: number, first_offset: number, lines: number, size: number }>
+        const rows = oldest.all() as Array<DeletedBlock & { first_offset: number }>
         if (rows.length === 0) break
         this.db.transaction(() => {
+          const deleted: DeletedBlock[] = []
           for (const r of rows) {
             if (over <= 0) break
             del.run(r.sid, r.first_offset)
-            take([r])
+            deleted.push(r)
             over -= r.size
           }
+          take(deleted)
         })()
       }
     }
@@ -139,7 +158,9 @@ export class BlockWriter {
         const b = block(index, i, Math.min(count, i + this.blockLines), frames.length)
         if (before(maxTs, b.max)) { maxTs.hi = b.max.hi; maxTs.lo = b.max.lo }
         newBytes += b.bytes
-        this.insertBlock.run(row.sid, b.firstOffset, b.lastOffset, tsBigInt(b.min), tsBigInt(b.max), b.lines, b.bytes, this.encoder.encode(frames.subarray(b.start, b.end)))
+        const data = this.encoder.encode(frames.subarray(b.start, b.end))
+        const ix = this.indexer.index(frames, b.start, b.end, b.lines, data.length)
+        this.insertBlock.run(row.sid, b.firstOffset, b.lastOffset, tsBigInt(b.min), tsBigInt(b.max), b.lines, b.bytes, data, ix.levels, ix.summary, ix.bloom)
       }
       const newLines = count - from
       this.updateStream.run(index[(count - 1) * X.width + X.offset]!, newLines, newBytes, tsBigInt(maxTs), row.sid)
@@ -154,6 +175,9 @@ export class BlockWriter {
     return res
   }
 }
+
+/** A deleted block: its stream, lines and message bytes, and its stored size. */
+interface DeletedBlock { sid: number, lines: number, bytes: number, size: number }
 
 interface Block { start: number, end: number, firstOffset: number, lastOffset: number, min: TsParts, max: TsParts, lines: number, bytes: number }
 

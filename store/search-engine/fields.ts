@@ -1,4 +1,4 @@
-import { detectLevel, syslogSeverity } from '../../forwarder/node-metrics/level.js'
+import { detectLevel, syslogSeverityLevel } from '../../core/level.js'
 import type { Entry } from '../../core/record.js'
 import { nsToIso } from '../elasticsearch/timestamp.js'
 
@@ -28,7 +28,7 @@ export const STREAMS = { id: 'id', firstSeen: 'first_seen', lastTs: 'last_ts' } 
 /** The level of a line as stored: a syslog severity when the line has one, else detected. */
 export function lineLevel (e: Entry): string {
   const sev = e[4]?.severity
-  return sev !== undefined ? syslogSeverity(sev) : detectLevel(e[2])
+  return sev !== undefined ? syslogSeverityLevel(sev) : detectLevel(e[2])
 }
 
 /** The ingest fields of one record, as JSON members to append to its document. */

@@ -1,4 +1,4 @@
-import { compileRegex } from '../../query/loki/regex.js'
+import { compileRegex } from '../../core/regex.js'
 import type { LineFilter } from '../select-params.js'
 import { REC } from './fields.js'
 

@@ -1,5 +1,6 @@
-import { streamLabels } from '../../query/loki/labels.js'
-import { compileRegex } from '../../query/loki/regex.js'
+import { matcherFn } from '../../core/label-match.js'
+import { LEVELS } from '../../core/level.js'
+import { PER_LINE_LABELS, streamLabels } from '../../core/stream-labels.js'
 import type { StreamInfo } from '../log-store.js'
 import type { LabelMatcher } from '../select-params.js'
 import { STREAMS, nsToIsoClamped } from './fields.js'
@@ -15,23 +16,10 @@ import { STREAMS, nsToIsoClamped } from './fields.js'
 
 /** stdio values as stored: none (no `stream` field), stdout, stderr. */
 export const STDIOS = ['', 'stdout', 'stderr'] as const
-/** Every level a line can be given at ingest (core/level.ts names them). */
-export const LEVELS = ['unknown', 'trace', 'debug', 'info', 'warn', 'error', 'fatal', 'critical'] as const
-
-const PER_LINE = new Set(['stream', 'level', 'detected_level'])
 /** Stream labels that are keyword fields of the streams index under the same name. */
 const MAPPED = new Set(['deployment', 'job', 'index', 'process', 'org', 'space', 'app', 'namespace', 'node'])
 /** Characters that mean nothing special in an RE2 pattern (so `a|b` is a set of literals). */
 const LITERAL = /^[A-Za-z0-9_\-./:@ ,;=#%&'"~<>]*$/
-
-export function matcherFn (m: { op: string, value: string }): (v: string) => boolean {
-  switch (m.op) {
-    case '=': return (v) => v === m.value
-    case '!=': return (v) => v !== m.value
-    case '=~': { const re = compileRegex(m.value, true); return (v) => re.test(v) }
-    default: { const re = compileRegex(m.value, true); return (v) => !re.test(v) }
-  }
-}
 
 export interface CompiledSelector {
   /** Clauses for the streams index: a superset of the streams the selector matches. */
@@ -64,7 +52,7 @@ export function compileSelector (matchers: LabelMatcher[], org: string | undefin
     const test = matcherFn(m)
     if (m.name === 'stream') { stdioTests.push(test); continue }
     if (m.name === 'level' || m.name === 'detected_level') { levelTests.push(test); continue }
-    if (PER_LINE.has(m.name)) continue
+    if (PER_LINE_LABELS.has(m.name)) continue
     streamTests.push({ name: m.name, test })
     if (!MAPPED.has(m.name)) continue
     // Pushed only where the engine's answer is certainly a superset: an empty value may be a

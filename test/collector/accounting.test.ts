@@ -13,7 +13,7 @@ import { startDaytwo, tempDir } from '../helpers/daytwo-process.js'
 test('the same batch sent 3 times through `logs serve collector,query`: usage and org metrics equal the bytes sent once', async (t) => {
   const tmp = tempDir()
   t.after(tmp.cleanup)
-  const d = await startDaytwo('collector,query', { dataDir: tmp.path, logLevel: 'warn', collector: { port: 0, tokens: [TOKEN] }, query: { port: 0, tokens: ['operator'] } }, tmp.path)
+  const d = await startDaytwo('collector,query', { dataDir: tmp.path, logLevel: 'warn', collector: { port: 0, tokens: [TOKEN], tenants: { trustForwarderTenants: ['*'] } }, query: { port: 0, tokens: ['operator'] } }, tmp.path)
   t.after(async () => { if (d.child.exitCode === null) await d.kill() })
   const batch: StreamBatch[] = [
     { stream: tags('s1', { org: 'acme', app: 'billing' }), entries: entries(0, 300, 120) },

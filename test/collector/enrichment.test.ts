@@ -2,13 +2,16 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { entries, fakeDirectory, ingest, json, metric, startCollector, tags } from '../helpers/collector.js'
+import { entries, fakeDirectory, ingest, json, metric, startCollector, storedId, tags } from '../helpers/collector.js'
 import { tempDir, waitFor } from '../helpers/daytwo-process.js'
 import { cfApp, cfNotFound, k8sNamespace, k8sNotFound } from './directory-responses.js'
 
+/** The stream ids these tests send, by the id the collector stores them under (bound to the token). */
+const SENT = new Map(['router', 'web', 'other', 'pay', 'shop', 'dns', 'ghost', 'app1', 'app2', 'gone'].map((id) => [storedId(id), id]))
+
 async function orgsOf (store: { streams: (s: object) => Promise<Array<{ id: string, org?: string, space?: string, app?: string }>> }): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
-  for (const s of await store.streams({})) out[s.id] = `${s.org ?? ''}/${s.space ?? ''}/${s.app ?? ''}`
+  for (const s of await store.streams({})) out[SENT.get(s.id) ?? s.id] = `${s.org ?? ''}/${s.space ?? ''}/${s.app ?? ''}`
   return out
 }
 

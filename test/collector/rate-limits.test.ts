@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { Entry, StreamBatch } from '../../core/record.js'
 import { noticeStreamId } from '../../collector/limits/notice.js'
 import type { LogStore } from '../../store/log-store.js'
-import { bytesOf, entries, ingest, metric, startCollector, tags, usageTotals } from '../helpers/collector.js'
+import { bytesOf, entries, ingest, metric, startCollector, storedId, tags, usageTotals } from '../helpers/collector.js'
 
 // Log rate limits through the ingest API: the flooding app is cut at its limit, the quiet app is
 // untouched, drops are counted once (metrics and usage rows), retries never change a decision,
@@ -13,8 +13,9 @@ const LIMIT = 4096
 const flood = (from: number, n = 200) => ({ stream: tags('flood', { org: 'acme', space: 'prod', app: 'noisy' }), entries: entries(from, n, 100, 'flood') })
 const quiet = (from: number, n = 10) => ({ stream: tags('quiet', { org: 'acme', space: 'prod', app: 'calm' }), entries: entries(from, n, 60, 'quiet') })
 
+/** The bytes stored of the stream the forwarder sent as `id` (stored bound to its token), or of the collector's own notice stream `id`. */
 async function streamBytes (store: LogStore, id: string): Promise<number> {
-  return (await store.streams({ streamIds: [id] }))[0]?.bytes ?? 0
+  return (await store.streams({ streamIds: [storedId(id), id] }))[0]?.bytes ?? 0
 }
 
 async function readStream (store: LogStore, id: string): Promise<Entry[]> {

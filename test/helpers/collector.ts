@@ -3,7 +3,9 @@ import { request as httpsRequest } from 'node:https'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { createHash } from 'node:crypto'
 import { start } from '../../collector/role.js'
+import { boundStreamId } from '../../collector/identity/stream-binding.js'
 import { loadConfig } from '../../core/config.js'
 import { silentLogger } from '../../core/logger.js'
 import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
@@ -16,6 +18,11 @@ import { tempDir } from './daytwo-process.js'
 // ingest client speaking the wire format, and fake directory servers on 127.0.0.1.
 
 export const TOKEN = 'forwarder-token-1'
+
+/** The id the collector stores a stream under when `token` sent it as `id` (collector/identity/stream-binding.ts). */
+export function storedId (id: string, token = TOKEN): string {
+  return boundStreamId(createHash('sha256').update(token).digest('hex'), id)
+}
 
 type After = { after: (fn: () => Promise<void> | void) => void }
 
@@ -34,7 +41,10 @@ export interface InProcessCollector {
 export async function startCollector (t: After, collector: Record<string, unknown> = {}, wrapStore?: (s: LogStore) => LogStore): Promise<InProcessCollector> {
   const tmp = tempDir('daytwo-collector-')
   const store = await EmbeddedStore.open(join(tmp.path, 'store'))
-  const config = loadConfig({ env: {}, overrides: { dataDir: tmp.path, logLevel: 'silent', collector: { port: 0, tokens: [TOKEN], ...collector } } })
+  // These tests are about what follows tenancy: their forwarder names its streams' tenants
+  // (test/collector/ingest-identity.test.ts tests who may).
+  const tenants = { trustForwarderTenants: ['*'], ...(collector.tenants as Record<string, unknown> | undefined) }
+  const config = loadConfig({ env: {}, overrides: { dataDir: tmp.path, logLevel: 'silent', collector: { port: 0, tokens: [TOKEN], ...collector, tenants } } })
   let role
   try {
     role = await start({ config, log: silentLogger, store: async () => wrapStore ? wrapStore(store) : store })

@@ -55,7 +55,7 @@ export interface LokiFixture {
   boshRoot: string
   lines: Record<string, CorpusLine[]>
   /** GET a Loki API path with query parameters, as Grafana does (operator token unless given). */
-  get: (path: string, params?: Record<string, string | string[]>, token?: string | null) => Promise<{ status: number, body: any, headers: Headers }>
+  get: (path: string, params?: Record<string, string | string[]>, token?: string | null, extraHeaders?: Record<string, string>) => Promise<{ status: number, body: any, headers: Headers }>
   cleanup: () => Promise<void>
 }
 
@@ -86,11 +86,12 @@ export async function startLokiFixture (): Promise<LokiFixture> {
   }
   const daytwo = await startDaytwo('all', config, dir.path)
   const url = daytwo.urls.query!
-  const get: LokiFixture['get'] = async (path, params = {}, token = OPERATOR_TOKEN) => {
+  const get: LokiFixture['get'] = async (path, params = {}, token = OPERATOR_TOKEN, extraHeaders = {}) => {
     const qs = new URLSearchParams()
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) qs.append(k, x)
     const headers: Record<string, string> = { 'X-Query-Tags': 'Source=grafana', 'User-Agent': 'Grafana/11.3.0' }
     if (token !== null) headers.Authorization = `Bearer ${token}`
+    Object.assign(headers, extraHeaders)
     const res = await fetch(`${url}/loki/api/v1/${path}${qs.size > 0 ? '?' + qs.toString() : ''}`, { headers })
     const text = await res.text()
     let body: unknown = text

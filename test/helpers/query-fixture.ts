@@ -27,7 +27,8 @@ export async function startQueryFixture (linesPerFile: number, extra: Record<str
   const base = e2eConfig(tmp.path)
   const cfg = {
     ...base,
-    collector: { port: 0, tokens: [INGEST] },
+    // Usage tests post tenant traffic whose deployments are named after their orgs (query-usage.ts), its forwarder trusted to name them.
+    collector: { port: 0, tokens: [INGEST], tenants: { trustForwarderTenants: ['acme', 'globex'] } },
     query: { port: 0, tokens: [OPERATOR], tenantTokens: Object.entries(TENANTS).map(([o, t]) => `${o}=${t}`), ...extra }
   }
   const daytwo = await startDaytwo('all', cfg, tmp.path)

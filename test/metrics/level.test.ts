@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { detectLevel, detectLevelBytes, syslogSeverity } from '../../forwarder/node-metrics/level.js'
+import { LEVELS, detectLevel, detectLevelBytes, levelIndex, syslogSeverityLevel } from '../../core/level.js'
 
 const vectors: Array<[string, string]> = [
   ['{"level":"error","msg":"x"}', 'error'],
@@ -18,6 +18,11 @@ const vectors: Array<[string, string]> = [
   ['W0501 10:00:00.000000       1 main.go:1] careful', 'warn'],
   ['I0501 10:00:00.000000       1 main.go:1] fine', 'info'],
   ['FATAL out of memory', 'fatal'],
+  ['{"level":60,"msg":"pino fatal"}', 'fatal'],
+  ['F0501 10:00:00.000000       1 main.go:1] dead', 'fatal'],
+  ['CRITICAL disk failed', 'critical'],
+  ['level=crit msg=x', 'critical'],
+  ['{"level":"panic"}', 'fatal'],
   ['plain line without a level', 'unknown'],
   ['an ERRORLESS word is not a level', 'unknown'],
   ['', 'unknown']
@@ -28,9 +33,18 @@ test('detectLevel finds JSON, logfmt, prefix and klog levels', () => {
 })
 
 test('syslog severities map to levels (RFC 5424 numbers and keywords)', () => {
-  assert.deepEqual(['0', '2', '3', '4', '5', '6', '7'].map(syslogSeverity), ['fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'])
-  assert.equal(syslogSeverity('warning'), 'warn')
-  assert.equal(syslogSeverity('err'), 'error')
+  assert.deepEqual(['0', '1', '2', '3', '4', '5', '6', '7'].map(syslogSeverityLevel), ['critical', 'critical', 'critical', 'error', 'warn', 'info', 'info', 'debug'])
+  // The keywords the syslog source writes into the `severity` attribute, in severity order.
+  assert.deepEqual(['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'].map(syslogSeverityLevel), ['critical', 'critical', 'critical', 'error', 'warn', 'info', 'info', 'debug'])
+  assert.equal(syslogSeverityLevel('8'), 'unknown')
+  assert.equal(syslogSeverityLevel('nonsense'), 'unknown')
+})
+
+test('levels are Loki\'s detected_level names, unknown first; levelIndex finds them', () => {
+  assert.deepEqual([...LEVELS].sort(), ['critical', 'debug', 'error', 'fatal', 'info', 'trace', 'unknown', 'warn'])
+  assert.equal(LEVELS[0], 'unknown')
+  for (const [i, l] of LEVELS.entries()) assert.equal(levelIndex(l), i)
+  assert.equal(levelIndex('warning'), -1)
 })
 
 // detectLevelBytes (the tailer's direct way) must say what detectLevel says, for any line.

@@ -142,7 +142,7 @@ function metaVersion (file: string): string {
   }
 }
 
-test('schema 1 → 2: old lines read back exactly, writes continue after the old mark, retries store nothing, version becomes 2', async (t) => {
+test('schema 1 → 3: old lines read back exactly, writes continue after the old mark, retries store nothing, version becomes 3', async (t) => {
   const dir = tempDir(t)
   const file = join(dir, 'daytwo.sqlite')
   const other: StreamTags = { ...TAGS, id: 's-other', job: 'uaa' }
@@ -153,7 +153,7 @@ test('schema 1 → 2: old lines read back exactly, writes continue after the old
 
   const store = await open(t, dir, 4)
   // The migration ran in the writer before open resolved.
-  assert.equal(metaVersion(file), '2')
+  assert.equal(metaVersion(file), '3')
 
   // Old format-1 blocks read back exactly, attributes, empty messages and all.
   assert.deepEqual(await readAll(store, { selector: { job: 'router' } }), old)
@@ -192,12 +192,12 @@ test('schema 1 → 2: old lines read back exactly, writes continue after the old
   assert.equal(s!.lastTsNs, String(BASE + 17n))
   await store.close()
 
-  // On disk: the old blocks stay format 1, the new ones are format 2; the version is 2.
+  // On disk: the old blocks stay format 1, the new ones are format 2; the version is 3.
   const db = new Database(file, { readonly: true })
   const formats = db.prepare('SELECT first_offset, format FROM blocks WHERE sid = (SELECT sid FROM streams WHERE id = ?) ORDER BY first_offset').all('s1') as Array<{ first_offset: number, format: number }>
   db.close()
   assert.deepEqual(formats.map((r) => [r.first_offset, r.format]), [[0, 1], [40, 1], [80, 1], [100, 2], [140, 2]])
-  assert.equal(metaVersion(file), '2')
+  assert.equal(metaVersion(file), '3')
 
   // Opening the upgraded file again changes nothing.
   const again = await EmbeddedStore.open(dir, { blockLines: 4 })
@@ -209,16 +209,16 @@ test('schema 1 → 2: old lines read back exactly, writes continue after the old
   }
 })
 
-test('a store with a newer schema (3) is refused, naming the version, and is left at its version', async (t) => {
+test('a store with a newer schema (4) is refused, naming the version, and is left at its version', async (t) => {
   const dir = tempDir(t)
   const file = join(dir, 'daytwo.sqlite')
-  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, '3')
+  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, '4')
   await assert.rejects(EmbeddedStore.open(dir, { blockLines: 4 }), (err: Error) => {
-    assert.match(err.message, /schema version 3/)
-    assert.match(err.message, /up to 2/)
+    assert.match(err.message, /schema version 4/)
+    assert.match(err.message, /up to 3/)
     return true
   })
-  assert.equal(metaVersion(file), '3')
+  assert.equal(metaVersion(file), '4')
   const db = new Database(file, { readonly: true })
   const cols = (db.prepare('PRAGMA table_info(blocks)').all() as Array<{ name: string }>).map((c) => c.name)
   db.close()
@@ -229,11 +229,11 @@ test('a newer file refused is left in its own journal mode; a version-1 file tha
   // Refused before anything changes: buildV1 leaves WAL, so make it "delete" first.
   const dir = tempDir(t)
   const file = join(dir, 'daytwo.sqlite')
-  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, '3')
+  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, '4')
   const db = new Database(file)
   db.pragma('journal_mode = DELETE')
   db.close()
-  await assert.rejects(EmbeddedStore.open(dir, { blockLines: 4 }), /schema version 3/)
+  await assert.rejects(EmbeddedStore.open(dir, { blockLines: 4 }), /schema version 4/)
   const after = new Database(file, { readonly: true })
   assert.equal(after.pragma('journal_mode', { simple: true }), 'delete')
   after.close()
@@ -249,7 +249,7 @@ test('a newer file refused is left in its own journal mode; a version-1 file tha
   const store = await open(t, dir1, 4)
   assert.equal((await store.write([{ stream: TAGS, entries: oldLines(6, 3) }])).newLines, 3)
   assert.deepEqual(await readAll(store), oldLines(0, 9))
-  assert.equal(metaVersion(file1), '2')
+  assert.equal(metaVersion(file1), '3')
 
   // Not an SQLite file at all: the error says which file and why.
   const dir2 = tempDir(t)
@@ -263,7 +263,7 @@ test('a newer file refused is left in its own journal mode; a version-1 file tha
   })
 })
 
-test('a new store file is schema 2 with 16 KiB pages', async (t) => {
+test('a new store file is schema 3 with 16 KiB pages', async (t) => {
   const dir = tempDir(t)
   const store = await EmbeddedStore.open(dir, { blockLines: 4 })
   await store.write([{ stream: TAGS, entries: oldLines(0, 5) }])
@@ -275,7 +275,7 @@ test('a new store file is schema 2 with 16 KiB pages', async (t) => {
   db.close()
   assert.equal(pageSize, 16384)
   assert.deepEqual(formats, [{ format: 2 }])
-  assert.equal(metaVersion(file), '2')
+  assert.equal(metaVersion(file), '3')
 })
 
 // ---------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ export interface ReceiverContext {
   zone: string
   /** The stream a parsed message belongs to (cached by the source). */
   tagsFor: (m: SyslogMessage, listener: string, peer: string) => StreamTags
+  /** Whether these tags ignored an identity their sender is not trusted for (counted per message). */
+  identityIgnored: (tags: StreamTags) => boolean
   /** Why the spool is full, for the drop's log line. */
   spoolFullDetail: () => string
 }
@@ -41,12 +43,16 @@ interface Header {
   rest: Pattern
   tags: StreamTags
   attrs: Attributes | undefined
+  /** The header names an identity its sender is not trusted for. */
+  untrusted: boolean
   /** pre, TIMESTAMP, SP and rest of a TIMESTAMP seen twice in a row (and its value): one compare for the usual case. */
   whole: Pattern | null
   wholeTs: string | null
 }
 
 const FORMATS: SyslogFormat[] = ['rfc5424', 'rfc3164', 'none']
+/** lines_altered_total reason: structured-data identity from a sender not trusted for it. */
+export const UNTRUSTED_IDENTITY = 'syslog_untrusted_identity'
 const MAX_TIMESTAMP = 64
 const EMPTY: Buffer = Buffer.alloc(0)
 
@@ -68,6 +74,7 @@ export class SyslogReceiver implements Receiver {
   private truncated = 0
   private invalidUtf8 = 0
   private malformed = 0
+  private untrusted = 0
   private spoolFull = 0
   private readonly formats = [0, 0, 0]
 
@@ -110,6 +117,7 @@ export class SyslogReceiver implements Receiver {
     if (this.truncated > 0) { c.metrics.altered.inc({ reason: 'truncated' }, this.truncated); this.truncated = 0 }
     if (this.invalidUtf8 > 0) { c.metrics.altered.inc({ reason: 'invalid_utf8' }, this.invalidUtf8); this.invalidUtf8 = 0 }
     if (this.malformed > 0) { c.metrics.altered.inc({ reason: 'syslog_malformed_header' }, this.malformed); this.malformed = 0 }
+    if (this.untrusted > 0) { c.metrics.altered.inc({ reason: UNTRUSTED_IDENTITY }, this.untrusted); this.untrusted = 0 }
     if (this.spoolFull > 0) {
       // A write that failed (a full disk) refuses messages like a full spool; the reason says which.
       const failed = c.spool.writeError
@@ -158,6 +166,7 @@ export class SyslogReceiver implements Receiver {
     }
     if (m < e && !this.utf8(buf, m, e, rawEnd)) return false
     this.formats[0]!++
+    if (h.untrusted) this.untrusted++
     if (this.ctx.spool.appendBytes(h.tags, ts ?? nowNs(), buf, m, e, h.attrs) === null) this.spoolFull++
     return true
   }
@@ -204,6 +213,7 @@ export class SyslogReceiver implements Receiver {
     this.formats[FORMATS.indexOf(m.format)]!++
     if (m.malformed !== undefined) this.malformed++
     const tags = this.ctx.tagsFor(m, this.listener, this.peer)
+    if (this.ctx.identityIgnored(tags)) this.untrusted++
     const attrs = lineAttributes(m, tags)
     if (this.ctx.spool.append(tags, m.tsNs ?? nowNs(), m.message, attrs) === null) this.spoolFull++
     if (valid && !truncated && m.format === 'rfc5424' && m.malformed === undefined && this.at.headerEnd > 0) this.learn(bytes, text, tags, attrs)
@@ -216,6 +226,6 @@ export class SyslogReceiver implements Receiver {
     const afterVersion = text.indexOf(' ') + 1
     const afterTimestamp = text.indexOf(' ', afterVersion) + 1
     if (afterVersion <= 0 || afterTimestamp <= 0 || afterTimestamp > end) { this.header = null; return }
-    this.header = { pre: pattern(Buffer.from(bytes.subarray(0, afterVersion))), rest: pattern(Buffer.from(bytes.subarray(afterTimestamp, end))), tags, attrs, whole: null, wholeTs: null }
+    this.header = { pre: pattern(Buffer.from(bytes.subarray(0, afterVersion))), rest: pattern(Buffer.from(bytes.subarray(afterTimestamp, end))), tags, attrs, untrusted: this.ctx.identityIgnored(tags), whole: null, wholeTs: null }
   }
 }

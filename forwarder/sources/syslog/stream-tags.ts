@@ -2,7 +2,7 @@ import { streamId } from '../../../core/ids.js'
 import type { StreamTags } from '../../../core/record.js'
 import { FACILITIES, SEVERITIES, type SdElement, type SyslogMessage } from './syslog-message.js'
 
-// Which stream a syslog message belongs to, and that stream's tags (DESIGN.md
+// Which stream a syslog message belongs to, and that stream's tags (README
 // "deployment / job / index"):
 //   - `daytwo@<PEN>` structured data names the identity outright: params deployment, job,
 //     index, process (any of them);
@@ -12,7 +12,9 @@ import { FACILITIES, SEVERITIES, type SdElement, type SyslogMessage } from './sy
 //     beside its tailed ones;
 //   - otherwise deployment comes from `deployments` (hostname glob → deployment), else the
 //     configured default (`syslog`); job = app-name, index = hostname, process = procid.
-// The identity elements' params are kept as labels `sd.<SD-ID>.<param>`.
+// The identity elements' params are kept as labels `sd.<SD-ID>.<param>`. Identity elements
+// count only from senders trusted for them (`trustIdentity`, identity-trust.ts); from others
+// they are ordinary structured data, per-line attributes.
 //
 // A stream is one (listener, hostname, app-name, procid) and the identity it resolves to:
 // its tags are constant, and the record offsets within it increase. Facility, severity,
@@ -53,6 +55,8 @@ export interface TagContext {
   peer: string
   rules: DeploymentRule[]
   defaultDeployment: string
+  /** Whether this sender may name its identity in structured data (forwarder.syslog.identitySenders). */
+  trustIdentity: boolean
   /** Header fields that split streams and become labels. */
   streamLabels?: ReadonlyArray<'facility' | 'severity' | 'msgid'>
 }
@@ -72,6 +76,7 @@ export function streamTags (m: SyslogMessage, ctx: TagContext): StreamTags {
   const labels: Record<string, string> = { hostname, app_name: appName, transport: ctx.listener.slice(0, ctx.listener.indexOf(':')) }
   if (m.procId !== '') labels.procid = m.procId
   for (const el of m.sd) {
+    if (!ctx.trustIdentity) break
     if (el.id === BOSH_SD_ID) {
       deployment = param(el, 'deployment') ?? deployment
       job = param(el, 'group') ?? job

@@ -8,14 +8,16 @@ import type { ForwarderMetrics } from '../../metrics.js'
 import type { Shipper } from '../../shipper.js'
 import { DiskSpool } from '../../spool/disk-spool.js'
 import { listenStream, listenUdp, type Listener, type ListenerEvents } from './listeners.js'
-import { SyslogReceiver, type ReceiverContext } from './receiver.js'
+import { SyslogReceiver, UNTRUSTED_IDENTITY, type ReceiverContext } from './receiver.js'
 import { SpoolFeeder } from './spool-feeder.js'
 import { deploymentRules, isIdentityElement, streamTags, type DeploymentRule } from './stream-tags.js'
+import { identityTrust, type IdentityTrust } from './identity-trust.js'
+import type { Transport } from './listeners.js'
 import { syslogMetrics, type SyslogMetrics } from './syslog-metrics.js'
 import type { SyslogMessage } from './syslog-message.js'
 
 /** Reasons this source adds to the forwarder's lines_altered_total. */
-const ALTERED = ['syslog_malformed_header']
+const ALTERED = ['syslog_malformed_header', UNTRUSTED_IDENTITY]
 const TAG_CACHE_MAX = 10_000
 
 /** Whether any syslog listener is configured (else no spool is created either). */
@@ -37,6 +39,9 @@ export class SyslogSource {
   private readonly m: SyslogMetrics
   private readonly rules: DeploymentRule[]
   private readonly tagCache = new Map<string, StreamTags>()
+  private readonly trust: IdentityTrust
+  /** Streams whose sender named an identity it is not trusted for (ignored, counted per message). */
+  private readonly untrusted = new WeakSet<StreamTags>()
   private pumpTimer: NodeJS.Timeout | null = null
   private readonly rx: ReceiverContext
 
@@ -60,6 +65,7 @@ export class SyslogSource {
     this.spool.onDurable = () => this.feeder.pump()
     this.m = syslogMetrics(registry, this.spool)
     this.rules = deploymentRules(s.deployments)
+    this.trust = identityTrust(s.identitySenders)
     for (const r of ALTERED) metrics.altered.inc({ reason: r }, 0)
     this.rx = {
       spool: this.spool,
@@ -67,6 +73,7 @@ export class SyslogSource {
       syslogMetrics: this.m,
       zone: s.rfc3164TimeZone,
       tagsFor: (m, listener, peer) => this.tagsFor(m, listener, peer),
+      identityIgnored: (tags) => this.untrusted.has(tags),
       spoolFullDetail: () => `spool holds ${this.spool.bytes} bytes (forwarder.syslog.spoolMaxBytes ${s.spoolMaxBytes}); the collector is behind or unreachable`
     }
   }
@@ -123,7 +130,12 @@ export class SyslogSource {
     if (this.cfg.syslog.streamLabels.length > 0) key += '\0' + m.facility + '\0' + m.severity + '\0' + m.msgId
     let t = this.tagCache.get(key)
     if (t === undefined) {
-      t = streamTags(m, { node: this.node, epoch: this.spool.epoch, listener, peer, rules: this.rules, defaultDeployment: this.cfg.syslog.defaultDeployment, streamLabels: this.cfg.syslog.streamLabels })
+      const trustIdentity = this.trust(listener.slice(0, listener.indexOf(':')) as Transport, peer)
+      t = streamTags(m, { node: this.node, epoch: this.spool.epoch, listener, peer, rules: this.rules, defaultDeployment: this.cfg.syslog.defaultDeployment, trustIdentity, streamLabels: this.cfg.syslog.streamLabels })
+      if (!trustIdentity && identity.length > 0) {
+        this.untrusted.add(t)
+        this.log.debug({ listener, peer }, 'syslog sender named an identity in structured data but is not in forwarder.syslog.identitySenders: ignored')
+      }
       if (this.tagCache.size >= TAG_CACHE_MAX) this.tagCache.clear()
       this.tagCache.set(key, t)
     }

@@ -22,7 +22,7 @@ interface Spooled { how: 'parsed' | 'known', tags: StreamTags, tsNs: string, mes
 const LISTENER = 'tcp://127.0.0.1:514'
 const PEER = '10.0.0.9'
 const ZONE = 'UTC'
-const tagCtx = { node: 'n1', epoch: 'e1', listener: LISTENER, peer: PEER, rules: deploymentRules(['edge-*=network']), defaultDeployment: 'syslog' }
+const tagCtx = { node: 'n1', epoch: 'e1', listener: LISTENER, peer: PEER, rules: deploymentRules(['edge-*=network']), defaultDeployment: 'syslog', trustIdentity: true }
 
 function receiver (): { rx: SyslogReceiver, got: Spooled[], registry: Registry } {
   const got: Spooled[] = []
@@ -41,6 +41,7 @@ function receiver (): { rx: SyslogReceiver, got: Spooled[], registry: Registry }
     syslogMetrics: syslogMetrics(registry, spool),
     zone: ZONE,
     tagsFor: (m) => streamTags(m, tagCtx),
+    identityIgnored: () => false,
     spoolFullDetail: () => 'full'
   }, 'tcp', LISTENER, PEER)
   return { rx, got, registry }

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { parseSyslog } from '../../../forwarder/sources/syslog/parse-syslog.js'
 import { deploymentRules, streamTags, type TagContext } from '../../../forwarder/sources/syslog/stream-tags.js'
 
-const ctx: TagContext = { node: 'node-1', epoch: 'e1', listener: 'tcp://0.0.0.0:514', peer: '10.0.0.9', rules: deploymentRules(['10.0.16.*=cf', 'edge-?.net=literal', 'edge-*=network']), defaultDeployment: 'syslog' }
+const ctx: TagContext = { node: 'node-1', epoch: 'e1', listener: 'tcp://0.0.0.0:514', peer: '10.0.0.9', rules: deploymentRules(['10.0.16.*=cf', 'edge-?.net=literal', 'edge-*=network']), defaultDeployment: 'syslog', trustIdentity: true }
 const parse = (s: string) => parseSyslog(s, { zone: 'UTC', nowMs: Date.parse('2026-11-23T00:00:00Z') })
 
 test('hostname globs map to deployments; dots and question marks are literal', () => {

@@ -42,7 +42,7 @@ test('query_range, log query: streams split by stream and level, newest first, e
   assert.equal(r.body.data.resultType, 'streams')
   const expected = new Map<string, { stream: Record<string, string>, values: Array<[string, string]> }>()
   for (const l of [...f.lines[ROUTER]!].reverse()) {
-    const stream = { deployment: 'cf', index: 'x2x4z', job: 'router', level: level(l.line), namespace: 'cf', node: 'node-1', process: 'router', stream: l.stdio }
+    const stream = { deployment: 'cf', detected_level: level(l.line), index: 'x2x4z', job: 'router', level: level(l.line), namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: l.stdio }
     const key = JSON.stringify(stream)
     const e = expected.get(key) ?? { stream, values: [] as Array<[string, string]> }
     e.values.push([String(l.ns), l.line])
@@ -61,6 +61,37 @@ test('query_range: limit keeps the newest lines (backward) or the oldest (forwar
   for (const s of back.body.data.result) assert.ok(BigInt(s.values[0][0]) >= BigInt(s.values[s.values.length - 1][0]), 'backward: newest first')
   const fwd = await f.get('query_range', grafanaRange({ query: '{deployment="cf"}', limit: '4', direction: 'forward' }))
   assert.deepEqual(flat(fwd.body), all.slice(0, 4).map((l) => String(l.ns)))
+})
+
+// Grafana 11.1+ sends this header from Explore (grafana/grafana pkg/tsdb/loki/api.go,
+// `X-Loki-Response-Encoding-Flags: categorize-labels`) and reads the third element of each value.
+test('query_range with categorize-labels: stream labels only in streams; detected_level as structured metadata; json keys as parsed', async () => {
+  const r = await f.get('query_range', grafanaRange({ query: '{job="router"} | json' }), undefined, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' })
+  assert.equal(r.status, 200, JSON.stringify(r.body))
+  assert.deepEqual(r.body.data.encodingFlags, ['categorize-labels'])
+  let values = 0
+  let parsed = 0
+  for (const s of r.body.data.result) {
+    assert.equal(s.stream.detected_level, undefined, 'detected_level is not a stream label')
+    assert.equal(s.stream.job, 'router')
+    for (const [ts, line, cat] of s.values) {
+      values++
+      const want = f.lines[ROUTER]!.find((l) => String(l.ns) === ts && l.line === line)
+      assert.ok(want, `a line of the corpus: ${ts} ${line}`)
+      assert.equal(cat.structuredMetadata.detected_level, level(line))
+      if (line.startsWith('{')) {
+        parsed++
+        // A key that is also a label of the line (`level`) is parsed as `level_extracted`, as in Loki.
+        const obj = JSON.parse(line) as Record<string, unknown>
+        const want = Object.keys(obj).filter((k) => typeof obj[k] !== 'object').map((k) => k in s.stream ? k + '_extracted' : k).sort()
+        assert.deepEqual(Object.keys(cat.parsed ?? {}).filter((k) => !k.includes('_') || k.endsWith('_extracted') || k in obj).sort(), want)
+      } else {
+        assert.equal(cat.parsed?.__error__, 'JSONParserErr')
+      }
+    }
+  }
+  assert.equal(values, f.lines[ROUTER]!.length)
+  assert.ok(parsed > 0)
 })
 
 test('query_range: line filters, json and a numeric label filter', async () => {
@@ -146,7 +177,7 @@ test('instant query of a metric: a vector at `time`', async () => {
 test('labels and label values, including the per-line stream and level', async () => {
   const range = { start: String(f.t0 - 3600n * S), end: String(nowNs()) }
   const labels = await f.get('labels', range)
-  assert.deepEqual(labels.body, { status: 'success', data: ['app', 'deployment', 'index', 'job', 'level', 'namespace', 'node', 'org', 'process', 'space', 'stream'] })
+  assert.deepEqual(labels.body, { status: 'success', data: ['app', 'deployment', 'detected_level', 'index', 'job', 'level', 'namespace', 'node', 'org', 'process', 'service_name', 'space', 'stream'] })
   assert.deepEqual((await f.get('label/job/values', range)).body, { status: 'success', data: ['api', 'nats', 'router'] })
   assert.deepEqual((await f.get('label/job/values', { ...range, query: '{deployment="cf"}' })).body.data, ['api', 'router'])
   assert.deepEqual((await f.get('label/stream/values', range)).body.data, ['stderr', 'stdout'])
@@ -154,25 +185,32 @@ test('labels and label values, including the per-line stream and level', async (
   assert.deepEqual((await f.get('label/level/values', { ...range, query: '{job="nats"}' })).body.data, BOSH_LINES.some((l) => l.startsWith('ERROR')) ? ['error', 'unknown'] : ['unknown'])
 })
 
-test('series with match[]', async () => {
+test('series with match[]: one label set per stream and per-line labels (stream, level), as Loki series show', async () => {
   const r = await f.get('series', { 'match[]': ['{job="router"}', '{job="nats"}'], start: String(f.t0 - 3600n * S), end: String(nowNs()) })
   assert.equal(r.status, 200)
-  assert.deepEqual(r.body, {
-    status: 'success',
-    data: [
-      { deployment: 'cf', index: 'x2x4z', job: 'router', namespace: 'cf', node: 'node-1', process: 'router' },
-      { deployment: 'bosh-cf', index: '0', job: 'nats', node: 'node-1', process: 'nats' }
-    ]
-  })
+  const want = new Map<string, Record<string, string>>()
+  for (const l of f.lines[ROUTER]!) {
+    const s = { deployment: 'cf', detected_level: level(l.line), index: 'x2x4z', job: 'router', level: level(l.line), namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: l.stdio }
+    want.set(JSON.stringify(s), s)
+  }
+  for (const line of BOSH_LINES) {
+    const lv = line.startsWith('ERROR') ? 'error' : 'unknown'
+    const s = { deployment: 'bosh-cf', detected_level: lv, index: '0', job: 'nats', level: lv, node: 'node-1', process: 'nats', service_name: 'nats' }
+    want.set(JSON.stringify(s), s)
+  }
+  const key = (x: object) => JSON.stringify(x)
+  assert.deepEqual(r.body.data.map(key).sort(), [...want.values()].map(key).sort())
   const perLine = await f.get('series', { 'match[]': '{job="router", stream="stderr"}', start: String(f.t0 - 3600n * S), end: String(nowNs()) })
-  assert.deepEqual(perLine.body.data, [{ deployment: 'cf', index: 'x2x4z', job: 'router', level: 'error', namespace: 'cf', node: 'node-1', process: 'router', stream: 'stderr' }])
+  assert.deepEqual(perLine.body.data, [{ deployment: 'cf', detected_level: 'error', index: 'x2x4z', job: 'router', level: 'error', namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: 'stderr' }])
 })
 
 test('index/stats and index/volume', async () => {
   const range = { start: String(f.t0 - 3600n * S), end: String(nowNs()) }
   const bytes = (ls: CorpusLine[]) => ls.reduce((n, l) => n + Buffer.byteLength(l.line), 0)
   const stats = await f.get('index/stats', { ...range, query: '{deployment="cf"}' })
-  assert.deepEqual(stats.body, { streams: 2, chunks: 2, entries: 20, bytes: bytes(f.lines[ROUTER]!) + bytes(f.lines[API]!) })
+  // Streams are label sets, per-line labels included (as series and query results show them).
+  const sets = new Set([...f.lines[ROUTER]!.map((l) => 'r' + l.stdio + level(l.line)), ...f.lines[API]!.map((l) => 'a' + l.stdio + level(l.line))])
+  assert.deepEqual(stats.body, { streams: sets.size, chunks: 2, entries: 20, bytes: bytes(f.lines[ROUTER]!) + bytes(f.lines[API]!) })
   const vol = await f.get('index/volume', { ...range, query: '{deployment="cf"}', targetLabels: 'job' })
   assert.equal(vol.body.status, 'success')
   assert.equal(vol.body.data.resultType, 'vector')
@@ -230,7 +268,7 @@ test('tail over WebSocket: a line appended after connecting arrives in Loki\'s t
   appendCri(f.podRoot, ROUTER, line)
   assert.ok(await waitFor(() => messages.length > 0, 15000), 'no tail message')
   assert.deepEqual(messages[0], {
-    streams: [{ stream: { deployment: 'cf', index: 'x2x4z', job: 'router', level: 'info', namespace: 'cf', node: 'node-1', process: 'router', stream: 'stdout' }, values: [[String(line.ns), line.line]] }],
+    streams: [{ stream: { deployment: 'cf', index: 'x2x4z', job: 'router', level: 'info', namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: 'stdout' }, values: [[String(line.ns), line.line]] }],
     dropped_entries: []
   })
 })

@@ -15,7 +15,7 @@ test('level is detected from JSON, logfmt and common prefixes, else unknown', ()
     ['ERROR upstream timeout', 'error'],
     ['[WARN] disk almost full', 'warn'],
     ['2026-11-23 10:00:00.123 INFO  started in 3s', 'info'],
-    ['2026/11/23 10:00:00 [nats] FATAL: cannot bind', 'critical'],
+    ['2026/11/23 10:00:00 [nats] FATAL: cannot bind', 'fatal'], // Loki's detected_level keeps fatal apart from critical
     ['panic: runtime error', 'unknown'],
     ['GET /v2/info 200', 'unknown'],
     ['an error happened here', 'unknown'],

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { recordId } from '../../../core/record.js'
 import { encodeBatch } from '../../../core/wire.js'
+import { storedId } from '../../helpers/collector.js'
 import { startDaytwo, tempDir, waitFor } from '../../helpers/daytwo-process.js'
 import { startFakeEs } from '../../helpers/elasticsearch-fake.js'
 import { batch, entries, sentDocs } from './setup.js'
@@ -47,7 +48,8 @@ test('collector,query on Elasticsearch: the ingest answers 200 only after the bu
   assert.deepEqual(await res.json(), { received: 25, stored: 25, duplicates: 0 })
 
   const docs = sentDocs(es, 'logs-daytwo-default')
-  assert.deepEqual(docs.map((d) => d.id), b[0]!.entries.map((e) => recordId('cf-router-0-gorouter', e[1])))
+  // Under the stream id the collector binds to the forwarder's token.
+  assert.deepEqual(docs.map((d) => d.id), b[0]!.entries.map((e) => recordId(storedId('cf-router-0-gorouter', 'fwd-token'), e[1])))
   assert.deepEqual(docs.map((d) => d.doc.message), b[0]!.entries.map((e) => e[2]))
   assert.ok(es.bulkRequests().every((r) => r.headers['content-encoding'] === 'gzip'))
 

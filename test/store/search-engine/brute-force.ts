@@ -1,8 +1,8 @@
 import type { Entry, StreamTags } from '../../../core/record.js'
-import { streamLabels } from '../../../query/loki/labels.js'
+import { streamLabels } from '../../../core/stream-labels.js'
 import { lineLevel } from '../../../store/search-engine/fields.js'
 import { lineTest } from '../../../store/search-engine/line-filter.js'
-import { matcherFn } from '../../../store/search-engine/selector.js'
+import { matcherFn } from '../../../core/label-match.js'
 import type { SampleParams, SelectLogsParams, SelectParams } from '../../../store/select-params.js'
 
 // The questions of store/select-params.ts answered by brute force over the written lines:
@@ -17,7 +17,7 @@ function selected (lines: Written[], p: SelectParams): Written[] {
     const ts = BigInt(e[0])
     if (ts < p.fromNs || ts >= p.toNs) return false
     if (p.org !== undefined && (tags.org ?? '') !== p.org) return false
-    const labels: Record<string, string> = { ...streamLabels({ ...tags, firstSeenNs: '', lastTsNs: '', lines: 0, bytes: 0 }), stream: e[3], level: lineLevel(e), detected_level: lineLevel(e) }
+    const labels: Record<string, string> = { ...streamLabels(tags), stream: e[3], level: lineLevel(e), detected_level: lineLevel(e) }
     if (!ms.every((m) => m.f(labels[m.name] ?? ''))) return false
     return test === null || test(e[2])
   })

@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8'
-import { DaytwoError } from '../../core/errors.js'
+import { DaytwoError } from './errors.js'
 
 // LogQL regexes come from users and run on the event loop: a backtracking pattern such as
 // `(a+)+$` on a line of many a's would stall the whole query service (RE2, which Loki uses,

@@ -1,18 +1,35 @@
-// The level of a log line, found cheaply (this runs for every line the forwarder reads):
+// The level of a log line, found cheaply: the forwarder counts lines by it as it reads them,
+// and the embedded store keeps it per line in its blocks at ingest (so no query recomputes it).
 //   JSON      {"level":"error"} {"level":50} (pino/bunyan numbers) {"severity":"WARNING"} {"lvl":…}
 //   logfmt    level=warn lvl=ERROR severity=info
 //   prefixes  ERROR …, [WARN] …, 2024-05-01T10:00:00Z INFO …, E0501 10:00:00.000 … (klog/glog)
-//   syslog    a numeric severity (RFC 5424) or its keyword, from the stream's labels
+//   syslog    a numeric severity (RFC 5424) or its keyword, from the `severity` attribute or label
 // Only the head of a line is looked at; a line with none of these is `unknown`.
+//
+// The names are Loki's `detected_level` values (grafana/loki client/util/constants.go):
+// unknown, trace, debug, info, warn, error, fatal, critical. Loki maps the words `fatal` and
+// `critical` to themselves; here `panic` (Go, zap) and pino's 60 and klog's `F` are fatal, and
+// syslog's emerg, alert and crit (severities 0–2) are critical.
 
 import { isAscii } from 'node:buffer'
-import type { Level } from '../../core/metric-samples.js'
+
+/** The levels, from least to most severe; a level's index is the byte the store keeps per line. */
+export const LEVELS = ['unknown', 'trace', 'debug', 'info', 'warn', 'error', 'fatal', 'critical'] as const
+export type Level = typeof LEVELS[number]
+
+const INDEX = new Map<string, number>(LEVELS.map((l, i) => [l, i]))
+
+/** The index of a level name in LEVELS; -1 for a name that is no level. */
+export function levelIndex (name: string): number {
+  return INDEX.get(name) ?? -1
+}
 
 const HEAD = 256
 const PREFIX_HEAD = 80
 
 const WORDS: Record<string, Level> = {
-  fatal: 'fatal', panic: 'fatal', critical: 'fatal', crit: 'fatal', emerg: 'fatal', emergency: 'fatal', alert: 'fatal', dpanic: 'fatal',
+  critical: 'critical', crit: 'critical', emerg: 'critical', emergency: 'critical', alert: 'critical',
+  fatal: 'fatal', panic: 'fatal', dpanic: 'fatal',
   error: 'error', err: 'error', eror: 'error',
   warn: 'warn', warning: 'warn', wrn: 'warn',
   info: 'info', information: 'info', informational: 'info', notice: 'info', inf: 'info',
@@ -31,9 +48,14 @@ function numeric (n: number): Level {
   return 'unknown'
 }
 
-/** RFC 5424 severity 0–7. */
-export function syslogSeverity (s: string): Level {
-  if (/^\d$/.test(s)) return (['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'] as const)[Number(s)]!
+const SYSLOG_SEVERITIES: readonly Level[] = ['critical', 'critical', 'critical', 'error', 'warn', 'info', 'info', 'debug']
+
+/**
+ * An RFC 5424 severity as a level: its number 0–7, or its keyword as the syslog source writes
+ * the `severity` attribute (emerg, alert, crit, err, warning, notice, info, debug).
+ */
+export function syslogSeverityLevel (s: string): Level {
+  if (s.length === 1 && s >= '0' && s <= '7') return SYSLOG_SEVERITIES[Number(s)]!
   return WORDS[s.toLowerCase()] ?? 'unknown'
 }
 

@@ -1,0 +1,100 @@
+import { EntryView, readEntry } from '../../core/frames.js'
+import { detectLevelBytes, levelIndex, syslogSeverityLevel } from '../../core/level.js'
+import { BloomBuilder, CELLS, cell, encodeSummary, stdioIndex } from './block-index.js'
+
+// What the writer keeps beside a block (schema 3): each line's level, found once here, the
+// block's summary and its bloom (block-index.ts). One walk over the block's E records.
+
+/** A bloom takes at most this share of its compressed block, and never more than 8 KiB. */
+const BLOOM_SHARE = 0.15
+const BLOOM_MAX_BYTES = 1 + 8192
+
+export interface BlockIndex {
+  /** One byte per line, in record order: its level's index in LEVELS. */
+  levels: Buffer
+  /** null when a line has a stdio the summary has no cell for (the reader then decodes). */
+  summary: Buffer | null
+  bloom: Buffer
+}
+
+const SEVERITY_KEY = Buffer.from('"severity":"')
+const SEVERITY = Buffer.from('severity')
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+export class BlockIndexer {
+  private readonly view = new EntryView()
+  private readonly bloom = new BloomBuilder()
+  private readonly cells = new Float64Array(2 * CELLS)
+
+  /**
+   * The index of the E records frames[start, end), `lines` of them; `compressedBytes` is the
+   * block's stored size, which bounds its bloom.
+   */
+  index (frames: Buffer, start: number, end: number, lines: number, compressedBytes: number): BlockIndex {
+    const v = this.view
+    const cells = this.cells
+    cells.fill(0)
+    const levels = Buffer.allocUnsafe(lines)
+    let summarized = true
+    let n = 0
+    for (let pos = start; pos < end; n++) {
+      pos = readEntry(frames, pos, v)
+      const msgEnd = v.msgStart + v.msgLen
+      const severity = v.attrLen > 0 ? severityOf(frames, msgEnd, v.end) : undefined
+      const level = levelIndex(severity !== undefined ? syslogSeverityLevel(severity) : detectLevelBytes(frames, v.msgStart, msgEnd))
+      levels[n] = level
+      const s = stdioAt(frames, v.stdioStart, v.stdioEnd)
+      if (s === -1) summarized = false
+      else {
+        const c = 2 * cell(s, level)
+        cells[c]!++
+        cells[c + 1]! += v.msgLen
+      }
+      this.bloom.add(frames, v.msgStart, msgEnd)
+    }
+    if (n !== lines) throw new Error(`a block of ${lines} lines holds ${n} records`)
+    return {
+      levels,
+      summary: summarized ? encodeSummary(cells) : null,
+      bloom: this.bloom.finish(Math.min(BLOOM_MAX_BYTES, Math.floor(BLOOM_SHARE * compressedBytes)))
+    }
+  }
+}
+
+/** stdioIndex of the stdio field b[start, end), without a string (or a native call) for the usual values. */
+function stdioAt (b: Buffer, start: number, end: number): number {
+  const n = end - start
+  if (n === 1 && b[start] === 0x2d /* - */) return 0
+  // std + out / err
+  if (n === 6 && b[start] === 0x73 && b[start + 1] === 0x74 && b[start + 2] === 0x64) {
+    const c3 = b[start + 3]
+    const c4 = b[start + 4]
+    const c5 = b[start + 5]
+    if (c3 === 0x6f && c4 === 0x75 && c5 === 0x74) return 1
+    if (c3 === 0x65 && c4 === 0x72 && c5 === 0x72) return 2
+  }
+  return stdioIndex(b.toString('latin1', start, end))
+}
+
+/**
+ * The `severity` attribute of the attributes' JSON b[from, to) (an object of strings, as the
+ * collector checked), or undefined. The syslog source writes it as `"severity":"err"`, found
+ * without parsing; anything else that may name it (spaces, escapes) is parsed.
+ */
+export function severityOf (b: Buffer, from: number, to: number): string | undefined {
+  const attrs = b.subarray(from, to)
+  // After `{` or `,`, `"severity":"` cannot lie inside a JSON string (its first quote would be
+  // escaped), so it is the key; the last one, as JSON.parse keeps the last of duplicate keys.
+  const k = attrs.lastIndexOf(SEVERITY_KEY)
+  if (k > 0 && (attrs[k - 1] === 0x7b /* { */ || attrs[k - 1] === 0x2c /* , */)) {
+    const value = k + SEVERITY_KEY.length
+    const close = attrs.indexOf(QUOTE, value)
+    if (close !== -1 && attrs.subarray(value, close).indexOf(BACKSLASH) === -1 && attrs.indexOf(SEVERITY, close) === -1) {
+      return attrs.toString('utf8', value, close)
+    }
+  } else if (k === -1 && attrs.indexOf(SEVERITY) === -1 && attrs.indexOf(BACKSLASH) === -1) return undefined
+  const parsed = JSON.parse(attrs.toString('utf8')) as Record<string, unknown>
+  const s = parsed.severity
+  return typeof s === 'string' ? s : undefined
+}
