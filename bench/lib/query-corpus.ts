@@ -5,8 +5,8 @@ import { join } from 'node:path'
 // `<root>/pods/<ns>_<pod>_<uid>/<container>/0.log`, CRI lines `<RFC3339Nano> stdout|stderr F <msg>`.
 // Every pod writes across the whole time range (line i of the corpus is at start + i × span / lines,
 // and goes to a pod drawn by weight), so a time window holds lines of every pod, as on a real node.
-// Messages are JSON (zap style), logfmt, plain text with a level word, or klog (no level a reader
-// can detect), with two needles: COMMON ("upstream timeout") in ~7 % of shop's lines (0.5 % of
+// Messages are JSON (zap style), logfmt, plain text with a level word, or klog (its severity
+// letter is its level), with two needles: COMMON ("upstream timeout") in ~7 % of shop's lines (0.5 % of
 // the others'), and a rare one in exactly `rareLines` lines over all namespaces. Everything
 // follows from the seed; the manifest (corpus.json) records what was written and the true
 // answers that grep cannot give (lines per level).
@@ -69,13 +69,14 @@ const UPPER: Record<string, string> = { debug: 'DEBUG', info: 'INFO', warn: 'WAR
 
 /**
  * The level daytwo's detection gives a message of this corpus (a JSON `level`, a logfmt
- * `level=`, a level word among the first tokens; klog lines have none). It only knows the
+ * `level=`, a level word among the first tokens, klog's severity letter). It only knows the
  * formats written here; the generator checks it agrees with what it wrote (see the test).
  */
 export function levelOf (msg: string): Level {
   let m: RegExpExecArray | null
   if (msg.charCodeAt(0) === 0x7b) m = /^\{"level":"([a-z]+)"/.exec(msg)
   else if (msg.startsWith('ts=')) m = /^ts=\S+ level=([a-z]+) /.exec(msg)
+  else if (/^[IWE]\d{4} /.test(msg)) return msg[0] === 'I' ? 'info' : msg[0] === 'W' ? 'warn' : 'error'
   else m = /^\S+ \S+ (DEBUG|INFO|WARN|ERROR) /.exec(msg)
   return m === null ? 'unknown' : m[1]!.toLowerCase() as Level
 }
@@ -182,11 +183,13 @@ export function writeQueryCorpus (dir: string, spec: CorpusSpec): Manifest {
     } else if (style === 'plain') {
       msg = `${secPlain}.${ms} ${UPPER[level]} [${THREADS[rnd() % THREADS.length]}] ${CLASSES[rnd() % CLASSES.length]} - ${text} (user ${rnd() % 100000}, ${rnd() % 2000} ms)`
     } else {
-      level = 'unknown'
-      msg = `${'IWE'[rnd() % 3]}${klogSec}.${nanos.slice(0, 6)}       1 controller.go:${rnd() % 400}] ${KLOG[rnd() % KLOG.length]} detail="${text}" node="node-${rnd() % 12}"`
+      // klog's severity letter is the line's level (core/level.ts reads it); stdio as before.
+      const letter = 'IWE'[rnd() % 3]!
+      level = letter === 'I' ? 'info' : letter === 'W' ? 'warn' : 'error'
+      msg = `${letter}${klogSec}.${nanos.slice(0, 6)}       1 controller.go:${rnd() % 400}] ${KLOG[rnd() % KLOG.length]} detail="${text}" node="node-${rnd() % 12}"`
     }
     levels[level]!++
-    const stdio = (level === 'error' || level === 'warn') && (r & 0x100) !== 0 ? 'stderr' : 'stdout'
+    const stdio = style !== 'klog' && (level === 'error' || level === 'warn') && (r & 0x100) !== 0 ? 'stderr' : 'stdout'
     // Written into the pod's buffer at once (appending to a string per pod makes ropes that cost
     // more in garbage collection than the generating does); every byte is ASCII.
     p.pos += p.buf.write(`${secIso}.${nanos}Z ${stdio} F ${msg}\n`, p.pos, 'latin1')

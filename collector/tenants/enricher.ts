@@ -51,7 +51,10 @@ export class Enricher {
       }
       if (claim !== null) {
         if (claim.org && this.opts.trustForwarder?.(tags) === true) {
-          apply(tags, { org: claim.org, space: claim.space ?? '', app: claim.app ?? null })
+          // A trusted forwarder's claim stands as it was made (no app is made up for it).
+          tags.org = claim.org
+          if (claim.space !== undefined) tags.space = claim.space
+          if (claim.app !== undefined) tags.app = claim.app
           continue
         }
         untrusted += entryCount(group)

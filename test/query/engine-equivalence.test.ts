@@ -33,7 +33,7 @@ before(async () => {
   daytwo = await startDaytwo('collector,query', {
     dataDir: join(dir.path, 'data'),
     logLevel: 'warn',
-    collector: { port: 0, tokens: [INGEST] },
+    collector: { port: 0, tokens: [INGEST], tenants: { trustForwarderTenants: ['*'] } },
     query: { port: 0, tokens: [OPERATOR] },
     store: { blockLines: 50, retentionDays: 0 }
   }, dir.path)

@@ -268,7 +268,7 @@ test('tail over WebSocket: a line appended after connecting arrives in Loki\'s t
   appendCri(f.podRoot, ROUTER, line)
   assert.ok(await waitFor(() => messages.length > 0, 15000), 'no tail message')
   assert.deepEqual(messages[0], {
-    streams: [{ stream: { deployment: 'cf', index: 'x2x4z', job: 'router', level: 'info', namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: 'stdout' }, values: [[String(line.ns), line.line]] }],
+    streams: [{ stream: { deployment: 'cf', detected_level: 'info', index: 'x2x4z', job: 'router', level: 'info', namespace: 'cf', node: 'node-1', process: 'router', service_name: 'router', stream: 'stdout' }, values: [[String(line.ns), line.line]] }],
     dropped_entries: []
   })
 })
