@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { z } from 'zod'
-import { elasticsearchSchema } from './config/elasticsearch.js'
+import { elasticsearchSchema, opensearchSchema } from './config/elasticsearch.js'
 import { fleetSchema, nodeMetricsSchema } from './config/fleet.js'
 import { tenantTokensSchema, usageSchema } from './config/query-extras.js'
 import { syslogSchema } from './config/syslog.js'
@@ -87,14 +87,15 @@ export const querySchema = z.object({
 }).strict()
 
 export const storeSchema = z.object({
-  kind: z.enum(['embedded', 'elasticsearch']).default('embedded').describe('Where records go: the embedded SQLite store, or Elasticsearch.'),
+  kind: z.enum(['embedded', 'elasticsearch', 'opensearch']).default('embedded').describe('Where records go: the embedded SQLite store, Elasticsearch, or OpenSearch.'),
   path: z.string().default('').describe('Embedded store directory (default `<dataDir>/store`).'),
   blockLines: z.number().int().min(1).default(1000).describe('Embedded store: lines per compressed block, at most.'),
   retentionDays: z.number().min(0).default(7).describe('Embedded store: lines older than this many days are deleted (0 keeps them forever). Usage rollups are kept.'),
   maxBytes: z.number().int().min(0).default(0).describe('Embedded store: when the stored blocks pass this size, the oldest are deleted (0: no size limit).'),
   retentionCheckMs: z.number().int().min(100).default(60000).describe('Embedded store: how often retention runs.'),
   scanWorkers: z.number().int().min(0).default(0).describe('Embedded store: threads that read and scan blocks for queries (0: one per core, at most 8).'),
-  elasticsearch: elasticsearchSchema.prefault({})
+  elasticsearch: elasticsearchSchema.prefault({}),
+  opensearch: opensearchSchema.prefault({})
 }).strict()
 
 export const configSchema = z.object({

@@ -1,8 +1,7 @@
-import type { Client } from '@elastic/elasticsearch'
 import { DaytwoError } from '../../core/errors.js'
 import type { Logger } from '../../core/logger.js'
 import { backoffMs, sleep, type BackoffOptions } from './backoff.js'
-import { describe, fatal, statusOf } from './client.js'
+import { describe, fatal, statusOf, type EngineClient } from '../search-engine/engine-client.js'
 import { Limiter } from './limiter.js'
 
 // Sends bulk operations until each one has a final answer, as Vector's elasticsearch sink
@@ -45,7 +44,7 @@ export class BulkService {
   /** Requests sent and retry rounds, for tests and metrics. */
   readonly stats = { requests: 0, retriedItems: 0, splits: 0 }
 
-  constructor (private readonly client: Client, private readonly opts: BulkServiceOptions) {
+  constructor (private readonly client: EngineClient, private readonly opts: BulkServiceOptions) {
     this.limiter = new Limiter(opts.concurrency)
   }
 
@@ -67,9 +66,9 @@ export class BulkService {
       this.stats.retriedItems += retry.length
       const wait = backoffMs(attempt, this.opts.backoff)
       if (Date.now() + wait > deadline) {
-        throw new DaytwoError('STORE_UNAVAILABLE', `Elasticsearch did not take ${retry.length} of ${ops.length} operations in time (last: ${lastProblem})`)
+        throw new DaytwoError('STORE_UNAVAILABLE', `${this.client.product} did not take ${retry.length} of ${ops.length} operations in time (last: ${lastProblem})`)
       }
-      this.opts.log.warn({ retry: retry.length, of: ops.length, attempt, waitMs: wait, last: lastProblem }, 'elasticsearch: retrying bulk operations')
+      this.opts.log.warn({ retry: retry.length, of: ops.length, attempt, waitMs: wait, last: lastProblem }, `${this.client.product.toLowerCase()}: retrying bulk operations`)
       await sleep(wait)
       pending = retry.sort((a, b) => a - b)
     }
@@ -102,12 +101,12 @@ export class BulkService {
     let res: BulkResponse
     try {
       this.stats.requests++
-      res = await this.client.transport.request<BulkResponse>(
+      res = await this.client.request<BulkResponse>(
         { method: 'POST', path, bulkBody: body, querystring: { filter_path: 'errors,items.*.status,items.*.error' } },
         { maxRetries: 0 }
       )
     } catch (err) {
-      const fatalErr = fatal(err, this.opts.url)
+      const fatalErr = fatal(err, this.client.product)
       if (fatalErr) throw fatalErr
       const status = statusOf(err)
       if (status === 413) {
@@ -124,10 +123,10 @@ export class BulkService {
       }
       if (status === undefined || retryable(status)) {
         retry.push(...chunk)
-        return describe(err, this.opts.url)
+        return describe(err)
       }
       // Any other status for the whole request is a bug on our side or a broken proxy.
-      throw new DaytwoError('STORE_UNAVAILABLE', `bulk request refused: ${describe(err, this.opts.url)}`)
+      throw new DaytwoError('STORE_UNAVAILABLE', `bulk request refused: ${describe(err)}`)
     }
     const items = res.items ?? []
     if (items.length !== chunk.length) {

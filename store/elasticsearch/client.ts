@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch'
 import type { ElasticsearchConfig } from '../../core/config/elasticsearch.js'
-import { DaytwoError } from '../../core/errors.js'
+import type { DaytwoError } from '../../core/errors.js'
+import { EngineError, countRequest, fatal as engineFatal, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
 
 export const USER_AGENT = 'daytwo/0.1.0 (elasticsearch store)'
 
@@ -21,32 +22,61 @@ export function createClient (cfg: ElasticsearchConfig): Client {
   return new Client(opts)
 }
 
+/** The Elasticsearch client as an EngineClient (store/search-engine/engine-client.ts). */
+export function engineClient (client: Client, url: string): EngineClient {
+  const stats = { requests: 0, byPath: new Map<string, number>() }
+  return {
+    product: 'Elasticsearch',
+    url,
+    stats,
+    async request<T> (req: EngineRequest, opts: EngineRequestOptions = {}): Promise<T> {
+      countRequest(stats, req.path)
+      try {
+        const params: Record<string, unknown> = { method: req.method, path: req.path }
+        if (req.body !== undefined) params.body = req.body
+        if (req.bulkBody !== undefined) params.bulkBody = req.bulkBody
+        if (req.querystring !== undefined) params.querystring = req.querystring
+        const o: Record<string, unknown> = {}
+        if (opts.signal) o.signal = opts.signal
+        if (opts.maxRetries !== undefined) o.maxRetries = opts.maxRetries
+        return await client.transport.request<T>(params as never, o)
+      } catch (err) {
+        throw toEngineError(err, url)
+      }
+    },
+    close: async () => { await client.close() }
+  }
+}
+
+function toEngineError (err: unknown, url: string): EngineError {
+  if (err instanceof errors.ProductNotSupportedError) {
+    return new EngineError('not-product', `${url} answered without the header x-elastic-product: Elasticsearch, so it is not Elasticsearch (or a proxy strips the header); check store.elasticsearch.url`)
+  }
+  if (err instanceof errors.ResponseError) {
+    const body = err.body as { error?: { type?: string, reason?: string } | string } | undefined
+    const e = body?.error
+    const why = typeof e === 'string' ? e : e ? `${e.type ?? ''}: ${e.reason ?? ''}` : err.message
+    return new EngineError('response', `HTTP ${err.statusCode ?? '?'} ${why}`, err.statusCode ?? undefined, err.body)
+  }
+  if (err instanceof errors.RequestAbortedError) return new EngineError('aborted', 'request aborted')
+  if (err instanceof errors.ConnectionError) return new EngineError('connection', `cannot connect to ${url}: ${err.message}`)
+  if (err instanceof errors.TimeoutError) return new EngineError('timeout', `request to ${url} timed out`)
+  return new EngineError('other', (err as Error).message)
+}
+
 /** HTTP status of a client error, or undefined when there was no response. */
 export function statusOf (err: unknown): number | undefined {
+  if (err instanceof EngineError) return err.status
   if (err instanceof errors.ResponseError) return err.statusCode ?? undefined
   return undefined
 }
 
 /** One readable line for an Elasticsearch client error. */
 export function describe (err: unknown, url: string): string {
-  if (err instanceof errors.ProductNotSupportedError) {
-    return `${url} answered without the header x-elastic-product: Elasticsearch, so it is not Elasticsearch (or a proxy strips the header); check store.elasticsearch.url`
-  }
-  if (err instanceof errors.ResponseError) {
-    const body = err.body as { error?: { type?: string, reason?: string } | string } | undefined
-    const e = body?.error
-    const why = typeof e === 'string' ? e : e ? `${e.type ?? ''}: ${e.reason ?? ''}` : err.message
-    return `HTTP ${err.statusCode ?? '?'} ${why}`
-  }
-  if (err instanceof errors.ConnectionError) return `cannot connect to ${url}: ${err.message}`
-  if (err instanceof errors.TimeoutError) return `request to ${url} timed out`
-  return (err as Error).message
+  return err instanceof EngineError ? err.message : toEngineError(err, url).message
 }
 
 /** Errors no retry can fix: a wrong URL (not Elasticsearch) or credentials. */
 export function fatal (err: unknown, url: string): DaytwoError | null {
-  if (err instanceof errors.ProductNotSupportedError) return new DaytwoError('ES_NOT_ELASTICSEARCH', describe(err, url))
-  const status = statusOf(err)
-  if (status === 401 || status === 403) return new DaytwoError('STORE_UNAVAILABLE', `Elasticsearch refused our credentials: ${describe(err, url)}`)
-  return null
+  return engineFatal(err instanceof EngineError ? err : toEngineError(err, url), 'Elasticsearch')
 }

@@ -1,5 +1,6 @@
 import type { Entry, StreamTags } from '../../core/record.js'
 import { recordId } from '../../core/record.js'
+import { ingestFields } from '../search-engine/fields.js'
 import { nsToIso } from './timestamp.js'
 
 // Records → bulk NDJSON, by concatenation onto a per-stream cached tail (STYLE.md "Hot
@@ -26,10 +27,13 @@ export function streamTail (t: StreamTags): string {
   return s + '}\n'
 }
 
-/** The action line and the document of one record: `create` with the record id. */
-export function encodeRecord (streamId: string, tail: string, e: Entry): string {
+/**
+ * The action line and the document of one record: `create` with the record id, and the
+ * fields computed at ingest for queries (level, bytes, time in ms; search-engine/fields.ts).
+ */
+export function encodeRecord (streamId: string, tail: string, e: Entry, bytes = Buffer.byteLength(e[2])): string {
   const id = recordId(streamId, e[1])
-  let s = '{"create":{"_id":' + JSON.stringify(id) + '}}\n{"@timestamp":"' + nsToIso(e[0]) + '","message":' + JSON.stringify(e[2])
+  let s = '{"create":{"_id":' + JSON.stringify(id) + '}}\n{"@timestamp":"' + nsToIso(e[0]) + '","message":' + JSON.stringify(e[2]) + ingestFields(e, bytes)
   if (e[3]) s += ',"stream":' + JSON.stringify(e[3])
   if (e[4] !== undefined) s += attributeFields(e[4])
   return s + ',"log.offset":' + e[1] + ',' + tail

@@ -41,21 +41,21 @@ export function dropOps (index: string, minute: number, rows: DropRow[]): string
 export interface StreamAcc { tags: StreamTags, firstNs: string, lastNs: string, lines: number, bytes: number }
 
 // Streams: one document per stream (`_id` = stream id) in a small index, upserted with the
-// new lines and bytes. Reading streams from it is one small search, where an aggregation
+// new lines and bytes (batched per stream and interval by search-engine/stream-book.ts). Reading streams from it is one small search, where an aggregation
 // over the records would scan every record of the selection. Tags are refreshed on every
 // write (the tenant directory or kubelet may refine them). lines/bytes are informational: a
 // retried update after a lost answer may add twice.
 const UPDATE_SCRIPT = 'ctx._source.lines += params.lines; ctx._source.bytes += params.bytes; ' +
-  'if (Long.parseLong(params.last) > Long.parseLong(ctx._source.last_ts_ns)) { ctx._source.last_ts_ns = params.last } ' +
+  'if (ctx._source.last_ts_ns == null || Long.parseLong(params.last) > Long.parseLong(ctx._source.last_ts_ns)) { ctx._source.last_ts_ns = params.last; ctx._source.last_ts = params.lastIso } ' +
   'for (e in params.tags.entrySet()) { ctx._source[e.getKey()] = e.getValue() }'
 
 export function streamOps (index: string, acc: Iterable<StreamAcc>): string[] {
   const out: string[] = []
   for (const s of acc) {
     const tags = { ...s.tags } as Record<string, unknown>
-    const upsert = { ...tags, first_seen: nsToIso(s.firstNs), first_seen_ns: s.firstNs, last_ts_ns: s.lastNs, lines: s.lines, bytes: s.bytes }
+    const upsert = { ...tags, first_seen: nsToIso(s.firstNs), first_seen_ns: s.firstNs, last_ts_ns: s.lastNs, last_ts: nsToIso(s.lastNs), lines: s.lines, bytes: s.bytes }
     out.push('{"update":{"_index":' + JSON.stringify(index) + ',"_id":' + JSON.stringify(s.tags.id) + ',"retry_on_conflict":5}}\n' +
-      JSON.stringify({ script: { source: UPDATE_SCRIPT, lang: 'painless', params: { lines: s.lines, bytes: s.bytes, last: s.lastNs, tags } }, upsert }) + '\n')
+      JSON.stringify({ script: { source: UPDATE_SCRIPT, lang: 'painless', params: { lines: s.lines, bytes: s.bytes, last: s.lastNs, lastIso: nsToIso(s.lastNs), tags } }, upsert }) + '\n')
   }
   return out
 }

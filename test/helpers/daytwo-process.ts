@@ -36,6 +36,29 @@ export function tempDir (prefix = 'daytwo-test-'): { path: string, cleanup: () =
 }
 
 /**
+ * The store a suite runs on when the runner says so: `npm run test:opensearch` sets
+ * TEST_STORE_KIND=opensearch and OPENSEARCH_URL, and every daytwo started without a store of
+ * its own gets OpenSearch indices of its own.
+ */
+function testStore (): { store?: Record<string, unknown> } {
+  if (process.env.TEST_STORE_KIND !== 'opensearch' || !process.env.OPENSEARCH_URL) return {}
+  const run = Math.random().toString(36).slice(2, 10)
+  return {
+    store: {
+      kind: 'opensearch',
+      opensearch: {
+        url: process.env.OPENSEARCH_URL,
+        dataStream: `logs-daytwotest-${run}`,
+        deadLetterDataStream: `logs-daytwotest-${run}-deadletter`,
+        usageIndex: `daytwotest-${run}-usage`,
+        streamsIndex: `daytwotest-${run}-streams`,
+        ismPolicy: ''
+      }
+    }
+  }
+}
+
+/**
  * Start `logs serve <roles>` with a JSON config written to `dir/config.json`; resolves once
  * the banner shows every role's URL. Rejects with the process's stderr if it exits first.
  */
@@ -43,7 +66,7 @@ export async function startDaytwo (roles: string, config: Record<string, unknown
   const cfgFile = join(dir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`)
   // Test fixtures carry fixed times (2026-11-23…); a collector refuses lines older than the
   // store keeps (collector/limits/old-lines.ts), so tests keep lines forever unless they say.
-  const store = (config.store ?? {}) as Record<string, unknown>
+  const store = (config.store ?? testStore().store ?? {}) as Record<string, unknown>
   writeFileSync(cfgFile, JSON.stringify({ ...config, store: { retentionDays: 0, ...store } }))
   const childEnv: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DAYTWO_')) childEnv[k] = v

@@ -44,7 +44,8 @@ test('without ilmPolicy no policy is installed; with installTemplates=false noth
   const n = es.requests.length
   const b = await ElasticsearchStore.open(config(es.url, { installTemplates: false }))
   await b.close()
-  assert.deepEqual(es.requests.slice(n).map((r) => `${r.method} ${r.path}`), ['GET /'])
+  // Only reads: the info call, and whether the data stream maps the line-filter subfield.
+  assert.deepEqual(es.requests.slice(n).map((r) => `${r.method} ${r.path}`), ['GET /', 'GET /logs-daytwo-default/_mapping/field/message.wc'])
 })
 
 test('a server without the x-elastic-product header is refused with a message that says why', async (t) => {

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs'
+import { Client, errors, type ClientOptions } from '@opensearch-project/opensearch'
+import type { OpenSearchConfig } from '../../core/config/elasticsearch.js'
+import { EngineError, countRequest, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
+
+export const USER_AGENT = 'daytwo/0.1.0 (opensearch store)'
+
+/** The official OpenSearch client as an EngineClient: auth, CA, gzip requests, our User-Agent. */
+export function createOpenSearchClient (cfg: OpenSearchConfig): EngineClient {
+  const opts: ClientOptions = {
+    node: cfg.url,
+    compression: 'gzip',
+    requestTimeout: cfg.requestTimeoutMs,
+    maxRetries: 2,
+    headers: { 'user-agent': USER_AGENT }
+  }
+  if (cfg.username) opts.auth = { username: cfg.username, password: cfg.password }
+  if (cfg.caFile) opts.ssl = { ca: readFileSync(cfg.caFile, 'utf8') }
+  if (cfg.apiKey) opts.headers = { ...opts.headers, authorization: `ApiKey ${cfg.apiKey}` }
+  const client = new Client(opts)
+  const url = cfg.url
+  const stats = { requests: 0, byPath: new Map<string, number>() }
+  return {
+    product: 'OpenSearch',
+    url,
+    stats,
+    async request<T> (req: EngineRequest, o: EngineRequestOptions = {}): Promise<T> {
+      if (o.signal?.aborted === true) throw new EngineError('aborted', 'request aborted before it was sent')
+      countRequest(stats, req.path)
+      const params: Record<string, unknown> = { method: req.method, path: req.path }
+      if (req.body !== undefined) params.body = req.body
+      if (req.bulkBody !== undefined) params.bulkBody = req.bulkBody
+      if (req.querystring !== undefined) params.querystring = req.querystring
+      const ro: Record<string, unknown> = {}
+      if (o.maxRetries !== undefined) ro.maxRetries = o.maxRetries
+      const p = client.transport.request(params as never, ro)
+      // abort() can throw the client's RequestAbortedError synchronously as well as reject
+      // the request with it; the rejection is what reports it (below), so the throw is dropped
+      // here, where it would escape from the AbortSignal's listener and end the process.
+      const onAbort = () => { try { p.abort() } catch { /* reported by the rejection */ } }
+      o.signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        const r = await p
+        return r.body as T
+      } catch (err) {
+        throw toEngineError(err, url)
+      } finally {
+        o.signal?.removeEventListener('abort', onAbort)
+      }
+    },
+    close: async () => { await client.close() }
+  }
+}
+
+function toEngineError (err: unknown, url: string): EngineError {
+  if (err instanceof errors.ResponseError) {
+    const body = err.body as { error?: { type?: string, reason?: string } | string } | undefined
+    const e = body?.error
+    const why = typeof e === 'string' ? e : e ? `${e.type ?? ''}: ${e.reason ?? ''}` : err.message
+    return new EngineError('response', `HTTP ${err.statusCode ?? '?'} ${why}`, err.statusCode ?? undefined, err.body)
+  }
+  if (err instanceof errors.RequestAbortedError) return new EngineError('aborted', 'request aborted')
+  if (err instanceof errors.TimeoutError) return new EngineError('timeout', `request to ${url} timed out`)
+  if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) return new EngineError('connection', `cannot connect to ${url}: ${(err as Error).message}`)
+  return new EngineError('other', (err as Error).message)
+}
