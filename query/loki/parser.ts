@@ -1,7 +1,7 @@
 import { DaytwoError } from '../../core/errors.js'
 import type { AggOp, BinOp, Expr, Grouping, LabelFilterOp, LineFilterOp, LogExpr, MatchOp, Matcher, MetricExpr, RangeFn, Stage } from './ast.js'
 import { durationNs, parseError, tokenize, type Token } from './lexer.js'
-import { compileRegex } from './regex.js'
+import { compileRegex } from '../../core/regex.js'
 
 // A recursive-descent parser for the LogQL subset in ast.ts. Unsupported LogQL (valid in Loki
 // but not answered here) throws DAYTWO_ERR_UNSUPPORTED_LOGQL; malformed text throws
@@ -24,7 +24,8 @@ function unsupported (what: string): DaytwoError {
 
 class Parser {
   private i = 0
-  constructor (private readonly src: string, private readonly toks: Token[]) {}
+  private rangeAggregations = 0
+  constructor (private readonly src: string, private readonly toks: Token[], private readonly maxRangeAggregations: number) {}
 
   private peek (k = 0): Token { return this.toks[Math.min(this.i + k, this.toks.length - 1)]! }
   private next (): Token { return this.toks[Math.min(this.i++, this.toks.length - 1)]! }
@@ -230,6 +231,9 @@ class Parser {
     if (this.isIdent('by') || this.isIdent('without')) throw unsupported(`${fn} with by/without`)
     const rangeNs = durationNs(d.text)
     if (rangeNs <= 0n) throw this.fail('the range must be greater than zero', d)
+    if (++this.rangeAggregations > this.maxRangeAggregations) {
+      throw new DaytwoError('BAD_LOGQL', `query has more than ${this.maxRangeAggregations} range aggregations (count_over_time, rate, …); each one reads its own lines, so split the query`)
+    }
     return { kind: 'range', fn, log, rangeNs }
   }
 
@@ -270,8 +274,17 @@ function matchesEmpty (m: Matcher): boolean {
   return m.op === '=~' ? re.test('') : !re.test('')
 }
 
-/** Parse a LogQL query. Throws a 400 DaytwoError on malformed or unsupported queries. */
-export function parseLogQL (src: string): Expr {
+/** What one query may cost, checked while parsing. */
+export interface QueryCostLimits {
+  /** Range aggregations (sub-queries that each read lines) in one expression. */
+  maxRangeAggregations?: number
+}
+
+/** Range aggregations allowed per query unless the caller says otherwise. */
+export const MAX_RANGE_AGGREGATIONS = 32
+
+/** Parse a LogQL query. Throws a 400 DaytwoError on malformed, unsupported or too costly queries. */
+export function parseLogQL (src: string, limits: QueryCostLimits = {}): Expr {
   if (src.trim() === '') throw new DaytwoError('BAD_LOGQL', 'query is required')
   const toks = tokenize(src)
   // The parser and the evaluator recurse once per level: refuse what would overflow the stack.
@@ -284,7 +297,7 @@ export function parseLogQL (src: string): Expr {
     else if (BINARY_OPS.has(t.text)) ops++
     if (depth > MAX_DEPTH || ops > MAX_DEPTH) throw new DaytwoError('BAD_LOGQL', `query nests deeper than ${MAX_DEPTH} levels or has more than ${MAX_DEPTH} binary operations`)
   }
-  return new Parser(src, toks).parse()
+  return new Parser(src, toks, limits.maxRangeAggregations ?? MAX_RANGE_AGGREGATIONS).parse()
 }
 
 const MAX_DEPTH = 256

@@ -1,6 +1,6 @@
 import type { LabelFilterOp, Matcher, Stage } from './ast.js'
 import type { Labels } from './labels.js'
-import { compileRegex } from './regex.js'
+import { compileRegex } from '../../core/regex.js'
 
 // A log pipeline compiled once per query: line filters, `| json`, `| logfmt`, label filters
 // and `| drop`, applied to each line in order. Returns the line's labels, or null to drop it.
