@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { z } from 'zod'
 import { elasticsearchSchema } from './config/elasticsearch.js'
 import { fleetSchema, nodeMetricsSchema } from './config/fleet.js'
+import { httpLimitsSchema } from './config/http.js'
 import { tenantTokensSchema, usageSchema } from './config/query-extras.js'
 import { syslogSchema } from './config/syslog.js'
 import { collectorTlsShape, tenantsSchema } from './config/tenants.js'
@@ -100,7 +101,8 @@ export const configSchema = z.object({
   forwarder: forwarderSchema.prefault({}),
   collector: collectorSchema.prefault({}),
   query: querySchema.prefault({}),
-  store: storeSchema.prefault({})
+  store: storeSchema.prefault({}),
+  http: httpLimitsSchema.prefault({})
 }).strict()
 
 export type Config = z.infer<typeof configSchema>
