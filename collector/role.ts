@@ -4,6 +4,7 @@ import { createRegistry } from '../core/metrics.js'
 import type { RoleContext, RunningRole } from '../core/role.js'
 import { createServer, listen } from '../core/server.js'
 import { fleetPlugin } from './fleet/fleet-plugin.js'
+import { InflateBudget } from './inflate.js'
 import { ingestPlugin } from './ingest.js'
 import { collectorMetrics } from './metrics.js'
 import { createTenantPipeline } from './tenants/pipeline.js'
@@ -20,15 +21,18 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const metrics = collectorMetrics(registry, log)
   const tenants = createTenantPipeline(cfg, { store, registry, metrics, log })
   const app = createServer({ role: 'collector', registry, log, readiness: () => store.check(), bodyLimit: cfg.maxBodyBytes, limits: config.http, tls })
+  // One budget for batches and metric reports; never below one full batch, or a large batch could never pass.
+  const inflateBudget = new InflateBudget(Math.max(cfg.inflateBudgetBytes, cfg.maxBodyBytes, cfg.fleet.maxReportBytes))
   await app.register(ingestPlugin, {
     store,
+    inflateBudget,
     tokens,
     metrics,
     maxBodyBytes: cfg.maxBodyBytes,
     transform: (b) => tenants.transform(b),
     committed: (b, r) => tenants.committed(b, r)
   })
-  if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log })
+  if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log, inflateBudget })
   app.server.on('tlsClientError', (err: Error) => metrics.reject('tls_refused', 1, err.message))
   const url = await listen(app, cfg.host, cfg.port)
   const extras = [tls ? (tls.requestCert ? 'mTLS' : 'TLS') : '', tenants.summary].filter((s) => s)

@@ -71,6 +71,7 @@ export const collectorSchema = z.object({
   port: port(9602),
   tokens: z.array(z.string()).default([]).describe('Tokens forwarders may present (secret; comma-separated in the environment). `serve all` adds the forwarder\'s own.'),
   maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.'),
+  inflateBudgetBytes: z.number().int().min(1024).default(268435456).describe('Decompressed bytes all gzip requests in flight (batches and metric reports) may hold at once, at least maxBodyBytes; a request that would pass it gets 503 with Retry-After (`daytwo_collector_rejected_requests_total{reason="inflate_busy"}`).'),
   ...collectorTlsShape,
   tenants: tenantsSchema.prefault({}),
   fleet: fleetSchema.prefault({})
