@@ -66,14 +66,21 @@ export class FleetState {
 
     // Group the samples by instance, checking each against the catalog.
     const byInstance = new Map<string, { inst: Instance, families: Map<FamilyName, Sample[]> }>()
+    // A node can never hold more instances than maxSeriesPerNode: samples of instances past
+    // that are dropped here, before any state is built for them.
+    let beyond = 0
     const group = (i: Instance) => {
       const k = instanceKey(i)
       let g = byInstance.get(k)
-      if (!g) { g = { inst: { deployment: i.deployment, job: i.job, index: i.index }, families: new Map() }; byInstance.set(k, g) }
+      if (!g) {
+        if (byInstance.size >= this.cfg.maxSeriesPerNode) return null
+        g = { inst: { deployment: i.deployment, job: i.job, index: i.index }, families: new Map() }
+        byInstance.set(k, g)
+      }
       return g
     }
-    for (const i of report.instances) group(i)
     group(report.self)
+    for (const i of report.instances) if (group(i) === null) beyond++
     let unknown = 0; let malformed = 0
     for (const [name, list] of Object.entries(report.samples)) {
       if (!isFamily(name)) { unknown += list.length; continue }
@@ -81,6 +88,7 @@ export class FleetState {
       for (const s of list as unknown[]) {
         if (!checkSample(spec, s)) { malformed++; continue }
         const g = group({ deployment: s[0][0]!, job: s[0][1]!, index: s[0][2]! })
+        if (g === null) { beyond++; continue }
         let fl = g.families.get(name)
         if (!fl) { fl = []; g.families.set(name, fl) }
         fl.push(s)
@@ -91,7 +99,7 @@ export class FleetState {
 
     const ages = new Map(report.instances.map((i) => [instanceKey(i), i.lastLineAgeMs]))
     let accepted = 0
-    const limited: Record<LimitReason, number> = { series_limit: 0, node_series_limit: 0, fleet_series_limit: 0 }
+    const limited: Record<LimitReason, number> = { series_limit: 0, node_series_limit: beyond, fleet_series_limit: 0 }
     for (const [k, g] of byInstance) {
       const key = node + '\0' + k
       let inst = this.instances.get(key)

@@ -7,6 +7,8 @@ import { connect, type Socket } from 'node:net'
 export interface Prober {
   /** Stop probing; resolves to the slowest answer (ms) and the failed probes. */
   stop: () => Promise<{ slowestMs: number, probes: number, failures: string[] }>
+  /** What the probes found so far. */
+  peek: () => { slowestMs: number, probes: number, failures: string[] }
 }
 
 /** GET `${url}/healthz` for every url, one round every `everyMs`, each with a 5 s deadline. */
@@ -33,6 +35,7 @@ export function probe (urls: string[], everyMs = 200): Prober {
     }
   })()
   return {
+    peek: () => ({ slowestMs: slowest, probes, failures: [...failures] }),
     stop: async () => {
       running = false
       await loop
