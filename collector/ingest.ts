@@ -1,5 +1,3 @@
-import { promisify } from 'node:util'
-import { gunzip as gunzipCb } from 'node:zlib'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { TokenSet } from '../core/auth.js'
 import { DaytwoError } from '../core/errors.js'
@@ -7,11 +5,11 @@ import { FRAMES, decodeFrames, entryCount, messageBytes } from '../core/frames.j
 import { NDJSON, decodeBatch } from '../core/wire.js'
 import type { StreamBatch } from '../core/record.js'
 import type { LogStore, WriteResult } from '../store/log-store.js'
+import { InflateBudget, InflateError, inflate } from './inflate.js'
 import type { CollectorMetrics } from './metrics.js'
 import { EntryBounds, OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE } from './identity/entry-bounds.js'
 import { bindStreams } from './identity/stream-binding.js'
 
-const gunzip = promisify(gunzipCb)
 
 export interface IngestOptions {
   store: LogStore
@@ -20,6 +18,8 @@ export interface IngestOptions {
   maxBodyBytes: number
   /** How far ahead of this clock a line's time may be (collector.maxFutureSkewMs). */
   maxFutureSkewMs?: number
+  /** Inflated bytes all requests in flight may hold at once (collector.inflateBudgetBytes). */
+  inflateBudget: InflateBudget
   /** Enrichment and limits run here, between validation and the store. */
   transform?: (batches: StreamBatch[]) => StreamBatch[] | Promise<StreamBatch[]>
   /** After the store committed (accounting); not called when the write failed. */
@@ -66,18 +66,16 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
     let body: Buffer
+    let release = () => {}
     if (encoding === 'gzip') {
       try {
-        body = await gunzip(raw, { maxOutputLength: opts.maxBodyBytes })
+        ({ body, release } = await inflate(raw, opts.maxBodyBytes, opts.inflateBudget))
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-          metrics.reject('too_large')
-          metrics.batches.inc({ code: '413' })
-          throw new DaytwoError('BATCH_TOO_LARGE', String(opts.maxBodyBytes))
-        }
-        metrics.reject('malformed_batch')
-        metrics.batches.inc({ code: '400' })
-        throw new DaytwoError('BAD_BATCH', `gzip: ${(err as Error).message}`)
+        if (!(err instanceof InflateError)) throw err
+        metrics.reject(err.failure === 'busy' ? 'inflate_busy' : err.failure === 'too_large' ? 'too_large' : 'malformed_batch', 1, err.message)
+        metrics.batches.inc({ code: String(err.error.statusCode) })
+        if (err.failure === 'busy') void reply.header('retry-after', '1')
+        throw err.error
       }
     } else if (encoding === 'identity') {
       body = raw
@@ -86,45 +84,50 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       metrics.batches.inc({ code: '415' })
       throw new DaytwoError('BAD_ENCODING', encoding)
     }
-    let batches: StreamBatch[]
     try {
-      // The forwarder sends frames; NDJSON stays for other clients (and for reading by eye).
-      batches = req.headers['content-type']?.toLowerCase().startsWith(FRAMES) === true ? decodeFrames(body) : decodeBatch(body.toString('utf8'))
-    } catch (err) {
-      metrics.reject('malformed_batch', 1, (err as Error).message)
-      metrics.batches.inc({ code: '400' })
-      throw err
+      let batches: StreamBatch[]
+      try {
+        // The forwarder sends frames; NDJSON stays for other clients (and for reading by eye).
+        batches = req.headers['content-type']?.toLowerCase().startsWith(FRAMES) === true ? decodeFrames(body) : decodeBatch(body.toString('utf8'))
+      } catch (err) {
+        metrics.reject('malformed_batch', 1, (err as Error).message)
+        metrics.batches.inc({ code: '400' })
+        throw err
+      }
+      let lines = 0
+      let bytes = 0
+      for (const b of batches) {
+        lines += entryCount(b)
+        bytes += messageBytes(b)
+      }
+      // Identity before anything reads the tags: stream ids bound to the sender, lines in range.
+      bindStreams(batches, senders.get(req)!)
+      const inRange = bounds.apply(batches)
+      if (inRange.offsets > 0) metrics.drop(OFFSET_OUT_OF_RANGE, inRange.offsets, 'offset at or above 2^50')
+      if (inRange.times > 0) metrics.drop(TIME_OUT_OF_RANGE, inRange.times, 'time before 1970 or later than collector.maxFutureSkewMs ahead')
+      batches = inRange.batches
+      if (opts.transform) batches = await opts.transform(batches)
+      let result
+      try {
+        // The body is not read again: the store may take it rather than copy it.
+        result = await store.write(batches, { handOff: true })
+      } catch (err) {
+        metrics.reject('store_unavailable', 1, (err as Error).message)
+        metrics.batches.inc({ code: '503' })
+        throw err instanceof DaytwoError ? err : new DaytwoError('STORE_UNAVAILABLE', (err as Error).message)
+      }
+      opts.committed?.(batches, result)
+      metrics.batches.inc({ code: '200' })
+      metrics.recordsReceived.inc(lines)
+      metrics.bytesReceived.inc(bytes)
+      metrics.recordsStored.inc(result.newLines)
+      metrics.bytesStored.inc(result.newBytes)
+      metrics.duplicates.inc(result.lines - result.newLines)
+      // `stored` may include collector notices (rate limits); `received` is what the client sent.
+      return reply.send({ received: lines, stored: result.newLines, duplicates: result.lines - result.newLines })
+    } finally {
+      // The inflated body's share of the budget is given back once the store has it.
+      release()
     }
-    let lines = 0
-    let bytes = 0
-    for (const b of batches) {
-      lines += entryCount(b)
-      bytes += messageBytes(b)
-    }
-    // Identity before anything reads the tags: stream ids bound to the sender, lines in range.
-    bindStreams(batches, senders.get(req)!)
-    const inRange = bounds.apply(batches)
-    if (inRange.offsets > 0) metrics.drop(OFFSET_OUT_OF_RANGE, inRange.offsets, 'offset at or above 2^50')
-    if (inRange.times > 0) metrics.drop(TIME_OUT_OF_RANGE, inRange.times, 'time before 1970 or later than collector.maxFutureSkewMs ahead')
-    batches = inRange.batches
-    if (opts.transform) batches = await opts.transform(batches)
-    let result
-    try {
-      // The body is not read again: the store may take it rather than copy it.
-      result = await store.write(batches, { handOff: true })
-    } catch (err) {
-      metrics.reject('store_unavailable', 1, (err as Error).message)
-      metrics.batches.inc({ code: '503' })
-      throw err instanceof DaytwoError ? err : new DaytwoError('STORE_UNAVAILABLE', (err as Error).message)
-    }
-    opts.committed?.(batches, result)
-    metrics.batches.inc({ code: '200' })
-    metrics.recordsReceived.inc(lines)
-    metrics.bytesReceived.inc(bytes)
-    metrics.recordsStored.inc(result.newLines)
-    metrics.bytesStored.inc(result.newBytes)
-    metrics.duplicates.inc(result.lines - result.newLines)
-    // `stored` may include collector notices (rate limits); `received` is what the client sent.
-    return reply.send({ received: lines, stored: result.newLines, duplicates: result.lines - result.newLines })
   })
 }

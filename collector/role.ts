@@ -1,11 +1,10 @@
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import type { RequestListener } from 'node:http'
 import { TokenSet, serverTls } from '../core/auth.js'
 import { DaytwoError } from '../core/errors.js'
 import { createRegistry } from '../core/metrics.js'
 import type { RoleContext, RunningRole } from '../core/role.js'
 import { createServer, listen } from '../core/server.js'
 import { fleetPlugin } from './fleet/fleet-plugin.js'
+import { InflateBudget } from './inflate.js'
 import { ingestPlugin } from './ingest.js'
 import { OldLineFilter } from './limits/old-lines.js'
 import { collectorMetrics } from './metrics.js'
@@ -24,9 +23,12 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   // Only the embedded store deletes by age (Elasticsearch's lifecycle is its own).
   const oldLines = config.store.kind === 'embedded' ? new OldLineFilter(config.store.retentionDays, config.store.retentionCheckMs) : undefined
   const tenants = createTenantPipeline(cfg, { store, registry, metrics, log, oldLines })
-  const app = createServer({ role: 'collector', registry, log, readiness: () => store.check(), bodyLimit: cfg.maxBodyBytes })
+  const app = createServer({ role: 'collector', registry, log, readiness: () => store.check(), bodyLimit: cfg.maxBodyBytes, limits: config.http, tls })
+  // One budget for batches and metric reports; never below one full batch, or a large batch could never pass.
+  const inflateBudget = new InflateBudget(Math.max(cfg.inflateBudgetBytes, cfg.maxBodyBytes, cfg.fleet.maxReportBytes))
   await app.register(ingestPlugin, {
     store,
+    inflateBudget,
     tokens,
     metrics,
     maxBodyBytes: cfg.maxBodyBytes,
@@ -34,25 +36,9 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     transform: (b) => tenants.transform(b),
     committed: (b, r) => tenants.committed(b, r)
   })
-  if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log })
-  let url: string
-  let https: HttpsServer | undefined
-  if (tls) {
-    // core/server.ts builds plain-http fastify; serve the same routes from an https server.
-    await app.ready()
-    https = createHttpsServer(tls, app.server.listeners('request')[0] as RequestListener)
-    https.on('tlsClientError', (err) => metrics.reject('tls_refused', 1, err.message))
-    url = await new Promise<string>((resolve, reject) => {
-      https!.once('error', reject)
-      https!.listen(cfg.port, cfg.host, () => {
-        const a = https!.address()
-        if (a === null || typeof a === 'string') { reject(new DaytwoError('CONFIG', `cannot determine listen address for ${cfg.host}:${cfg.port}`)); return }
-        resolve(`https://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`)
-      })
-    })
-  } else {
-    url = await listen(app, cfg.host, cfg.port)
-  }
+  if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log, inflateBudget })
+  app.server.on('tlsClientError', (err: Error) => metrics.reject('tls_refused', 1, err.message))
+  const url = await listen(app, cfg.host, cfg.port)
   const extras = [tls ? (tls.requestCert ? 'mTLS' : 'TLS') : '', tenants.summary].filter((s) => s)
   return {
     name: 'collector',
@@ -60,11 +46,6 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     summary: `ingest at ${url}/api/v1/ingest → ${store.kind} store${extras.length ? ` (${extras.join('; ')})` : ''}`,
     async stop () {
       tenants.stop()
-      if (https) {
-        const closed = new Promise((resolve) => https!.close(resolve))
-        https.closeAllConnections()
-        await closed
-      }
       await app.close()
     }
   }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { z } from 'zod'
 import { elasticsearchSchema, opensearchSchema } from './config/elasticsearch.js'
 import { fleetSchema, nodeMetricsSchema } from './config/fleet.js'
+import { httpLimitsSchema } from './config/http.js'
 import { tenantTokensSchema, usageSchema } from './config/query-extras.js'
 import { syslogSchema } from './config/syslog.js'
 import { collectorTlsShape, tenantsSchema } from './config/tenants.js'
@@ -72,6 +73,7 @@ export const collectorSchema = z.object({
   tokens: z.array(z.string()).default([]).describe('Tokens forwarders may present (secret; comma-separated in the environment). `serve all` adds the forwarder\'s own.'),
   maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.'),
   maxFutureSkewMs: z.number().int().min(1000).default(3600000).describe('How far ahead of the collector\'s clock a line\'s time may be; later lines (and lines before 1970, or at offsets from 2^50) are dropped and counted in daytwo_collector_dropped_total{reason}.'),
+  inflateBudgetBytes: z.number().int().min(1024).default(268435456).describe('Decompressed bytes all gzip requests in flight (batches and metric reports) may hold at once, at least maxBodyBytes; a request that would pass it gets 503 with Retry-After (`daytwo_collector_rejected_requests_total{reason="inflate_busy"}`).'),
   ...collectorTlsShape,
   tenants: tenantsSchema.prefault({}),
   fleet: fleetSchema.prefault({})
@@ -105,7 +107,8 @@ export const configSchema = z.object({
   forwarder: forwarderSchema.prefault({}),
   collector: collectorSchema.prefault({}),
   query: querySchema.prefault({}),
-  store: storeSchema.prefault({})
+  store: storeSchema.prefault({}),
+  http: httpLimitsSchema.prefault({})
 }).strict()
 
 export type Config = z.infer<typeof configSchema>

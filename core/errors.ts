@@ -21,6 +21,7 @@ const specs = {
   NOT_FOUND: { status: 404, message: '%s' },
   BAD_QUERY: { status: 400, message: '%s' },
   STORE_UNAVAILABLE: { status: 503, message: 'store unavailable: %s' },
+  INFLATE_BUSY: { status: 503, message: 'too many compressed bodies are being inflated at once; retry later' },
   CONFIG: { status: 500, message: 'invalid configuration: %s' },
   UNREACHABLE: { status: 502, message: 'cannot reach %s: %s' },
   BAD_REPORT: { status: 400, message: 'malformed metrics report: %s' },

@@ -1,8 +1,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, createServer as createHttpServer, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
+import { Server as TlsServer } from 'node:tls'
 import type { Registry } from 'prom-client'
+import type { ServerTls } from './auth.js'
+import type { HttpLimits } from './config/http.js'
 import { DaytwoError } from './errors.js'
+import { DEFAULT_HTTP_LIMITS, guardHttpServer, nodeServerOptions } from './http-guard.js'
 import type { Logger } from './logger.js'
 
 export interface ServerOptions {
@@ -14,6 +19,10 @@ export interface ServerOptions {
   bodyLimit?: number
   /** Called for a request fastify refuses before routing (no route hooks run for it), to count it. */
   onUnroutable?: (url: string, status: number) => void
+  /** Timeouts and connection caps (config `http`); defaults when absent. */
+  limits?: HttpLimits
+  /** Serve https with these (collector.tlsCertFile…); plain http when absent. */
+  tls?: ServerTls | null
 }
 
 /**
@@ -22,7 +31,17 @@ export interface ServerOptions {
  * Role routes are registered on it as encapsulated fastify plugins.
  */
 export function createServer (opts: ServerOptions): FastifyInstance {
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS
+  let guard: ReturnType<typeof guardHttpServer> | undefined
   const app = Fastify({
+    // Our own server, so Node checks its header and request timeouts every second and the
+    // connection caps apply from the first byte; https when the role has TLS files.
+    serverFactory: (handler: RequestListener) => {
+      const nodeOpts = nodeServerOptions(limits)
+      const server = opts.tls ? createHttpsServer({ ...opts.tls, ...nodeOpts }, handler) : createHttpServer(nodeOpts, handler)
+      guard = guardHttpServer(server as Server, limits, opts.registry)
+      return server
+    },
     loggerInstance: opts.log.child({ role: opts.role }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1048576,
@@ -31,6 +50,7 @@ export function createServer (opts: ServerOptions): FastifyInstance {
     // lines) are answered with a daytwo code as well; the parser cannot tell us the path.
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return
+      guard?.closed(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'client_error')
       const [status, code, message] = err.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'DAYTWO_ERR_HEADERS_TOO_LARGE', 'request line and headers exceed 16 KiB']
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'DAYTWO_ERR_REQUEST_TIMEOUT', 'request not received in time'] : [400, 'DAYTWO_ERR_BAD_REQUEST', 'malformed HTTP request']
@@ -58,6 +78,14 @@ export function createServer (opts: ServerOptions): FastifyInstance {
     // answer with a daytwo code too; the original code stays in `cause`.
     const code = status < 500 ? clientErrorCode(status) : 'DAYTWO_ERR_INTERNAL'
     void reply.code(status).send({ code, message: err.message, ...(err.code !== undefined ? { cause: err.code } : {}) })
+  })
+  // An unauthenticated client gets its 401 and loses the connection: no keep-alive for it, and
+  // the body it may still be sending is not read (Node closes the socket after the answer).
+  app.addHook('onSend', async (_req, reply) => {
+    if (reply.statusCode === 401) {
+      void reply.header('connection', 'close')
+      guard?.closed('unauthorized')
+    }
   })
   app.setNotFoundHandler(async (req, reply) => {
     const message = `no route ${req.method} ${req.url.split('?')[0]}`
@@ -97,5 +125,5 @@ export async function listen (app: FastifyInstance, host: string, port: number):
   const addr = app.server.address()
   if (addr === null || typeof addr === 'string') throw new DaytwoError('CONFIG', `cannot determine listen address for ${host}:${port}`)
   const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
-  return `http://${h}:${addr.port}`
+  return `${app.server instanceof TlsServer ? 'https' : 'http'}://${h}:${addr.port}`
 }

@@ -38,7 +38,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     try { checkpoints.flush() } catch (err) { log.error({ err }, 'writing checkpoints failed') }
   }, cfg.checkpointIntervalMs)
 
-  const status = await startStatusServer(registry, cfg.host, cfg.port)
+  const status = await startStatusServer(registry, cfg.host, cfg.port, config.http)
   const url = status.url
   const nodeMetrics = startNodeMetrics(config, shipper, registry, log)
   await files.start()

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
+import type { HttpLimits } from '../core/config/http.js'
 import { DaytwoError } from '../core/errors.js'
+import { DEFAULT_HTTP_LIMITS, guardHttpServer, nodeServerOptions } from '../core/http-guard.js'
 
 // The forwarder's HTTP endpoint: /healthz, /readyz and /metrics, answered like every role's
 // (core/server.ts), with node:http instead of fastify. The forwarder runs on every node with
@@ -11,8 +13,8 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 
 export interface StatusServer { url: string, close: () => Promise<void> }
 
-export async function startStatusServer (registry: Registry, host: string, port: number): Promise<StatusServer> {
-  const server: Server = createServer((req, res) => {
+export async function startStatusServer (registry: Registry, host: string, port: number, limits: HttpLimits = DEFAULT_HTTP_LIMITS): Promise<StatusServer> {
+  const server: Server = createServer(nodeServerOptions(limits), (req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     const answer = (status: number, body: unknown, type = JSON_TYPE) => {
       const text = typeof body === 'string' ? body : JSON.stringify(body)
@@ -28,7 +30,7 @@ export async function startStatusServer (registry: Registry, host: string, port:
       registry.metrics().then((text) => answer(200, text, registry.contentType), (err: Error) => answer(500, { code: 'DAYTWO_ERR_INTERNAL', message: err.message }))
     } else answer(404, { code: 'DAYTWO_ERR_NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` })
   })
-  server.keepAliveTimeout = 5000
+  guardHttpServer(server, limits, registry)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })

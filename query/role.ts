@@ -26,6 +26,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     registry,
     log,
     readiness: () => store.check(),
+    limits: config.http,
     onUnroutable: (url, status) => { if (counted(url)) requests.inc({ route: 'unmatched', code: String(status) }) }
   })
   app.addHook('onResponse', async (req, reply) => {

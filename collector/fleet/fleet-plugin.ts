@@ -1,5 +1,3 @@
-import { promisify } from 'node:util'
-import { gunzip as gunzipCb } from 'node:zlib'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { Gauge, type Registry } from 'prom-client'
 import type { TokenSet } from '../../core/auth.js'
@@ -8,12 +6,11 @@ import { DaytwoError } from '../../core/errors.js'
 import type { Logger } from '../../core/logger.js'
 import { counter, createDropCounter } from '../../core/metrics.js'
 import { checkReport } from '../../core/metric-samples.js'
+import { InflateError, inflate, type InflateBudget } from '../inflate.js'
 import { FleetExposition } from './fleet-exposition.js'
 import { FleetState } from './fleet-state.js'
 
-const gunzip = promisify(gunzipCb)
-
-export const FLEET_DROP_REASONS = ['series_limit', 'unknown_metric', 'malformed_sample', 'malformed_report', 'unauthorized']
+export const FLEET_DROP_REASONS = ['series_limit', 'fleet_series_limit', 'node_series_limit', 'unknown_metric', 'malformed_sample', 'malformed_report', 'unauthorized', 'inflate_busy']
 
 export interface FleetOptions {
   cfg: FleetConfig
@@ -21,6 +18,8 @@ export interface FleetOptions {
   /** The collector's own registry, for the fleet's self-metrics. */
   registry: Registry
   log: Logger
+  /** Shared with ingest: inflated bytes all requests in flight may hold. */
+  inflateBudget: InflateBudget
 }
 
 /**
@@ -45,9 +44,26 @@ export const fleetPlugin: FastifyPluginAsync<FleetOptions> = async (app: Fastify
   timer.unref()
   app.addHook('onClose', async () => clearInterval(timer))
 
+  // The exposition is rebuilt at most every exposeEveryMs, and sooner only when building it is
+  // cheap (ten times its last build time), so a stream of scrapes of a large fleet does not
+  // spend the event loop rebuilding it; scrapes at the same moment share one build.
+  let built: { text: string, at: number, tookMs: number } | null = null
+  let building: Promise<string> | null = null
+  const current = async (): Promise<string> => {
+    const now = Date.now()
+    if (built !== null && now - built.at < Math.min(cfg.exposeEveryMs, 10 * built.tookMs)) return built.text
+    if (building !== null) return await building
+    building = (async () => {
+      const t0 = performance.now()
+      const text = await exposition.render(now)
+      built = { text, at: now, tookMs: performance.now() - t0 }
+      refreshGauges()
+      return text
+    })()
+    try { return await building } finally { building = null }
+  }
   app.get('/fleet/metrics', async (_req, reply) => {
-    const text = await exposition.render(Date.now())
-    refreshGauges()
+    const text = await current()
     void reply.header('content-type', exposition.contentType)
     return text
   })
@@ -61,8 +77,9 @@ export const fleetPlugin: FastifyPluginAsync<FleetOptions> = async (app: Fastify
         throw new DaytwoError('UNAUTHORIZED')
       }
     })
-    api.post('/api/v1/metrics', async (req) => {
+    api.post('/api/v1/metrics', async (req, reply) => {
       const raw = req.body
+      let release = () => {}
       try {
         if (!Buffer.isBuffer(raw)) throw new DaytwoError('BAD_REPORT', 'expected a JSON body (content-type application/json)')
         const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
@@ -70,10 +87,16 @@ export const fleetPlugin: FastifyPluginAsync<FleetOptions> = async (app: Fastify
         let body = raw
         if (encoding === 'gzip') {
           try {
-            body = await gunzip(raw, { maxOutputLength: cfg.maxReportBytes })
+            ({ body, release } = await inflate(raw, cfg.maxReportBytes, opts.inflateBudget))
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new DaytwoError('BATCH_TOO_LARGE', String(cfg.maxReportBytes))
-            throw new DaytwoError('BAD_REPORT', `gzip: ${(err as Error).message}`)
+            if (!(err instanceof InflateError)) throw err
+            if (err.failure === 'busy') {
+              drop('inflate_busy', 1)
+              void reply.header('retry-after', '1')
+              reports.inc({ code: '503' })
+              throw err.error
+            }
+            throw err.failure === 'malformed' ? new DaytwoError('BAD_REPORT', err.message) : err.error
           }
         }
         let parsed: unknown
@@ -84,9 +107,12 @@ export const fleetPlugin: FastifyPluginAsync<FleetOptions> = async (app: Fastify
         return result
       } catch (err) {
         const status = err instanceof DaytwoError ? err.statusCode : 500
+        if (status === 503) throw err
         if (status === 400 || status === 413 || status === 415) drop('malformed_report', 1, (err as Error).message)
         reports.inc({ code: String(status) })
         throw err
+      } finally {
+        release()
       }
     })
   })

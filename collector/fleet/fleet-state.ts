@@ -35,7 +35,8 @@ export interface FleetInstance extends Instance {
 
 interface NodeState { lastReportMs: number, startedMs: number, self: Instance }
 
-export type FleetDrop = (reason: 'series_limit' | 'unknown_metric' | 'malformed_sample', count: number, detail?: string) => void
+export type LimitReason = 'series_limit' | 'node_series_limit' | 'fleet_series_limit'
+export type FleetDrop = (reason: LimitReason | 'unknown_metric' | 'malformed_sample', count: number, detail?: string) => void
 
 export interface ApplyResult { accepted: number, dropped: number }
 
@@ -44,6 +45,10 @@ export class FleetState {
   readonly nodes = new Map<string, NodeState>()
   /** deployment\0job → series held across its instances. */
   private readonly jobSeries = new Map<string, number>()
+  // What the whole fleet and each node (forwarder) hold, each instance counting as its series
+  // plus one (its up/silent/first-seen state), so many empty instances are bounded too.
+  private readonly nodeUnits = new Map<string, number>()
+  private totalUnits = 0
 
   constructor (private readonly cfg: FleetConfig, private readonly log: Logger, private readonly drop: FleetDrop) {}
 
@@ -61,14 +66,21 @@ export class FleetState {
 
     // Group the samples by instance, checking each against the catalog.
     const byInstance = new Map<string, { inst: Instance, families: Map<FamilyName, Sample[]> }>()
+    // A node can never hold more instances than maxSeriesPerNode: samples of instances past
+    // that are dropped here, before any state is built for them.
+    let beyond = 0
     const group = (i: Instance) => {
       const k = instanceKey(i)
       let g = byInstance.get(k)
-      if (!g) { g = { inst: { deployment: i.deployment, job: i.job, index: i.index }, families: new Map() }; byInstance.set(k, g) }
+      if (!g) {
+        if (byInstance.size >= this.cfg.maxSeriesPerNode) return null
+        g = { inst: { deployment: i.deployment, job: i.job, index: i.index }, families: new Map() }
+        byInstance.set(k, g)
+      }
       return g
     }
-    for (const i of report.instances) group(i)
     group(report.self)
+    for (const i of report.instances) if (group(i) === null) beyond++
     let unknown = 0; let malformed = 0
     for (const [name, list] of Object.entries(report.samples)) {
       if (!isFamily(name)) { unknown += list.length; continue }
@@ -76,6 +88,7 @@ export class FleetState {
       for (const s of list as unknown[]) {
         if (!checkSample(spec, s)) { malformed++; continue }
         const g = group({ deployment: s[0][0]!, job: s[0][1]!, index: s[0][2]! })
+        if (g === null) { beyond++; continue }
         let fl = g.families.get(name)
         if (!fl) { fl = []; g.families.set(name, fl) }
         fl.push(s)
@@ -85,11 +98,20 @@ export class FleetState {
     if (malformed > 0) this.drop('malformed_sample', malformed, `from node ${node}`)
 
     const ages = new Map(report.instances.map((i) => [instanceKey(i), i.lastLineAgeMs]))
-    let accepted = 0; let limited = 0
+    let accepted = 0
+    const limited: Record<LimitReason, number> = { series_limit: 0, node_series_limit: beyond, fleet_series_limit: 0 }
     for (const [k, g] of byInstance) {
       const key = node + '\0' + k
       let inst = this.instances.get(key)
       if (!inst) {
+        const full = (this.nodeUnits.get(node) ?? 0) + 1 > this.cfg.maxSeriesPerNode ? 'node_series_limit' : this.totalUnits + 1 > this.cfg.maxSeries ? 'fleet_series_limit' : null
+        if (full !== null) {
+          let n = 0
+          for (const l of g.families.values()) n += l.length
+          limited[full] += Math.max(1, n)
+          continue
+        }
+        this.addUnits(node, 1)
         inst = { ...g.inst, node, firstSeenMs: now, lastReportedMs: now, lastLineMs: null, families: new Map(), series: 0, up: true, silent: false, events: new Map(), eventBase: new Map() }
         this.instances.set(key, inst)
         this.event(inst, 'instance_first_seen', 1)
@@ -100,18 +122,41 @@ export class FleetState {
       this.countEvents(inst, g.families, restarted)
       const r = this.replaceSeries(inst, g.families)
       accepted += r.accepted
-      limited += r.limited
+      limited[r.reason] += r.limited
     }
-    if (limited > 0) this.drop('series_limit', limited, `collector.fleet.maxSeriesPerJob=${this.cfg.maxSeriesPerJob} reached (node ${node})`)
+    const setting: Record<LimitReason, string> = {
+      series_limit: `maxSeriesPerJob=${this.cfg.maxSeriesPerJob}`,
+      node_series_limit: `maxSeriesPerNode=${this.cfg.maxSeriesPerNode}`,
+      fleet_series_limit: `maxSeries=${this.cfg.maxSeries}`
+    }
+    let dropped = 0
+    for (const reason of Object.keys(limited) as LimitReason[]) {
+      if (limited[reason] === 0) continue
+      dropped += limited[reason]
+      this.drop(reason, limited[reason], `collector.fleet.${setting[reason]} reached (node ${node})`)
+    }
     this.sweep(now)
-    return { accepted, dropped: unknown + malformed + limited }
+    return { accepted, dropped: unknown + malformed + dropped }
   }
 
-  /** Keep at most maxSeriesPerJob series per deployment/job: the instance's earlier series first. */
-  private replaceSeries (inst: FleetInstance, families: Map<FamilyName, Sample[]>): { accepted: number, limited: number } {
+  private addUnits (node: string, n: number): void {
+    const left = (this.nodeUnits.get(node) ?? 0) + n
+    if (left > 0) this.nodeUnits.set(node, left)
+    else this.nodeUnits.delete(node)
+    this.totalUnits += n
+  }
+
+  /** Keep at most maxSeriesPerJob series per deployment/job (and the node's and fleet's caps): the instance's earlier series first. */
+  private replaceSeries (inst: FleetInstance, families: Map<FamilyName, Sample[]>): { accepted: number, limited: number, reason: LimitReason } {
     const jk = inst.deployment + '\0' + inst.job
     const others = (this.jobSeries.get(jk) ?? 0) - inst.series
-    let room = Math.max(0, this.cfg.maxSeriesPerJob - others)
+    const rooms: Array<[LimitReason, number]> = [
+      ['series_limit', this.cfg.maxSeriesPerJob - others],
+      ['node_series_limit', this.cfg.maxSeriesPerNode - ((this.nodeUnits.get(inst.node) ?? 0) - inst.series)],
+      ['fleet_series_limit', this.cfg.maxSeries - (this.totalUnits - inst.series)]
+    ]
+    const [reason, tightest] = rooms.reduce((a, b) => b[1] < a[1] ? b : a)
+    let room = Math.max(0, tightest)
     let limited = 0
     const kept = new Map<FamilyName, Sample[]>()
     for (const [name, list] of families) {
@@ -122,9 +167,10 @@ export class FleetState {
     }
     const count = [...kept.values()].reduce((n, l) => n + l.length, 0)
     inst.families = kept
+    this.addUnits(inst.node, count - inst.series)
     inst.series = count
     this.jobSeries.set(jk, others + count)
-    return { accepted: count, limited }
+    return { accepted: count, limited, reason }
   }
 
   private countEvents (inst: FleetInstance, families: Map<FamilyName, Sample[]>, restarted: boolean): void {
@@ -154,6 +200,7 @@ export class FleetState {
         const left = (this.jobSeries.get(jk) ?? 0) - inst.series
         if (left > 0) this.jobSeries.set(jk, left)
         else this.jobSeries.delete(jk)
+        this.addUnits(inst.node, -(inst.series + 1))
         this.log.info({ event: 'instance_removed', deployment: inst.deployment, job: inst.job, index: inst.index, node: inst.node }, `instance removed after ${this.cfg.graceMs} ms without a report: ${inst.deployment}/${inst.job}/${inst.index} on ${inst.node}`)
         continue
       }

@@ -31,6 +31,9 @@ export const fleetSchema = z.object({
   silentAfterMs: z.number().int().min(100).default(300000).describe('An instance that wrote no log line for this long is silent (`daytwo_instance_silent` 1).'),
   graceMs: z.number().int().min(100).default(600000).describe('Series of an instance not reported for this long are removed from `/fleet/metrics`.'),
   maxSeriesPerJob: z.number().int().min(1).default(5000).describe('Most series one deployment/job may have across its instances; further samples are dropped and counted (`daytwo_collector_fleet_dropped_total{reason="series_limit"}`).'),
+  maxSeriesPerNode: z.number().int().min(1).default(20000).describe('Most series one node\'s forwarder may have held for it (each instance counts one more, for its up/silent state); further instances and samples are dropped and counted (`reason="node_series_limit"`).'),
+  maxSeries: z.number().int().min(1).default(200000).describe('Most series the whole fleet may hold, counted as for maxSeriesPerNode; further ones are dropped and counted (`reason="fleet_series_limit"`).'),
+  exposeEveryMs: z.number().int().min(0).default(5000).describe('`/fleet/metrics` is answered from an exposition built at most this often (0: at every scrape); scrapes in between get the same text.'),
   maxReportBytes: z.number().int().min(1024).default(8388608).describe('Largest metrics report accepted, once decompressed.')
 }).strict()
 

@@ -64,7 +64,7 @@ test('RE2 syntax: (?i), (?P<name>…) and flags work; backreferences, lookaround
   assert.equal(compileRegex('(?P<code>5\\d\\d)', true).test('503'), true)
   assert.equal(compileRegex('(?s)a.b', false).test('a\nb'), true)
   assert.equal(compileRegex('a.b', false).test('a\nb'), false)
-  for (const [p, why] of [['(?=a*a*b)', 'lookahead'], ['x(?<!y)', 'lookbehind'], ['(a)\\1*\\1*b', 'backreferences'], ['a{0,3000}a{0,3000}b', 'invalid repeat count'], ['[', 'missing closing ]']]) {
+  for (const [p, why] of [['(?=a*a*b)', 'lookahead'], ['x(?<!y)', 'lookbehind'], ['(a)\\1*\\1*b', 'backreferences'], ['a{0,3000}a{0,3000}b', 'invalid repeat count'], ['[', 'missing closing ]'], ['(a|b)'.repeat(500), 'pattern too large']]) {
     assert.throws(() => compileRegex(p!, false), (err: unknown) => err instanceof DaytwoError && err.code === 'DAYTWO_ERR_BAD_LOGQL' && err.message.includes(why!), p)
   }
 })

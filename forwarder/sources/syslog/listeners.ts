@@ -26,6 +26,8 @@ export interface ListenerEvents {
   /** A connection ended inside an octet-counted frame, or its octet count lied. */
   lost (transport: Transport, reason: 'syslog_truncated_frame' | 'syslog_octet_count_mismatch', bytes: number): void
   connections (transport: Transport, delta: number): void
+  /** A connection closed by us: idle past idleTimeoutMs, or the longest idle one, to make room for a new sender. */
+  closed (transport: Transport, reason: 'idle_timeout' | 'evicted_idle'): void
 }
 
 export interface Listener {
@@ -73,20 +75,32 @@ export interface StreamListenerOptions {
   port: number
   maxBytes: number
   maxConnections: number
+  /** A connection that sends nothing for this long is closed (0: never). */
+  idleTimeoutMs: number
   tls?: { certFile: string, keyFile: string }
 }
 
 export async function listenStream (opts: StreamListenerOptions, ev: ListenerEvents, log: Logger): Promise<Listener> {
   const transport: Transport = opts.tls ? 'tls' : 'tcp'
   const u = url(transport, opts.host, opts.port)
-  /** Every TCP connection, TLS ones also before and after their handshake. */
-  const sockets = new Set<Socket>()
+  /** Every TCP connection, TLS ones also before and after their handshake, with when it last sent a byte. */
+  const sockets = new Map<Socket, number>()
   const onConnection = (sock: Socket) => {
     ev.connections(transport, 1)
     const peer = sock.remoteAddress ?? ''
     const splitter = new FrameSplitter(opts.maxBytes)
     const rx = ev.receiver(transport, u, peer)
+    // The TCP socket under a TLS one (Node keeps it as _parent) is the one in `sockets`.
+    const raw = (sock as unknown as { _parent?: Socket })._parent ?? sock
+    if (opts.idleTimeoutMs > 0) {
+      sock.setTimeout(opts.idleTimeoutMs, () => {
+        ev.closed(transport, 'idle_timeout')
+        log.debug({ peer, listener: u }, 'syslog connection idle: closing it')
+        sock.destroy()
+      })
+    }
     sock.on('data', (chunk: Buffer) => {
+      if (sockets.has(raw)) sockets.set(raw, Date.now())
       rx.begin(chunk)
       const err = splitter.push(chunk, rx)
       rx.end()
@@ -121,11 +135,27 @@ export async function listenStream (opts: StreamListenerOptions, ev: ListenerEve
   } else {
     server = createTcpServer(onConnection)
   }
+  // At maxConnections, a new connection closes the one idle longest rather than being
+  // refused: silent connections cannot keep a real sender out. (A TLS connection still in
+  // its handshake counts as idle since it connected; Node ends handshakes after 120 s.)
   server.on('connection', (raw: Socket) => {
-    sockets.add(raw)
+    if (sockets.size >= opts.maxConnections) {
+      let oldest: Socket | undefined
+      let at = Infinity
+      for (const [s, t] of sockets) if (t < at) { at = t; oldest = s }
+      if (oldest !== undefined) {
+        sockets.delete(oldest)
+        ev.closed(transport, 'evicted_idle')
+        oldest.destroy()
+      }
+    }
+    sockets.set(raw, Date.now())
     raw.once('close', () => sockets.delete(raw))
+    if (opts.tls && opts.idleTimeoutMs > 0) {
+      // Until the handshake is done the TLS socket has no timer of its own.
+      raw.setTimeout(opts.idleTimeoutMs, () => { ev.closed(transport, 'idle_timeout'); raw.destroy() })
+    }
   })
-  server.maxConnections = opts.maxConnections
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new DaytwoError('CONFIG', `cannot listen for syslog on ${u}: ${err.message}`)))
     server.listen(opts.port, opts.host, () => resolve())
@@ -135,9 +165,9 @@ export async function listenStream (opts: StreamListenerOptions, ev: ListenerEve
     url: u,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const s of sockets) s.end()
+      for (const s of sockets.keys()) s.end()
       // Senders that do not close their side within a moment are cut off.
-      const timer = setTimeout(() => { for (const s of sockets) s.destroy() }, 1000)
+      const timer = setTimeout(() => { for (const s of sockets.keys()) s.destroy() }, 1000)
       await closed
       clearTimeout(timer)
     }

@@ -11,16 +11,21 @@ export const FORMATS = ['rfc5424', 'rfc3164', 'none'] as const
 export interface SyslogMetrics {
   messages: ReturnType<typeof counter>
   connections: Gauge
+  closed: ReturnType<typeof counter>
 }
 
 export function syslogMetrics (registry: Registry, spool: DiskSpool): SyslogMetrics {
   const p = 'daytwo_forwarder_syslog'
   const m: SyslogMetrics = {
     messages: counter(registry, `${p}_messages_total`, 'Syslog messages received, by transport and header format (none: no header, the whole frame kept as the message).', ['transport', 'format']),
-    connections: new Gauge({ name: `${p}_connections`, help: 'Open syslog TCP/TLS connections.', labelNames: ['transport'], registers: [registry] })
+    connections: new Gauge({ name: `${p}_connections`, help: 'Open syslog TCP/TLS connections.', labelNames: ['transport'], registers: [registry] }),
+    closed: counter(registry, `${p}_connections_closed_total`, 'Syslog TCP/TLS connections the forwarder closed, by reason: idle_timeout (nothing sent for forwarder.syslog.idleTimeoutMs), evicted_idle (the longest idle, closed at maxConnections to let a new sender in).', ['transport', 'reason'])
   }
   for (const t of TRANSPORTS) for (const f of FORMATS) m.messages.inc({ transport: t, format: f }, 0)
-  for (const t of ['tcp', 'tls']) m.connections.set({ transport: t }, 0)
+  for (const t of ['tcp', 'tls']) {
+    m.connections.set({ transport: t }, 0)
+    for (const reason of ['idle_timeout', 'evicted_idle']) m.closed.inc({ transport: t, reason }, 0)
+  }
   new Gauge({ name: `${p}_spool_bytes`, help: 'Bytes in the syslog spool (segment files).', registers: [registry], collect () { this.set(spool.bytes) } }) // eslint-disable-line no-new
   new Gauge({ name: `${p}_spool_messages`, help: 'Spooled messages the collector has not acknowledged yet.', registers: [registry], collect () { this.set(spool.pending) } }) // eslint-disable-line no-new
   new Gauge({ name: `${p}_spool_segments`, help: 'Syslog spool segment files.', registers: [registry], collect () { this.set(spool.segmentCount) } }) // eslint-disable-line no-new

@@ -86,14 +86,15 @@ export class SyslogSource {
     const ev: ListenerEvents = {
       receiver: (transport, listener, peer) => new SyslogReceiver(this.rx, transport, listener, peer),
       lost: (_transport, reason, bytes) => this.metrics.drop(reason, 1, bytes > 0 ? `${bytes} bytes of an unfinished frame` : undefined),
-      connections: (transport, delta) => this.m.connections.inc({ transport }, delta)
+      connections: (transport, delta) => this.m.connections.inc({ transport }, delta),
+      closed: (transport, reason) => this.m.closed.inc({ transport, reason })
     }
     try {
       if (s.udpPort !== 0) this.listeners.push(await listenUdp(s.host, s.udpPort, s.maxMessageBytes, ev))
-      if (s.tcpPort !== 0) this.listeners.push(await listenStream({ host: s.host, port: s.tcpPort, maxBytes: s.maxMessageBytes, maxConnections: s.maxConnections }, ev, this.log))
+      if (s.tcpPort !== 0) this.listeners.push(await listenStream({ host: s.host, port: s.tcpPort, maxBytes: s.maxMessageBytes, maxConnections: s.maxConnections, idleTimeoutMs: s.idleTimeoutMs }, ev, this.log))
       if (s.tlsPort !== 0) {
         if (s.tlsCertFile === '' || s.tlsKeyFile === '') throw new DaytwoError('CONFIG', 'forwarder.syslog.tlsPort is set: forwarder.syslog.tlsCertFile and tlsKeyFile must name a PEM certificate and its key')
-        this.listeners.push(await listenStream({ host: s.host, port: s.tlsPort, maxBytes: s.maxMessageBytes, maxConnections: s.maxConnections, tls: { certFile: s.tlsCertFile, keyFile: s.tlsKeyFile } }, ev, this.log))
+        this.listeners.push(await listenStream({ host: s.host, port: s.tlsPort, maxBytes: s.maxMessageBytes, maxConnections: s.maxConnections, idleTimeoutMs: s.idleTimeoutMs, tls: { certFile: s.tlsCertFile, keyFile: s.tlsKeyFile } }, ev, this.log))
       }
     } catch (err) {
       await this.stop()
