@@ -3,8 +3,8 @@ import { recordId } from '../../core/record.js'
 import { ingestFields } from '../search-engine/fields.js'
 import { nsToIso } from './timestamp.js'
 
-// Records → bulk NDJSON, by concatenation onto a per-stream cached tail (STYLE.md "Hot
-// paths"). Field names follow ECS where ECS has one; dotted keys in _source are what the
+// Records → bulk NDJSON, by concatenation onto a per-stream cached tail (no object and
+// JSON.stringify per record on this hot path). Field names follow ECS where ECS has one; dotted keys in _source are what the
 // index template maps (see templates.ts), and what reader.ts reads back.
 
 /** The constant part of every document of a stream, after the per-line fields. */

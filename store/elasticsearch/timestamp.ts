@@ -1,6 +1,6 @@
 // Nanosecond timestamps <-> the ISO strings Elasticsearch's `date_nanos` takes and returns.
 // The wire carries Unix ns as a decimal string; we never go through a JS number so the nine
-// fractional digits survive (DESIGN.md "The record").
+// fractional digits survive (docs/architecture.md "The record").
 
 let cachedSec = ''
 let cachedPrefix = ''
