@@ -32,8 +32,7 @@ const specs = {
   UNSUPPORTED_LOGQL: { status: 400, message: 'daytwo does not support this LogQL yet: %s' },
   // 499 as Loki (and nginx) answer a request whose client went away first.
   QUERY_CANCELLED: { status: 499, message: 'the query was cancelled: %s' },
-  QUERY_TIMEOUT: { status: 504, message: 'the query did not finish within %s ms (query.timeoutMs); narrow its time range or selector' },
-  QUERY_LIMIT: { status: 400, message: '%s' }
+  QUERY_TIMEOUT: { status: 504, message: 'the query did not finish within %s ms (query.timeoutMs); narrow its time range or selector' }
 } as const
 
 export type ErrorName = keyof typeof specs

@@ -4,10 +4,10 @@
 
 export type { Labels } from '../../core/stream-labels.js'
 export { serviceName, streamLabels } from '../../core/stream-labels.js'
-import type { Labels } from '../../core/stream-labels.js'
+import { PER_LINE_LABELS, type Labels } from '../../core/stream-labels.js'
 
-/** Labels that differ line by line. */
-export const LINE_LABELS = ['stream', 'level', 'detected_level'] as const
+/** Labels that differ line by line (core/stream-labels.ts). */
+export const LINE_LABELS = [...PER_LINE_LABELS]
 
 // A line's level is found once, by core/level.ts, where the line enters the store.
 export { detectLevel, syslogSeverityLevel as severityLevel } from '../../core/level.js'

@@ -71,7 +71,7 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
       return success({ resultType: 'streams', result: r.result, stats: stats({ ...r, startedAt }) })
     }
     const steps = instant ? 1 : stepCount(startNs, endNs, stepNs)
-    const ctx: EvalContext = { store, org, startNs, stepNs, steps, read: newStats(), subqueries: 0, signal }
+    const ctx: EvalContext = { store, org, startNs, stepNs, steps, read: newStats(), signal }
     let v = await evalMetric(expr as MetricExpr, ctx)
     const read = { linesProcessed: ctx.read.lines, bytesProcessed: ctx.read.bytes }
     if (typeof v === 'number') {

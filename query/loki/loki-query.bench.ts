@@ -47,7 +47,7 @@ async function metric (q: string): Promise<number> {
   const stepNs = 60_000_000_000n
   const steps = stepCount(t0, endNs, stepNs)
   const read = { lines: 0, bytes: 0, blocks: 0, skipped: 0 }
-  await evalMetric(parseLogQL(q) as MetricExpr, { store, org: undefined, startNs: t0, stepNs, steps, read, subqueries: 0 })
+  await evalMetric(parseLogQL(q) as MetricExpr, { store, org: undefined, startNs: t0, stepNs, steps, read })
   return read.lines
 }
 

@@ -21,13 +21,9 @@ export interface EvalContext {
   steps: number
   /** What the store read, over every sub-query. */
   read: ReadStats
-  /** Range aggregations evaluated so far (bounded by MAX_SUBQUERIES). */
-  subqueries: number
   signal?: AbortSignal
 }
 
-/** Range aggregations one query may hold: each reads its selection once. */
-export const MAX_SUBQUERIES = 32
 
 /** Series a range function may hold before aggregation: Loki's max_query_series default, or more while they fit MAX_CELLS points. */
 export const MAX_SERIES = 500
@@ -74,7 +70,6 @@ async function rangeAgg (expr: Extract<MetricExpr, { kind: 'range' }>, ctx: Eval
   const lastNs = startNs + stepNs * BigInt(steps - 1)
   const fromNs = startNs - expr.rangeNs + 1n
   if (Number(lastNs - fromNs) > Number.MAX_SAFE_INTEGER) throw new DaytwoError('BAD_LOGQL', 'the query spans more than 104 days; narrow the time range')
-  if (++ctx.subqueries > MAX_SUBQUERIES) throw new DaytwoError('QUERY_LIMIT', `the query has more than ${MAX_SUBQUERIES} range aggregations; split it into several queries`)
   const wantBytes = expr.fn === 'bytes_over_time' || expr.fn === 'bytes_rate'
   const q = question(expr.log)
   const labeler = new LineLabeler()

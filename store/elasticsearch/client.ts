@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch'
 import type { ElasticsearchConfig } from '../../core/config/elasticsearch.js'
 import type { DaytwoError } from '../../core/errors.js'
-import { EngineError, countRequest, fatal as engineFatal, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
+import { EngineError, countRequest, responseError, fatal as engineFatal, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
 
 export const USER_AGENT = 'daytwo/0.1.0 (elasticsearch store)'
 
@@ -52,12 +52,7 @@ function toEngineError (err: unknown, url: string): EngineError {
   if (err instanceof errors.ProductNotSupportedError) {
     return new EngineError('not-product', `${url} answered without the header x-elastic-product: Elasticsearch, so it is not Elasticsearch (or a proxy strips the header); check store.elasticsearch.url`)
   }
-  if (err instanceof errors.ResponseError) {
-    const body = err.body as { error?: { type?: string, reason?: string } | string } | undefined
-    const e = body?.error
-    const why = typeof e === 'string' ? e : e ? `${e.type ?? ''}: ${e.reason ?? ''}` : err.message
-    return new EngineError('response', `HTTP ${err.statusCode ?? '?'} ${why}`, err.statusCode ?? undefined, err.body)
-  }
+  if (err instanceof errors.ResponseError) return responseError(err.statusCode, err.body, err.message)
   if (err instanceof errors.RequestAbortedError) return new EngineError('aborted', 'request aborted')
   if (err instanceof errors.ConnectionError) return new EngineError('connection', `cannot connect to ${url}: ${err.message}`)
   if (err instanceof errors.TimeoutError) return new EngineError('timeout', `request to ${url} timed out`)

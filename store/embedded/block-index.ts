@@ -1,3 +1,4 @@
+import { STDIOS } from '../stream-filter.js'
 import { LEVELS } from '../../core/level.js'
 
 // What the embedded store keeps beside each block so that a query need not decode it (the
@@ -14,7 +15,7 @@ import { LEVELS } from '../../core/level.js'
 //            contain".
 
 /** A line's stdio as a cell coordinate: none, stdout, stderr. */
-export const STDIOS = ['', 'stdout', 'stderr'] as const
+export { STDIOS }
 export const CELLS = STDIOS.length * LEVELS.length
 
 /** The index of a stdio in STDIOS ('-' is the E record's way of saying none); -1 for any other value. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Client, errors, type ClientOptions } from '@opensearch-project/opensearch'
 import type { OpenSearchConfig } from '../../core/config/elasticsearch.js'
-import { EngineError, countRequest, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
+import { EngineError, countRequest, responseError, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
 
 export const USER_AGENT = 'daytwo/0.1.0 (opensearch store)'
 
@@ -53,12 +53,7 @@ export function createOpenSearchClient (cfg: OpenSearchConfig): EngineClient {
 }
 
 function toEngineError (err: unknown, url: string): EngineError {
-  if (err instanceof errors.ResponseError) {
-    const body = err.body as { error?: { type?: string, reason?: string } | string } | undefined
-    const e = body?.error
-    const why = typeof e === 'string' ? e : e ? `${e.type ?? ''}: ${e.reason ?? ''}` : err.message
-    return new EngineError('response', `HTTP ${err.statusCode ?? '?'} ${why}`, err.statusCode ?? undefined, err.body)
-  }
+  if (err instanceof errors.ResponseError) return responseError(err.statusCode, err.body, err.message)
   if (err instanceof errors.RequestAbortedError) return new EngineError('aborted', 'request aborted')
   if (err instanceof errors.TimeoutError) return new EngineError('timeout', `request to ${url} timed out`)
   if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) return new EngineError('connection', `cannot connect to ${url}: ${(err as Error).message}`)

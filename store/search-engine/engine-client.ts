@@ -44,6 +44,13 @@ export interface EngineClient {
 }
 
 /** HTTP status of a failed request, or undefined when there was no response. */
+/** An engine's HTTP error answer as one EngineError: both clients' ResponseError carry the same body. */
+export function responseError (statusCode: number | null | undefined, body: unknown, message: string): EngineError {
+  const e = (body as { error?: { type?: string, reason?: string } | string } | undefined)?.error
+  const why = typeof e === 'string' ? e : e ? `${e.type ?? ''}: ${e.reason ?? ''}` : message
+  return new EngineError('response', `HTTP ${statusCode ?? '?'} ${why}`, statusCode ?? undefined, body)
+}
+
 export function statusOf (err: unknown): number | undefined {
   return err instanceof EngineError ? err.status : undefined
 }
