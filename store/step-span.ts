@@ -5,9 +5,10 @@ import type { TsParts } from '../core/frames.js'
 
 /**
  * The steps whose window (t - range, t] holds a line d ns after the first step: k with
- * d <= k·step < d + range, as [kMin, kEnd) clipped to [0, steps).
+ * d <= k·step < d + range, as [kMin, kEnd) clipped to [0, steps), written into `out` (a hot
+ * path passes one array for all its lines rather than make one per line).
  */
-export function stepSpan (d: number, step: number, range: number, steps: number): [number, number] {
+export function stepSpan (d: number, step: number, range: number, steps: number, out: [number, number] = [0, 0]): [number, number] {
   let kMin = Math.ceil(d / step)
   if (kMin * step < d) kMin++
   if ((kMin - 1) * step >= d) kMin--
@@ -16,7 +17,9 @@ export function stepSpan (d: number, step: number, range: number, steps: number)
   if ((kEnd - 1) * step >= d + range) kEnd--
   if (kMin < 0) kMin = 0
   if (kEnd > steps) kEnd = steps
-  return [kMin, kEnd]
+  out[0] = kMin
+  out[1] = kEnd
+  return out
 }
 
 /** Nanoseconds from `a` to `b`, exact while under 2^53 (104 days). */

@@ -123,8 +123,13 @@ export function before (a: TsParts, b: TsParts): boolean {
 }
 
 
+/** stepSpan's answer for the line at hand, reused line after line. */
+const SPAN: [number, number] = [0, 0]
+
 function addSample (out: SamplesOut, spec: ScanSpec, sid: number, cell: number, t: TsParts, bytes: number): void {
-  const [kMin, kEnd] = stepSpan(nsBetween(spec.start!, t), spec.step!, spec.range!, spec.steps!)
+  stepSpan(nsBetween(spec.start!, t), spec.step!, spec.range!, spec.steps!, SPAN)
+  const kMin = SPAN[0]
+  const kEnd = SPAN[1]
   if (kMin >= kEnd) return
   const key = sid * 64 + cell
   let acc = out.get(key)
