@@ -1,10 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs'
+import { closeSync, openSync, renameSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaytwo, tempDir, waitFor, type DaytwoProcess } from '../helpers/daytwo-process.js'
-import { operatorToken } from '../helpers/query-api.js'
-import { decodeGroup } from '../../core/wire.js'
+import { copytruncate, startBoshDaytwo, storedMessages, type BoshDaytwo } from '../helpers/bosh-daytwo.js'
+import { startDaytwo, waitFor } from '../helpers/daytwo-process.js'
 
 // Rotation in place, as hand-written rotation scripts do it: `cp app.log app.log.1 && : >
 // app.log`, where the copy lands on the previous copy (cp over an existing file keeps its
@@ -40,10 +39,7 @@ class Writer {
 
 /** `cp app.log app.log.1 && : > app.log`: the copy overwrites app.log.1 in place (same inode). */
 function copyOntoCopy (path: string): void {
-  copyFileSync(path, path + '.1')
-  const fd = openSync(path, 'r+')
-  ftruncateSync(fd, 0)
-  closeSync(fd)
+  copytruncate(path, '.1')
 }
 
 /** `mv app.log app.log.1` (the previous app.log.1 is gone) and the application reopens. */
@@ -52,33 +48,7 @@ function renameAndCreate (path: string, w: Writer): void {
   w.reopen()
 }
 
-interface Ctx { dir: string, cfg: Record<string, unknown>, daytwo: DaytwoProcess, logDir: string }
-
-async function start (t: { after: (fn: () => unknown) => void }, job: string): Promise<Ctx> {
-  const tmp = tempDir('daytwo-rip-')
-  const bosh = join(tmp.path, 'bosh')
-  const logDir = join(bosh, job)
-  mkdirSync(logDir, { recursive: true })
-  const cfg = {
-    dataDir: join(tmp.path, 'data'),
-    logLevel: 'warn',
-    forwarder: { podLogRoot: '', containerLogRoot: '', boshLogRoot: bosh, boshSpecFile: join(tmp.path, 'none'), deployment: 'rip', job: 'vm', index: '0', port: 0, scanIntervalMs: 100, pollIntervalMs: 20, checkpointIntervalMs: 50 },
-    collector: { port: 0 },
-    query: { port: 0 }
-  }
-  const ctx: Ctx = { dir: tmp.path, cfg, logDir, daytwo: await startDaytwo('all', cfg, tmp.path) }
-  t.after(async () => { await ctx.daytwo.kill(); tmp.cleanup() })
-  return ctx
-}
-
-async function stored (ctx: Ctx): Promise<string[]> {
-  const token = operatorToken(join(ctx.dir, 'data'))
-  const res = await fetch(`${ctx.daytwo.urls.query}/api/v1/logs?deployment=rip`, { headers: { authorization: `Bearer ${token}` } })
-  if (res.status === 404) return []
-  const out: string[] = []
-  for (const line of (await res.text()).split('\n')) if (line) out.push(...decodeGroup(line).entries.map((e) => e[2]))
-  return out
-}
+type Ctx = BoshDaytwo
 
 async function metric (ctx: Ctx, name: string): Promise<string> {
   const text = await (await fetch(`${ctx.daytwo.urls.forwarder}/metrics`)).text()
@@ -88,9 +58,9 @@ async function metric (ctx: Ctx, name: string): Promise<string> {
 async function expectExactlyOnce (ctx: Ctx, written: string[], label: string): Promise<void> {
   const want = new Set(written)
   let got: string[] = []
-  await waitFor(async () => { got = await stored(ctx); return new Set(got).size >= want.size }, 30000, 150)
+  await waitFor(async () => { got = await storedMessages(ctx); return new Set(got).size >= want.size }, 30000, 150)
   await sleep(400) // a late duplicate would show now
-  got = await stored(ctx)
+  got = await storedMessages(ctx)
   const count = new Map<string, number>()
   for (const l of got) count.set(l, (count.get(l) ?? 0) + 1)
   const missing = written.filter((l) => !count.has(l))
@@ -114,7 +84,7 @@ type Rotation = 'copy' | 'rename'
  * happens while it is down.
  */
 async function scenario (t: { after: (fn: () => unknown) => void }, job: string, plan: (cycle: number) => Rotation, kill: boolean): Promise<void> {
-  const ctx = await start(t, job)
+  const ctx = await startBoshDaytwo(t, job, 'rip')
   const path = join(ctx.logDir, `${job}.log`)
   const w = new Writer(path, job)
   t.after(() => w.close())
@@ -124,7 +94,7 @@ async function scenario (t: { after: (fn: () => unknown) => void }, job: string,
   // them. So a rotation waits, if it must, until the lines it would destroy are stored; on an
   // idle machine it never does, and the forwarder is still reading the live file while each
   // copy and truncation happen.
-  const caughtUp = async (n: number) => await waitFor(async () => new Set(await stored(ctx)).size >= n, 15000, 25)
+  const caughtUp = async (n: number) => await waitFor(async () => new Set(await storedMessages(ctx)).size >= n, 15000, 25)
   await caughtUp(w.lines.length)
   let before = w.lines.length
   for (let c = 0; c < CYCLES; c++) {
@@ -135,7 +105,7 @@ async function scenario (t: { after: (fn: () => unknown) => void }, job: string,
         await ctx.daytwo.kill()
         w.write(30)
         ctx.daytwo = await startDaytwo('all', ctx.cfg, ctx.dir)
-        await waitFor(async () => new Set(await stored(ctx)).size >= w.lines.length, 20000, 50)
+        await waitFor(async () => new Set(await storedMessages(ctx)).size >= w.lines.length, 20000, 50)
       }
     }
     await caughtUp(before)
@@ -144,7 +114,7 @@ async function scenario (t: { after: (fn: () => unknown) => void }, job: string,
     if (r === 'copy') copyOntoCopy(path)
     else renameAndCreate(path, w)
     if (kill && c === (CYCLES * 3) / 4) {
-      await waitFor(async () => new Set(await stored(ctx)).size >= w.lines.length, 20000, 100)
+      await waitFor(async () => new Set(await storedMessages(ctx)).size >= w.lines.length, 20000, 100)
       await ctx.daytwo.kill()
       w.write(10)
       if (plan(c + 1) === 'copy') copyOntoCopy(path)

@@ -1,10 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaytwo, tempDir, waitFor, type DaytwoProcess } from '../helpers/daytwo-process.js'
-import { operatorToken } from '../helpers/query-api.js'
-import { decodeGroup } from '../../core/wire.js'
+import { copytruncate, startBoshDaytwo, storedMessages, type BoshDaytwo } from '../helpers/bosh-daytwo.js'
+import { startDaytwo, waitFor } from '../helpers/daytwo-process.js'
 
 // Rotation on real files, as logrotate and the kubelet do it, with a writer that keeps its
 // file descriptor (as applications do) and a kill -9 of daytwo in the middle of each
@@ -30,46 +29,12 @@ class Writer {
   close (): void { closeSync(this.fd) }
 }
 
-/** What logrotate's copytruncate does: copy the file aside, then truncate it in place. */
-function copytruncate (path: string, suffix: string): void {
-  copyFileSync(path, path + suffix)
-  const fd = openSync(path, 'r+')
-  ftruncateSync(fd, 0)
-  closeSync(fd)
-}
-
-interface Ctx { dir: string, logDir: string, cfg: Record<string, unknown>, daytwo: DaytwoProcess }
-
-async function withDaytwo (t: { after: (fn: () => unknown) => void }, job: string): Promise<Ctx> {
-  const tmp = tempDir('daytwo-rot-')
-  const bosh = join(tmp.path, 'bosh')
-  const logDir = join(bosh, job)
-  mkdirSync(logDir, { recursive: true })
-  const cfg = {
-    dataDir: join(tmp.path, 'data'),
-    logLevel: 'warn',
-    forwarder: { podLogRoot: '', containerLogRoot: '', boshLogRoot: bosh, boshSpecFile: join(tmp.path, 'none'), deployment: 'rot', job: 'vm', index: '0', port: 0, scanIntervalMs: 100, pollIntervalMs: 20, checkpointIntervalMs: 50 },
-    collector: { port: 0 },
-    query: { port: 0 }
-  }
-  const ctx: Ctx = { dir: tmp.path, logDir, cfg, daytwo: await startDaytwo('all', cfg, tmp.path) }
-  t.after(async () => { await ctx.daytwo.kill(); tmp.cleanup() })
-  return ctx
-}
+type Ctx = BoshDaytwo
 
 async function restartAfterKill (ctx: Ctx, whileDown: () => void): Promise<void> {
   await ctx.daytwo.kill()
   whileDown()
   ctx.daytwo = await startDaytwo('all', ctx.cfg, ctx.dir)
-}
-
-async function storedMessages (ctx: Ctx): Promise<string[]> {
-  const token = operatorToken(join(ctx.dir, 'data'))
-  const res = await fetch(`${ctx.daytwo.urls.query}/api/v1/logs?deployment=rot`, { headers: { authorization: `Bearer ${token}` } })
-  if (res.status === 404) return []
-  const out: string[] = []
-  for (const line of (await res.text()).split('\n')) if (line) out.push(...decodeGroup(line).entries.map((e) => e[2]))
-  return out
 }
 
 async function expectExactlyOnce (ctx: Ctx, written: string[]): Promise<void> {
@@ -90,7 +55,7 @@ async function expectExactlyOnce (ctx: Ctx, written: string[]): Promise<void> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 test('rename rotation: lines written to the old file after the rename are still shipped; kill -9 between', async (t) => {
-  const ctx = await withDaytwo(t, 'app')
+  const ctx = await startBoshDaytwo(t, 'app', 'rot')
   const path = join(ctx.logDir, 'app.log')
   const w = new Writer(path, 'rename')
   t.after(() => w.close())
@@ -108,7 +73,7 @@ test('rename rotation: lines written to the old file after the rename are still 
 })
 
 test('copytruncate: the copy\'s tail and the truncated file are both read, nothing twice; kill -9 between', async (t) => {
-  const ctx = await withDaytwo(t, 'ct')
+  const ctx = await startBoshDaytwo(t, 'ct', 'rot')
   const path = join(ctx.logDir, 'ct.log')
   const w = new Writer(path, 'copytruncate')
   t.after(() => w.close())
@@ -128,7 +93,7 @@ test('copytruncate: the copy\'s tail and the truncated file are both read, nothi
 })
 
 test('delete and recreate: the deleted file is read to its end, the new one from its start', async (t) => {
-  const ctx = await withDaytwo(t, 'del')
+  const ctx = await startBoshDaytwo(t, 'del', 'rot')
   const path = join(ctx.logDir, 'del.log')
   let w = new Writer(path, 'deleted')
   const all: string[] = []
@@ -151,7 +116,7 @@ test('delete and recreate: the deleted file is read to its end, the new one from
 })
 
 test('10 rotations a second while writing, with a kill -9 in the middle', async (t) => {
-  const ctx = await withDaytwo(t, 'fast')
+  const ctx = await startBoshDaytwo(t, 'fast', 'rot')
   const path = join(ctx.logDir, 'fast.log')
   const w = new Writer(path, 'fast')
   t.after(() => w.close())
