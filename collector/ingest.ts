@@ -1,29 +1,22 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { TokenSet } from '../core/auth.js'
 import { DaytwoError } from '../core/errors.js'
-import { FRAMES, decodeFrames, entryCount, messageBytes } from '../core/frames.js'
+import { FRAMES, decodeFrames } from '../core/frames.js'
 import { NDJSON, decodeBatch } from '../core/wire.js'
 import type { StreamBatch } from '../core/record.js'
-import type { LogStore, WriteResult } from '../store/log-store.js'
 import { InflateBudget, InflateError, inflate } from './inflate.js'
 import type { CollectorMetrics } from './metrics.js'
-import { EntryBounds, OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE } from './identity/entry-bounds.js'
-import { bindStreams } from './identity/stream-binding.js'
+import type { Intake } from './intake.js'
 
 
 export interface IngestOptions {
-  store: LogStore
+  /** Where decoded batches go (collector/intake.ts). */
+  intake: Intake
   tokens: TokenSet
   metrics: CollectorMetrics
   maxBodyBytes: number
-  /** How far ahead of this clock a line's time may be (collector.maxFutureSkewMs). */
-  maxFutureSkewMs?: number
   /** Inflated bytes all requests in flight may hold at once (collector.inflateBudgetBytes). */
   inflateBudget: InflateBudget
-  /** Enrichment and limits run here, between validation and the store. */
-  transform?: (batches: StreamBatch[]) => StreamBatch[] | Promise<StreamBatch[]>
-  /** After the store committed (accounting); not called when the write failed. */
-  committed?: (batches: StreamBatch[], result: WriteResult) => void
 }
 
 /**
@@ -31,8 +24,7 @@ export interface IngestOptions {
  * 200 only after the store committed it; retries are safe because writes are idempotent.
  */
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, opts) => {
-  const { store, tokens, metrics } = opts
-  const bounds = new EntryBounds(opts.maxFutureSkewMs ?? 3_600_000)
+  const { tokens, metrics } = opts
   /** Which token sent a request (TokenSet.identify): its streams are bound to it. */
   const senders = new WeakMap<object, string>()
   app.addContentTypeParser([FRAMES, NDJSON, 'application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body))
@@ -94,37 +86,8 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
         metrics.batches.inc({ code: '400' })
         throw err
       }
-      let lines = 0
-      let bytes = 0
-      for (const b of batches) {
-        lines += entryCount(b)
-        bytes += messageBytes(b)
-      }
-      // Identity before anything reads the tags: stream ids bound to the sender, lines in range.
-      bindStreams(batches, senders.get(req)!)
-      const inRange = bounds.apply(batches)
-      if (inRange.offsets > 0) metrics.drop(OFFSET_OUT_OF_RANGE, inRange.offsets, 'offset at or above 2^50')
-      if (inRange.times > 0) metrics.drop(TIME_OUT_OF_RANGE, inRange.times, 'time before 1970 or later than collector.maxFutureSkewMs ahead')
-      batches = inRange.batches
-      if (opts.transform) batches = await opts.transform(batches)
-      let result
-      try {
-        // The body is not read again: the store may take it rather than copy it.
-        result = await store.write(batches, { handOff: true })
-      } catch (err) {
-        metrics.reject('store_unavailable', 1, (err as Error).message)
-        metrics.batches.inc({ code: '503' })
-        throw err instanceof DaytwoError ? err : new DaytwoError('STORE_UNAVAILABLE', (err as Error).message)
-      }
-      opts.committed?.(batches, result)
-      metrics.batches.inc({ code: '200' })
-      metrics.recordsReceived.inc(lines)
-      metrics.bytesReceived.inc(bytes)
-      metrics.recordsStored.inc(result.newLines)
-      metrics.bytesStored.inc(result.newBytes)
-      metrics.duplicates.inc(result.lines - result.newLines)
-      // `stored` may include collector notices (rate limits); `received` is what the client sent.
-      return reply.send({ received: lines, stored: result.newLines, duplicates: result.lines - result.newLines })
+      // The body is not read again: the store may take it rather than copy it.
+      return reply.send(await opts.intake.accept(batches, senders.get(req)!, true))
     } finally {
       // The inflated body's share of the budget is given back once the store has it.
       release()

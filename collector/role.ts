@@ -6,6 +6,7 @@ import { createServer, listen } from '../core/server.js'
 import { fleetPlugin } from './fleet/fleet-plugin.js'
 import { InflateBudget } from './inflate.js'
 import { ingestPlugin } from './ingest.js'
+import { Intake } from './intake.js'
 import { OldLineFilter } from './limits/old-lines.js'
 import { collectorMetrics } from './metrics.js'
 import { createTenantPipeline } from './tenants/pipeline.js'
@@ -26,16 +27,15 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const app = createServer({ role: 'collector', registry, log, readiness: () => store.check(), bodyLimit: cfg.maxBodyBytes, limits: config.http, tls })
   // One budget for batches and metric reports; never below one full batch, or a large batch could never pass.
   const inflateBudget = new InflateBudget(Math.max(cfg.inflateBudgetBytes, cfg.maxBodyBytes, cfg.fleet.maxReportBytes))
-  await app.register(ingestPlugin, {
+  // Every receiver's batches take this one path to the store.
+  const intake = new Intake({
     store,
-    inflateBudget,
-    tokens,
     metrics,
-    maxBodyBytes: cfg.maxBodyBytes,
     maxFutureSkewMs: cfg.maxFutureSkewMs,
     transform: (b) => tenants.transform(b),
     committed: (b, r) => tenants.committed(b, r)
   })
+  await app.register(ingestPlugin, { intake, inflateBudget, tokens, metrics, maxBodyBytes: cfg.maxBodyBytes })
   if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log, inflateBudget })
   app.server.on('tlsClientError', (err: Error) => metrics.reject('tls_refused', 1, err.message))
   const url = await listen(app, cfg.host, cfg.port)

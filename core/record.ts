@@ -2,11 +2,22 @@
 // stored grouped by stream (one file generation, or one syslog sender), the stream's tags
 // once and then its entries, as Loki's push API does (see docs/architecture.md "Delivery").
 
+/**
+ * Where a stream's lines came from: the forwarder's own sources (files, syslog, journald) or a
+ * receiver of another agent's protocol (Loki push, OTLP, Elasticsearch _bulk, Fluent forward).
+ */
+export const SOURCES = ['file', 'syslog', 'journald', 'loki', 'otlp', 'elasticsearch', 'fluent'] as const
+export type Source = typeof SOURCES[number]
+
+export function isSource (s: unknown): s is Source {
+  return typeof s === 'string' && (SOURCES as readonly string[]).includes(s)
+}
+
 /** Tags that are the same for every line of a stream. Field names follow ECS where it has one (docs/architecture.md "The record"). */
 export interface StreamTags {
   /** Deterministic stream id: hash of (node, source identity). Entry ids are `${id}:${offset}`. */
   id: string
-  source: 'file' | 'syslog'
+  source: Source
   /** host.name: the node the forwarder runs on. */
   node: string
   deployment: string

@@ -1,5 +1,5 @@
 import { DaytwoError } from './errors.js'
-import { MAX_ATTRIBUTES, type Entry, type StreamBatch, type StreamTags } from './record.js'
+import { isSource, MAX_ATTRIBUTES, SOURCES, type Entry, type StreamBatch, type StreamTags } from './record.js'
 
 // The wire format between roles (forwarder → collector, query → CLI): NDJSON, one line per
 // stream group: {"stream":{…tags},"entries":[["<ts ns>",<offset>,"<message>","<stdio>"],…]}.
@@ -66,7 +66,7 @@ export function checkTags (t: unknown, line: number | string): StreamTags {
     if (v.length > MAX_TAG) throw bad(line, `stream.${k} is longer than ${MAX_TAG}`)
   }
   if ((o.id as string).length === 0) throw bad(line, 'stream.id must not be empty')
-  if (o.source !== 'file' && o.source !== 'syslog') throw bad(line, 'stream.source must be "file" or "syslog"')
+  if (!isSource(o.source)) throw bad(line, `stream.source must be one of ${SOURCES.join(', ')}`)
   for (const k of OPTIONAL_STRINGS) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw bad(line, `stream.${k} must be a string`)
   }

@@ -1,3 +1,4 @@
+import { isSource } from '../../core/record.js'
 import { selectorEquals, type StreamInfo, type StreamSelector } from '../log-store.js'
 
 // streams(): a search of the streams index (see rollups.ts), oldest first, paged with
@@ -26,7 +27,7 @@ export function toStreamInfo (src: Record<string, unknown>): StreamInfo {
   const s = (k: string) => (typeof src[k] === 'string' ? src[k] : '') as string
   const info: StreamInfo = {
     id: s('id'),
-    source: src.source === 'syslog' ? 'syslog' : 'file',
+    source: isSource(src.source) ? src.source : 'file',
     node: s('node'),
     deployment: s('deployment'),
     job: s('job'),

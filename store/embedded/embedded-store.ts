@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
-import type { Entry, StreamBatch } from '../../core/record.js'
+import type { Entry, Source, StreamBatch } from '../../core/record.js'
 import { DaytwoError } from '../../core/errors.js'
 import { framed, type FramedBatch, type FramesBody } from '../../core/frames.js'
 import { selectorEquals, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageRequest, type UsageRow, type WriteResult } from '../log-store.js'
@@ -14,7 +14,7 @@ import { openDatabase } from './schema.js'
 import type { RecordBatch, RetentionOptions, RetentionResult, WriterResult } from './writer.js'
 
 interface StreamRow {
-  sid: bigint, id: string, source: 'file' | 'syslog', node: string, deployment: string, job: string, idx: string, process: string, path: string,
+  sid: bigint, id: string, source: Source, node: string, deployment: string, job: string, idx: string, process: string, path: string,
   namespace: string | null, pod: string | null, container: string | null, org: string, space: string, app: string, labels: string | null,
   first_seen: bigint, last_ts: bigint, lines: bigint, bytes: bigint
 }

@@ -1,0 +1,81 @@
+import { DaytwoError } from '../core/errors.js'
+import { entryCount, messageBytes } from '../core/frames.js'
+import type { StreamBatch } from '../core/record.js'
+import type { LogStore, WriteResult } from '../store/log-store.js'
+import { EntryBounds, OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE } from './identity/entry-bounds.js'
+import { bindStreams } from './identity/stream-binding.js'
+import type { CollectorMetrics } from './metrics.js'
+
+export interface IntakeOptions {
+  store: LogStore
+  metrics: CollectorMetrics
+  /** How far ahead of this clock a line's time may be (collector.maxFutureSkewMs). */
+  maxFutureSkewMs?: number
+  /** Enrichment and limits run here, between validation and the store. */
+  transform?: (batches: StreamBatch[]) => StreamBatch[] | Promise<StreamBatch[]>
+  /** After the store committed (accounting); not called when the write failed. */
+  committed?: (batches: StreamBatch[], result: WriteResult) => void
+}
+
+export interface IntakeResult {
+  /** Lines the client sent. */
+  received: number
+  /** Lines new to the store (may include collector notices, e.g. rate limits). */
+  stored: number
+  /** Lines the store already held (a retry). */
+  duplicates: number
+}
+
+/**
+ * The one path every decoded batch takes into the store, whatever protocol brought it (the
+ * forwarder's own, or a receiver of another agent's): stream ids bound to the sender, lines
+ * outside the accepted offsets and times dropped with a reason, enrichment and limits, the
+ * store write, then the counters. A receiver decodes its protocol into StreamBatch[] and calls
+ * `accept`; what it answers its client follows from the result or the DaytwoError thrown.
+ */
+export class Intake {
+  readonly #opts: IntakeOptions
+  readonly #bounds: EntryBounds
+
+  constructor (opts: IntakeOptions) {
+    this.#opts = opts
+    this.#bounds = new EntryBounds(opts.maxFutureSkewMs ?? 3_600_000)
+  }
+
+  /**
+   * Store `batches` sent by `sender` (TokenSet.identify's name for the token). `handOff`: the
+   * caller will not read the batches' bodies again, so the store may take them rather than copy.
+   */
+  async accept (batches: StreamBatch[], sender: string, handOff = false): Promise<IntakeResult> {
+    const { store, metrics } = this.#opts
+    let lines = 0
+    let bytes = 0
+    for (const b of batches) {
+      lines += entryCount(b)
+      bytes += messageBytes(b)
+    }
+    // Identity before anything reads the tags: stream ids bound to the sender, lines in range.
+    bindStreams(batches, sender)
+    const inRange = this.#bounds.apply(batches)
+    if (inRange.offsets > 0) metrics.drop(OFFSET_OUT_OF_RANGE, inRange.offsets, 'offset at or above 2^50')
+    if (inRange.times > 0) metrics.drop(TIME_OUT_OF_RANGE, inRange.times, 'time before 1970 or later than collector.maxFutureSkewMs ahead')
+    batches = inRange.batches
+    if (this.#opts.transform) batches = await this.#opts.transform(batches)
+    let result: WriteResult
+    try {
+      result = await store.write(batches, { handOff })
+    } catch (err) {
+      metrics.reject('store_unavailable', 1, (err as Error).message)
+      metrics.batches.inc({ code: '503' })
+      throw err instanceof DaytwoError ? err : new DaytwoError('STORE_UNAVAILABLE', (err as Error).message)
+    }
+    this.#opts.committed?.(batches, result)
+    metrics.batches.inc({ code: '200' })
+    metrics.recordsReceived.inc(lines)
+    metrics.bytesReceived.inc(bytes)
+    metrics.recordsStored.inc(result.newLines)
+    metrics.bytesStored.inc(result.newBytes)
+    metrics.duplicates.inc(result.lines - result.newLines)
+    return { received: lines, stored: result.newLines, duplicates: result.lines - result.newLines }
+  }
+}
