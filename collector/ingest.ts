@@ -80,14 +80,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       let batches: StreamBatch[]
       try {
         // The forwarder sends frames; NDJSON stays for other clients (and for reading by eye).
-        batches = req.headers['content-type']?.toLowerCase().startsWith(FRAMES) === true ? decodeFrames(body) : decodeBatch(body.toString('utf8'))
+        // The body is not read again: the store may take it rather than copy it (owned).
+        batches = req.headers['content-type']?.toLowerCase().startsWith(FRAMES) === true ? decodeFrames(body, true, true) : decodeBatch(body.toString('utf8'))
       } catch (err) {
         metrics.reject('malformed_batch', 1, (err as Error).message)
         metrics.batches.inc({ code: '400' })
         throw err
       }
-      // The body is not read again: the store may take it rather than copy it.
-      return reply.send(await opts.intake.accept(batches, senders.get(req)!, true))
+      return reply.send(await opts.intake.accept(batches, senders.get(req)!))
     } finally {
       // The inflated body's share of the budget is given back once the store has it.
       release()

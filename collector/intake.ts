@@ -43,10 +43,10 @@ export class Intake {
   }
 
   /**
-   * Store `batches` sent by `sender` (TokenSet.identify's name for the token). `handOff`: the
-   * caller will not read the batches' bodies again, so the store may take them rather than copy.
+   * Store `batches` sent by `sender` (TokenSet.identify's name for the token). Frames decoded
+   * from an owned body (core/frames.ts) may be taken by the store: do not read them after.
    */
-  async accept (batches: StreamBatch[], sender: string, handOff = false): Promise<IntakeResult> {
+  async accept (batches: StreamBatch[], sender: string): Promise<IntakeResult> {
     const { store, metrics } = this.#opts
     let lines = 0
     let bytes = 0
@@ -63,7 +63,7 @@ export class Intake {
     if (this.#opts.transform) batches = await this.#opts.transform(batches)
     let result: WriteResult
     try {
-      result = await store.write(batches, { handOff })
+      result = await store.write(batches)
     } catch (err) {
       metrics.reject('store_unavailable', 1, (err as Error).message)
       metrics.batches.inc({ code: '503' })

@@ -74,6 +74,11 @@ export const RECORD_INDEX = { width: 5, start: 0, offset: 1, tsHi: 2, tsLo: 3, m
 export interface FramesBody {
   bytes: Buffer
   groups: number
+  /**
+   * Nobody else will read these bytes (a request body, read once): whoever takes every group
+   * of the body may take its memory rather than copy it (decodeFrames' `owned`).
+   */
+  owned?: boolean
 }
 
 /**
@@ -99,7 +104,7 @@ export class FramedBatch implements StreamBatch {
     this.count = index.length / RECORD_INDEX.width
   }
 
-  /** Whether a store took this group's memory (LogStore.write with handOff). */
+  /** Whether a store took this group's memory (an `owned` body, FramesBody). */
   get released (): boolean {
     return this.count > 0 && this.frames.byteLength === 0
   }
@@ -226,7 +231,7 @@ export function entriesOf (records: Buffer): Entry[] {
  * the byte and group. `validate: false` only parses (a forwarder splitting its own batch, whose
  * tags may break limits that only the collector enforces).
  */
-export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
+export function decodeFrames (body: Buffer, validate = true, owned = false): FramedBatch[] {
   const v = new EntryView()
   const ts: TsParts = { hi: 0, lo: 0 }
   const W = RECORD_INDEX.width
@@ -297,7 +302,7 @@ export function decodeFrames (body: Buffer, validate = true): FramedBatch[] {
     bytes += v.msgLen
   }
   close(len)
-  const source: FramesBody = { bytes: body, groups: groups.length }
+  const source: FramesBody = { bytes: body, groups: groups.length, owned }
   return groups.map((g) => new FramedBatch(g.tags, body.subarray(g.start, g.end), index.subarray(g.first * W, g.n * W), g.bytes, source))
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 // Everything daytwo keeps on disk holds tenants' logs or secrets: the embedded store and its
 // WAL, the syslog spool, checkpoints (file paths), tokens. It is private to the user daytwo
 // runs as, whatever the umask it was started with: `logs serve` sets umask 077 before it
-// creates anything (core/cli/serve.ts), and tightens what an older version or a looser umask
+// creates anything (cli/serve.ts), and tightens what an older version or a looser umask
 // left readable by others.
 
 /** The umask every role runs with: files 0600, folders 0700. */

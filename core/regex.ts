@@ -6,7 +6,7 @@ import { DaytwoError } from './errors.js'
 // pattern that would backtrack for minutes on V8's engine (`(?i)a*a*b` on a long line of
 // `a`) takes time proportional to the line, and patterns RE2 cannot express (backreferences,
 // lookaround, repeat counts over 1000) are refused with Go's own error text, as Loki refuses
-// them. re2js is pure JavaScript: measured in regex.bench.ts, it is one to twenty times slower
+// them. re2js is pure JavaScript: measured in bench/regex.bench.ts, it is one to twenty times slower
 // than V8's backtracking engine on ordinary patterns, and twenty to forty times faster than RE2
 // compiled to WebAssembly (re2-wasm), which copies every line into its heap as UTF-8.
 //

@@ -8,8 +8,8 @@ import { parseTimeArg } from '../core/time.js'
 import { NDJSON, encodeGroup, groupPrefix } from '../core/wire.js'
 import type { LogStore, StreamInfo, StreamSelector } from '../store/log-store.js'
 import { orgScope } from './auth.js'
-import { FILE_FRAMES, encodeEndFrame, encodeFileFrame } from './cli/file-frames.js'
-import { fileMatcher } from './cli/file-glob.js'
+import { FILE_FRAMES, encodeEndFrame, encodeFileFrame } from '../core/file-frames.js'
+import { fileMatcher } from './file-glob.js'
 import { singleValuedQuery } from './query-params.js'
 
 export interface LogsApiOptions {
@@ -97,7 +97,7 @@ function bundleOrder (streams: StreamInfo[]): StreamInfo[] {
  *       after: `<stream id>:<offset>,…` to resume. follow=1: after the history, keep the
  *       response open and send new lines as they are stored (a blank line every 15 s when idle).
  *       With `Accept: application/vnd.daytwo.file-frames.v1` and no follow: the same lines as
- *       each bundle file's bytes, in length-prefixed frames (query/cli/file-frames.ts).
+ *       each bundle file's bytes, in length-prefixed frames (core/file-frames.ts).
  */
 export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => {
   const { store } = opts

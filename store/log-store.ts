@@ -81,12 +81,11 @@ export interface UsageRequest {
 export interface LogStore {
   readonly kind: string
   /**
-   * Idempotent by (stream id, offset): returns what was new. Resolves after commit.
-   * `handOff`: the caller will not read these batches' entries again, so the store may take
-   * their memory instead of copying it (the collector's ingest hands over each request body).
-   * The embedded store moves a decoded body only when every group of it is in this write.
+   * Idempotent by (stream id, offset): returns what was new. Resolves after commit. A store
+   * may take the memory of frames whose body is `owned` (core/frames.ts FramesBody) instead
+   * of copying it; their entries are not readable after.
    */
-  write (batches: StreamBatch[], opts?: { handOff?: boolean }): Promise<WriteResult>
+  write (batches: StreamBatch[]): Promise<WriteResult>
   /** Streams matching the selector, oldest first. */
   streams (selector: StreamSelector): Promise<StreamInfo[]>
   /**

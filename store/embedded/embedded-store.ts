@@ -83,18 +83,19 @@ export class EmbeddedStore implements LogStore {
     })
   }
 
-  async write (batches: StreamBatch[], opts: { handOff?: boolean } = {}): Promise<WriteResult> {
+  async write (batches: StreamBatch[]): Promise<WriteResult> {
     // The lines go to the writer as E records and their index (core/frames.ts): a forwarder's
-    // own bytes when they came as frames. Handed-off memory moves to the writer thread instead
-    // of being copied (a request body that is a whole ArrayBuffer of its own: never a slice of
-    // Buffer's shared pool, whose other users would lose their bytes).
+    // own bytes when they came as frames. An owned body (FramesBody.owned), and frames encoded
+    // here, move to the writer thread instead of being copied, when every group of the body is
+    // in this write and the body is a whole ArrayBuffer of its own (never a slice of Buffer's
+    // shared pool, whose other users would lose their bytes).
     const records: RecordBatch[] = []
     const given = new Map<FramesBody, FramedBatch[]>()
     for (const b of batches) {
       const f = framed(b)
       if (f.released) throw new DaytwoError('BAD_BATCH', 'a batch whose records were already handed to the store')
       records.push({ stream: f.stream, frames: f.frames, index: f.index })
-      if (opts.handOff === true || f !== b) {
+      if (f.source.owned === true || f !== b) {
         const list = given.get(f.source)
         if (list) list.push(f); else given.set(f.source, [f])
       }

@@ -96,12 +96,12 @@ describe("charts/Dockerfile", () => {
     assert.match(chartValues, new RegExp(`runAsUser: ${user.split(":")[0]}\\b`), "chart's default user is the image's");
   });
 
-  it("starts node /app/dist/core/cli/main.js, the package's bin", () => {
+  it("starts node /app/dist/cli/main.js, the package's bin", () => {
     const eps = runtime.instructions.filter((i) => i.keyword === "ENTRYPOINT");
     assert.equal(eps.length, 1);
-    assert.deepEqual(execForm(eps[0]!.args), ["node", "/app/dist/core/cli/main.js"]);
+    assert.deepEqual(execForm(eps[0]!.args), ["node", "/app/dist/cli/main.js"]);
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { type: string; bin: Record<string, string> };
-    assert.equal(`/app/${pkg.bin["logs"]}`, "/app/dist/core/cli/main.js");
+    assert.equal(`/app/${pkg.bin["logs"]}`, "/app/dist/cli/main.js");
     assert.equal(pkg.type, "module");
     assert.equal(runtime.instructions.filter((i) => i.keyword === "WORKDIR").at(-1)?.args, "/app");
   });

@@ -50,5 +50,5 @@ test('the README configuration table is the generated one', () => {
   const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8')
   const m = /<!-- config-reference -->\n([\s\S]*?)\n<!-- \/config-reference -->/.exec(readme)
   assert.ok(m, 'README.md has the config-reference markers')
-  assert.equal(m[1], configReferenceMarkdown(), 'README config table is stale: run `npm run docs:config` and paste, or `node dist/core/cli/main.js config reference`')
+  assert.equal(m[1], configReferenceMarkdown(), 'README config table is stale: run `npm run docs:config` and paste, or `node dist/cli/main.js config reference`')
 })

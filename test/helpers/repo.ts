@@ -15,5 +15,5 @@ export function repoRoot (): string {
 
 /** The compiled CLI entry point. */
 export function cliPath (): string {
-  return join(repoRoot(), 'dist', 'core', 'cli', 'main.js')
+  return join(repoRoot(), 'dist', 'cli', 'main.js')
 }

@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Entry, StreamTags } from '../../core/record.js'
-import { encodeEndFrame, encodeFileFrame, fileFrames } from '../../query/cli/file-frames.js'
+import { encodeEndFrame, encodeFileFrame, fileFrames } from '../../core/file-frames.js'
 
-// The bundle framing of GET /api/v1/logs (query/cli/file-frames.ts): what the server encodes,
+// The bundle framing of GET /api/v1/logs (core/file-frames.ts): what the server encodes,
 // the CLI reads back byte for byte however the network cuts it, and a garbled or short body
 // is an error, never a smaller bundle.
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { fileMatcher } from '../../query/cli/file-glob.js'
+import { fileMatcher } from '../../query/file-glob.js'
 
 // `--only` globs: shell semantics on a file's name (or `<process>/<file>`), in time bounded by
-// pattern × name, whatever the pattern (query/cli/file-glob.ts).
+// pattern × name, whatever the pattern (query/file-glob.ts).
 
 test('globs match as the shell does: *, ?, [sets], [!negated], and <process>/<file>', () => {
   const cases: Array<[string, string, string, boolean]> = [

@@ -169,8 +169,8 @@ test('schema 1 → 3: old lines read back exactly, writes continue after the old
   assert.deepEqual([overlap.lines, overlap.newLines, overlap.newBytes], [8, 4, msgBytes(oldLines(10, 4))])
   assert.deepEqual(overlap.perStream.get('s1'), { lines: 4, bytes: msgBytes(oldLines(10, 4)) })
   // And the same again as frames, handed off, adds nothing.
-  const [framedRetry] = decodeFrames(encodeFrames([{ stream: TAGS, entries: oldLines(0, 14) }]))
-  assert.equal((await store.write([framedRetry!], { handOff: true })).newLines, 0)
+  const [framedRetry] = decodeFrames(encodeFrames([{ stream: TAGS, entries: oldLines(0, 14) }]), true, true)
+  assert.equal((await store.write([framedRetry!])).newLines, 0)
   // New lines after that, as frames.
   const [more] = decodeFrames(encodeFrames([{ stream: TAGS, entries: oldLines(12, 6) }]))
   assert.equal((await store.write([more!])).newLines, 4)
@@ -413,9 +413,9 @@ test('hand-off of a large body: the lines are stored, and the handed-off batches
   assert.ok(body.length > 8192, `body of ${body.length} bytes`)
   assert.equal(body.byteOffset, 0)
   assert.equal(body.byteLength, body.buffer.byteLength, 'a body of its own ArrayBuffer')
-  const groups = decodeFrames(body)
+  const groups = decodeFrames(body, true, true)
   assert.ok(groups.every((g) => g instanceof FramedBatch))
-  const r = await store.write(groups, { handOff: true })
+  const r = await store.write(groups)
   assert.deepEqual([r.lines, r.newLines, r.newBytes], [350, 350, msgBytes(a) + msgBytes(b)])
   // The body was moved, not copied.
   assert.equal(body.buffer.byteLength, 0, 'the body\'s ArrayBuffer went to the writer thread')
@@ -440,10 +440,10 @@ async function within<T> (p: Promise<T>, ms: number): Promise<{ ok: true, value:
 test('hand-off: a batch handed off already and written again is refused, not left pending forever', async (t) => {
   const dir = tempDir(t)
   const store = await open(t, dir, 50)
-  const [g] = decodeFrames(encodeFrames([{ stream: handTags('again'), entries: handLines(0, 300) }]))
-  assert.equal((await store.write([g!], { handOff: true })).newLines, 300)
+  const [g] = decodeFrames(encodeFrames([{ stream: handTags('again'), entries: handLines(0, 300) }]), true, true)
+  assert.equal((await store.write([g!])).newLines, 300)
   // The writer answers a write in milliseconds; 1.5 s without an answer is a lost request.
-  const again = await within(store.write([g!], { handOff: true }), 1500)
+  const again = await within(store.write([g!]), 1500)
   if (again === 'pending') assert.fail('the second write neither resolved nor rejected')
   // Its records are no longer here to be counted: it cannot answer as if it had written them.
   assert.equal(again.ok, false, 'the second write of handed-off records is rejected')
@@ -456,12 +456,12 @@ test('hand-off of some groups of a body leaves the groups not passed readable an
   const b = handLines(1000, 200)
   const body = encodeFrames([{ stream: handTags('ga'), entries: a }, { stream: handTags('gb'), entries: b }])
   assert.ok(body.length > 8192)
-  const [ga, gb] = decodeFrames(body)
+  const [ga, gb] = decodeFrames(body, true, true)
   // LogStore.write: "the caller will not read *these batches'* entries again": gb was not passed.
-  assert.equal((await store.write([ga!], { handOff: true })).newLines, 200)
+  assert.equal((await store.write([ga!])).newLines, 200)
   assert.equal(gb!.entries.length, b.length, 'the group not handed off still reads')
   assert.deepEqual(gb!.entries, b)
-  const second = await within(store.write([gb!], { handOff: true }), 1500)
+  const second = await within(store.write([gb!]), 1500)
   if (second === 'pending') assert.fail('the write of the other group neither resolved nor rejected')
   assert.ok(second.ok, `the other group is written: ${second.ok ? '' : String(second.error)}`)
   assert.deepEqual((await readByStream(store)).get('gb'), b)
@@ -486,8 +486,8 @@ test('hand-off of a small pooled body leaves the pool and its other users intact
   assert.ok(body.byteLength < body.buffer.byteLength)
   const bodyCopy = Buffer.from(body)
   const poolSize = body.buffer.byteLength
-  const [g] = decodeFrames(body)
-  assert.equal((await store.write([g!], { handOff: true })).newLines, 6)
+  const [g] = decodeFrames(body, true, true)
+  assert.equal((await store.write([g!])).newLines, 6)
   // The pool was not detached: the neighbour and the body keep their bytes.
   assert.equal(neighbour.buffer.byteLength, poolSize)
   assert.equal(neighbour.length, 16)
@@ -509,8 +509,8 @@ test('hand-off of a body that is the start of a larger ArrayBuffer leaves the re
   frames.copy(whole, 0)
   const body = whole.subarray(0, frames.length)
   const tail = whole.subarray(frames.length)
-  const [g] = decodeFrames(body)
-  assert.equal((await store.write([g!], { handOff: true })).newLines, 300)
+  const [g] = decodeFrames(body, true, true)
+  assert.equal((await store.write([g!])).newLines, 300)
   assert.equal(whole.buffer.byteLength, frames.length + 5000, 'not detached')
   assert.equal(tail.length, 5000)
   assert.ok(tail.every((c) => c === 0x61))
@@ -546,11 +546,11 @@ test('messages with invalid UTF-8 and binary garbage are stored and read back as
     parts.push(Buffer.from(`E ${BASE + BigInt(i)} ${i * 3} ${i % 2 === 0 ? 'stdout' : '-'} ${m.length} ${attrs.length}\n`), m, attrs, Buffer.from('\n'))
   }
   const body = Buffer.concat(parts)
-  const groups = decodeFrames(body)
+  const groups = decodeFrames(body, true, true)
   assert.equal(groups.length, 1)
   const raw = messages.reduce((n, m) => n + m.length, 0)
   assert.equal(groups[0]!.bytes, raw)
-  const res = await store.write(groups, { handOff: true })
+  const res = await store.write(groups)
   assert.deepEqual([res.lines, res.newLines, res.newBytes, res.bytes], [messages.length, messages.length, raw, raw])
 
   const stored = await readAll(store, { selector: { org: 'obin' } })

@@ -1,17 +1,17 @@
-// node dist/query/loki/drilldown/drilldown.bench.js — what one Drilldown request costs over the
+// node dist/bench/drilldown.bench.js — what one Drilldown request costs over the
 // embedded store: /patterns (the newest 5 000 lines sampled and clustered with Drain) and
 // /detected_fields (the newest 100 lines parsed), on 500 k lines in 5 streams of three formats;
 // and Drain alone, lines/s.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Entry, StreamTags } from '../../../core/record.js'
-import { EmbeddedStore } from '../../../store/embedded/embedded-store.js'
-import { Drain } from './drain.js'
-import { detectedFields } from './detected-fields.js'
-import { patterns } from './patterns.js'
-import { detectLogFormat, tokenizerFor } from './pattern-tokenizers.js'
-import type { DrilldownRequest } from './request.js'
+import type { Entry, StreamTags } from '../core/record.js'
+import { EmbeddedStore } from '../store/embedded/embedded-store.js'
+import { Drain } from '../query/loki/drilldown/drain.js'
+import { detectedFields } from '../query/loki/drilldown/detected-fields.js'
+import { patterns } from '../query/loki/drilldown/patterns.js'
+import { detectLogFormat, tokenizerFor } from '../query/loki/drilldown/pattern-tokenizers.js'
+import type { DrilldownRequest } from '../query/loki/drilldown/request.js'
 
 const N = 500_000
 const STREAMS = 5

@@ -6,12 +6,12 @@ import { open, readdir } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { BundleWriter } from '../../query/cli/bundle-writer.js'
-import { GzipAssembler, crc32, crc32Combine } from '../../query/cli/gzip-assembler.js'
+import { BundleWriter } from '../../cli/bundle-writer.js'
+import { GzipAssembler, crc32, crc32Combine } from '../../cli/gzip-assembler.js'
 import { extract } from '../helpers/bundle.js'
 import { tempDir } from '../helpers/daytwo-process.js'
 
-// The .tgz that `logs fetch` writes without staging files (query/cli/bundle-writer.ts,
+// The .tgz that `logs fetch` writes without staging files (cli/bundle-writer.ts,
 // gzip-assembler.ts): one gzip member that gzip, GNU tar and zlib read back byte for byte.
 
 test('crc32Combine gives the CRC-32 of the concatenation', () => {

@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { basename } from 'node:path'
-import type { StreamBatch } from '../../core/record.js'
+import type { StreamBatch } from '../core/record.js'
 import { terminalLine, terminalSafe } from './terminal-text.js'
 
 /**

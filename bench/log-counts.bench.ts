@@ -1,8 +1,8 @@
-// node dist/forwarder/node-metrics/log-counts.bench.js — lines/s through the log-derived
+// node dist/bench/log-counts.bench.js — lines/s through the log-derived
 // metrics observer (level detection + counting), beside a loop that only reads each line.
-import { StreamHandle } from '../shipper.js'
-import type { Entry } from '../../core/record.js'
-import { LogCounts } from './log-counts.js'
+import { StreamHandle } from '../forwarder/shipper.js'
+import type { Entry } from '../core/record.js'
+import { LogCounts } from '../forwarder/node-metrics/log-counts.js'
 
 const N = 1_000_000
 const samples = [

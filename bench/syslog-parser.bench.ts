@@ -1,14 +1,14 @@
 // Throughput of the syslog hot path, piece by piece, on one core:
-//   node dist/forwarder/sources/syslog/syslog.bench.js
+//   node dist/bench/syslog-parser.bench.js
 // RFC 3164 parsing is printed beside syslog-parse (the card's library) for scale.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import syslogParse from 'syslog-parse'
-import type { StreamTags } from '../../../core/record.js'
-import { DiskSpool } from '../../spool/disk-spool.js'
-import { FrameSplitter, type FrameSink } from './octet-framing.js'
-import { parseSyslog } from './parse-syslog.js'
+import type { StreamTags } from '../core/record.js'
+import { DiskSpool } from '../forwarder/spool/disk-spool.js'
+import { FrameSplitter, type FrameSink } from '../forwarder/sources/syslog/octet-framing.js'
+import { parseSyslog } from '../forwarder/sources/syslog/parse-syslog.js'
 
 const N = 300_000
 const m5424 = '<165>1 2026-11-23T10:00:00.123456Z web-1.example.com nginx 991 ID47 [instance@47450 director="d" deployment="cf" group="router" az="z1" id="6040e9df"] GET /index.html 200 1234 "-" "curl/8.0"'

@@ -1,15 +1,15 @@
-// node dist/query/loki/loki-query.bench.js — time and lines/s through the Loki API's query paths over
+// node dist/bench/loki-query.bench.js — time and lines/s through the Loki API's query paths over
 // the embedded store: a Grafana log query (backward, limit 1000), the logs-volume metric query
 // (sum by level of count_over_time), and a `| json` filter — against a plain read of the store.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Entry, StreamTags } from '../../core/record.js'
-import { EmbeddedStore } from '../../store/embedded/embedded-store.js'
-import { isLogExpr, type MetricExpr } from './ast.js'
-import { runLogQuery } from './log-query.js'
-import { evalMetric, stepCount } from './metric-query.js'
-import { parseLogQL } from './parser.js'
+import type { Entry, StreamTags } from '../core/record.js'
+import { EmbeddedStore } from '../store/embedded/embedded-store.js'
+import { isLogExpr, type MetricExpr } from '../query/loki/ast.js'
+import { runLogQuery } from '../query/loki/log-query.js'
+import { evalMetric, stepCount } from '../query/loki/metric-query.js'
+import { parseLogQL } from '../query/loki/parser.js'
 
 const N = 500_000
 const STREAMS = 5

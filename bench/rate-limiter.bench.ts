@@ -1,9 +1,9 @@
-// node dist/collector/limits/rate-limiter.bench.js — cost of the rate limiter per line, next to
+// node dist/bench/rate-limiter.bench.js — cost of the rate limiter per line, next to
 // what it is added to (decoding the same batch from the wire format).
-import type { Entry, StreamBatch } from '../../core/record.js'
-import { decodeBatch, encodeBatch } from '../../core/wire.js'
-import { RateLimiter } from './rate-limiter.js'
-import { LimitRules } from './rules.js'
+import type { Entry, StreamBatch } from '../core/record.js'
+import { decodeBatch, encodeBatch } from '../core/wire.js'
+import { RateLimiter } from '../collector/limits/rate-limiter.js'
+import { LimitRules } from '../collector/limits/rules.js'
 
 const STREAMS = 100
 const LINES = 1000

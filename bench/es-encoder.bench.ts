@@ -1,8 +1,8 @@
-// node dist/store/elasticsearch/encoder.bench.js — records/s through the bulk encoder,
+// node dist/bench/es-encoder.bench.js — records/s through the bulk encoder,
 // against the object-then-JSON.stringify way it replaces.
-import type { Entry, StreamTags } from '../../core/record.js'
-import { encodeRecord, streamTail } from './encoder.js'
-import { nsToIso } from './timestamp.js'
+import type { Entry, StreamTags } from '../core/record.js'
+import { encodeRecord, streamTail } from '../store/elasticsearch/encoder.js'
+import { nsToIso } from '../store/elasticsearch/timestamp.js'
 
 const N = 500_000
 const tags: StreamTags = { id: 'c0ffee', source: 'file', node: 'node-1', deployment: 'cf', job: 'router', index: '0', process: 'gorouter', path: '/var/vcap/sys/log/gorouter/access.log', org: 'acme', space: 'prod', app: 'shop' }

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { configReferenceMarkdown, loadConfig } from '../config.js'
+import { configReferenceMarkdown, loadConfig } from '../core/config.js'
 import type { Command } from './main.js'
 
 const SECRET = /token|password|apikey/i

@@ -1,5 +1,5 @@
 import { basename } from 'node:path'
-import { DaytwoError } from '../../core/errors.js'
+import { DaytwoError } from '../core/errors.js'
 
 // `--only` patterns: shell globs on a log file's name (`*.stderr.log`, `router.log`), or on
 // `<process>/<file>` when the pattern has a slash (`nginx/*.log`).

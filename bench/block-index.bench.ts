@@ -1,16 +1,16 @@
-// node dist/store/embedded/block-index.bench.js [--blocks 200] [--lines 1000]
+// node dist/bench/block-index.bench.js [--blocks 200] [--lines 1000]
 // What a block's index costs and what it saves, on blocks of the benchmarks' CRI messages
 // (bench/lib/cri-corpus.ts: JSON application logs, access logs, klog lines, ~200 bytes,
 // with random trace ids): the time to index a block (levels, summary, bloom) beside the time
 // to compress it, the bloom's size and fill, and the share of blocks a line filter skips.
 
 import { parseArgs } from 'node:util'
-import { encodeEntries, framed } from '../../core/frames.js'
-import type { Entry } from '../../core/record.js'
-import { criLines } from '../../bench/lib/cri-corpus.js'
-import { BlockEncoder, decodeBlock } from './block-codec.js'
-import { bloomFill, bloomMayContain } from './block-index.js'
-import { BlockIndexer } from './block-indexer.js'
+import { encodeEntries, framed } from '../core/frames.js'
+import type { Entry } from '../core/record.js'
+import { criLines } from './lib/cri-corpus.js'
+import { BlockEncoder, decodeBlock } from '../store/embedded/block-codec.js'
+import { bloomFill, bloomMayContain } from '../store/embedded/block-index.js'
+import { BlockIndexer } from '../store/embedded/block-indexer.js'
 
 const { values } = parseArgs({ options: { blocks: { type: 'string', default: '200' }, lines: { type: 'string', default: '1000' } } })
 const BLOCKS = Number(values.blocks)

@@ -2,21 +2,21 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadConfig, type Config } from '../config.js'
-import { DaytwoError } from '../errors.js'
-import { createLogger } from '../logger.js'
-import { PRIVATE_UMASK, tightenPrivate } from '../private-files.js'
-import type { RoleStarter, RunningRole } from '../role.js'
-import type { LogStore } from '../../store/log-store.js'
+import { loadConfig, type Config } from '../core/config.js'
+import { DaytwoError } from '../core/errors.js'
+import { createLogger } from '../core/logger.js'
+import { PRIVATE_UMASK, tightenPrivate } from '../core/private-files.js'
+import type { RoleStarter, RunningRole } from '../core/role.js'
+import type { LogStore } from '../store/log-store.js'
 import type { Command } from './main.js'
 
 const ROLES = ['collector', 'query', 'forwarder'] as const // start order: sinks first
 type Role = typeof ROLES[number]
 
 const starters: Record<Role, () => Promise<RoleStarter>> = {
-  collector: async () => (await import('../../collector/role.js')).start,
-  query: async () => (await import('../../query/role.js')).start,
-  forwarder: async () => (await import('../../forwarder/role.js')).start
+  collector: async () => (await import('../collector/role.js')).start,
+  query: async () => (await import('../query/role.js')).start,
+  forwarder: async () => (await import('../forwarder/role.js')).start
 }
 
 function parseRoles (arg: string | undefined): Role[] {
@@ -91,7 +91,7 @@ generated into <dataDir>, and the forwarder ships to this process's collector.
 
     let storePromise: Promise<LogStore> | undefined
     const store = async () => {
-      storePromise ??= import('../../store/open-store.js').then((m) => m.openStore(config))
+      storePromise ??= import('../store/open-store.js').then((m) => m.openStore(config))
       return await storePromise
     }
     const running: RunningRole[] = []

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream'
 import split2 from 'split2'
-import type { StreamBatch } from '../../core/record.js'
-import { decodeGroup } from '../../core/wire.js'
+import type { StreamBatch } from '../core/record.js'
+import { decodeGroup } from '../core/wire.js'
 
 /**
  * The groups of a `/api/v1/logs` NDJSON response, one at a time (the wire format of

@@ -1,7 +1,7 @@
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { Header, Pax } from 'tar'
-import type { StreamBatch } from '../../core/record.js'
+import type { StreamBatch } from '../core/record.js'
 import { GzipAssembler, type Segment } from './gzip-assembler.js'
 import { MAX_COMPONENT, safeComponent } from './safe-name.js'
 

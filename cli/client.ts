@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
-import { DaytwoError } from '../../core/errors.js'
+import { DaytwoError } from '../core/errors.js'
 import { terminalMessage } from './terminal-text.js'
 
 // How the `logs` CLI finds and talks to the query service. Plain node:http(s) rather than

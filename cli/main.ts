@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { isDaytwoError } from '../errors.js'
+import { isDaytwoError } from '../core/errors.js'
 
 // `logs`: the one command of daytwo. This file is the composition root: it maps each
 // subcommand to the module that implements it and loads only that one, so `logs fetch`
@@ -13,8 +13,8 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).serveCommand,
-  fetch: async () => (await import('../../query/cli/fetch.js')).fetchCommand,
-  usage: async () => (await import('../../query/cli/usage.js')).usageCommand,
+  fetch: async () => (await import('./fetch.js')).fetchCommand,
+  usage: async () => (await import('./usage.js')).usageCommand,
   config: async () => (await import('./config-command.js')).configCommand
 }
 

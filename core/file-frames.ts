@@ -1,5 +1,5 @@
-import { DaytwoError } from '../../core/errors.js'
-import type { Entry, StreamTags } from '../../core/record.js'
+import { DaytwoError } from './errors.js'
+import type { Entry, StreamTags } from './record.js'
 
 // The bundle framing of `GET /api/v1/logs`, asked for with `Accept: FILE_FRAMES` (never for a
 // follow): the lines of each bundle file as the bytes the file will hold, so the CLI copies

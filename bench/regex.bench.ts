@@ -1,8 +1,8 @@
-// node dist/core/regex.bench.js [lines] — LogQL regex cost per line on ordinary JSON log lines:
+// node dist/bench/regex.bench.js [lines] — LogQL regex cost per line on ordinary JSON log lines:
 // compileRegex (re2js behind the literal screens) against re2js alone, V8's backtracking RegExp
 // (what daytwo used before; not linear) and, when installed, re2-wasm (RE2 in WebAssembly).
 import { RE2JS } from 're2js'
-import { compileRegex } from './regex.js'
+import { compileRegex } from '../core/regex.js'
 
 const N = Number(process.argv[2] ?? 1_000_000)
 const LEVELS = ['info', 'debug', 'warn', 'error']
