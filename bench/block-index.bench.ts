@@ -5,7 +5,7 @@
 // to compress it, the bloom's size and fill, and the share of blocks a line filter skips.
 
 import { parseArgs } from 'node:util'
-import { encodeEntries, framed } from '../core/frames.js'
+import { framed } from '../core/frames.js'
 import type { Entry } from '../core/record.js'
 import { criLines } from './lib/cri-corpus.js'
 import { BlockEncoder, decodeBlock } from '../store/embedded/block-codec.js'

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { DaytwoError } from '../core/errors.js'
 import { terminalMessage } from './terminal-text.js'
+import { userAgent } from '../core/version.js'
 
 // How the `logs` CLI finds and talks to the query service. Plain node:http(s) rather than
 // fetch(): fetch loads undici and web streams (~15 MB of RSS before the first byte, and a
@@ -19,6 +20,19 @@ export interface ClientResponse {
   body: IncomingMessage
   text: () => Promise<string>
   json: <T>() => Promise<T>
+}
+
+/**
+ * The message of a server's error body: daytwo's and Loki's JSON `{ message }`, or the text
+ * itself when it is not JSON (a proxy's page, Loki's plain-text errors).
+ */
+export function errorBodyMessage (text: string): string {
+  try {
+    const m = (JSON.parse(text) as { message?: unknown }).message
+    return typeof m === 'string' ? m : text
+  } catch {
+    return text // not JSON: the text is the message
+  }
 }
 
 export class QueryClient {
@@ -47,7 +61,7 @@ export class QueryClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DaytwoError('USAGE', `--url ${this.base}: use http:// or https://`, 'fetch')
     url.search = query.toString()
     const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, 'user-agent': 'daytwo-cli' }
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, 'user-agent': userAgent('cli') }
     if (accept !== undefined) headers.accept = accept
     let res: IncomingMessage
     try {

@@ -5,7 +5,7 @@ import { DaytwoError } from '../core/errors.js'
 import { parseTimeArg } from '../core/time.js'
 import type { Command } from './main.js'
 import { BundleWriter } from './bundle-writer.js'
-import { QueryClient, type ClientResponse } from './client.js'
+import { QueryClient, errorBodyMessage, type ClientResponse } from './client.js'
 import { FILE_FRAMES, fileFrames } from '../core/file-frames.js'
 import { logGroups } from './log-groups.js'
 import { Progress, formatBytes } from './progress.js'
@@ -128,10 +128,7 @@ async function open (client: QueryClient, f: FetchFlags, after?: string, accept?
     throw new DaytwoError('NOT_FOUND', await notFoundMessage(client, f.target, body.message ?? ''))
   }
   if (!res.ok) {
-    const text = await res.text()
-    let msg = text
-    try { msg = (JSON.parse(text) as { message: string }).message } catch {}
-    throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalMessage(msg))
+    throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalMessage(errorBodyMessage(await res.text())))
   }
   return res
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { isDaytwoError } from '../core/errors.js'
+import { VERSION } from '../core/version.js'
 
 // `logs`: the one command of daytwo. This file is the composition root: it maps each
 // subcommand to the module that implements it and loads only that one, so `logs fetch`
@@ -43,7 +44,7 @@ export async function main (argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0
   }
   if (name === '--version') {
-    process.stdout.write('daytwo 0.1.0\n')
+    process.stdout.write(`daytwo ${VERSION}\n`)
     return 0
   }
   const load = commands[name]

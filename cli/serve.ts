@@ -9,6 +9,7 @@ import { PRIVATE_UMASK, tightenPrivate } from '../core/private-files.js'
 import type { RoleStarter, RunningRole } from '../core/role.js'
 import type { LogStore } from '../store/log-store.js'
 import type { Command } from './main.js'
+import { VERSION } from '../core/version.js'
 
 const ROLES = ['collector', 'query', 'forwarder'] as const // start order: sinks first
 type Role = typeof ROLES[number]
@@ -116,7 +117,7 @@ generated into <dataDir>, and the forwarder ships to this process's collector.
       throw err
     }
 
-    const lines = [`daytwo 0.1.0 — ${roles.join(', ')} (data in ${config.dataDir})`]
+    const lines = [`daytwo ${VERSION} — ${roles.join(', ')} (data in ${config.dataDir})`]
     for (const r of running) lines.push(`  ${r.name.padEnd(10)} ${r.url}  ${r.summary}`)
     if (roles.includes('query')) {
       lines.push('', 'Try:', `  DAYTWO_QUERY_URL=${running.find((r) => r.name === 'query')!.url} npx logs fetch <deployment>/<job>`)

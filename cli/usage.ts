@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { DaytwoError } from '../core/errors.js'
 import { parseTimeArg } from '../core/time.js'
 import type { Command } from './main.js'
-import { QueryClient } from './client.js'
+import { QueryClient, errorBodyMessage } from './client.js'
 import { formatBytes } from './progress.js'
 import { terminalMessage, terminalSafe } from './terminal-text.js'
 
@@ -76,9 +76,7 @@ export const usageCommand: Command = {
       const res = await client.get('/api/v1/usage', params)
       const text = await res.text()
       if (!res.ok) {
-        let msg = text
-        try { msg = (JSON.parse(text) as { message: string }).message } catch {}
-        throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalMessage(msg))
+        throw new DaytwoError(res.status === 403 ? 'FORBIDDEN' : 'BAD_QUERY', terminalMessage(errorBodyMessage(text)))
       }
       // The server's CSV is already neutralised for spreadsheets (query/usage/report.ts).
       process.stdout.write(text)

@@ -53,8 +53,3 @@ export class DaytwoError extends Error {
 export function isDaytwoError (err: unknown): err is DaytwoError {
   return err instanceof DaytwoError
 }
-
-/** Every code, for the README and for tests that check responses carry one. */
-export function errorCodes (): Array<ErrorSpec> {
-  return Object.entries(specs).map(([k, v]) => ({ code: `DAYTWO_ERR_${k}`, status: v.status, message: v.message }))
-}

@@ -116,14 +116,3 @@ export class FileCheckpoints implements CheckpointStore {
     this.dirty = false
   }
 }
-
-/** Remembers nothing: for read-only runs and tests that need no disk (Alloy's nop positions). */
-export class NopCheckpoints implements CheckpointStore {
-  readonly firstStart = true
-  get (): undefined { return undefined }
-  set (): void {}
-  delete (): void {}
-  all (): Checkpoint[] { return [] }
-  keys (): string[] { return [] }
-  flush (): void {}
-}

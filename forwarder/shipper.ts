@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.js'
 import { EntryWriter } from './entry-writer.js'
 import { Poster } from './http-client.js'
 import type { ForwarderMetrics } from './metrics.js'
+import { userAgent } from '../core/version.js'
 
 const gzip = promisify(gzipCb)
 
@@ -90,9 +91,9 @@ export class Shipper {
   /** Called when an acknowledged batch made room: sources that stopped reading resume now. */
   readonly onCapacity: Array<() => void> = []
 
-  constructor (private readonly cfg: ForwarderConfig, private readonly token: string, private readonly metrics: ForwarderMetrics, private readonly log: Logger) {
+  constructor (private readonly cfg: ForwarderConfig, token: string, private readonly metrics: ForwarderMetrics, private readonly log: Logger) {
     this.url = new URL('/api/v1/ingest', cfg.collectorUrl).toString()
-    this.poster = new Poster(this.url, { 'content-type': FRAMES, 'content-encoding': cfg.compression === 'gzip' ? 'gzip' : 'identity', authorization: `Bearer ${token}`, 'user-agent': 'daytwo-forwarder' })
+    this.poster = new Poster(this.url, { 'content-type': FRAMES, 'content-encoding': cfg.compression === 'gzip' ? 'gzip' : 'identity', authorization: `Bearer ${token}`, 'user-agent': userAgent('forwarder') })
   }
 
   get hasCapacity (): boolean { return this.queue.length < this.cfg.maxQueuedBatches }

@@ -63,10 +63,6 @@ export function parseAfter (v: string | undefined): Map<string, number> {
   return m
 }
 
-export function formatAfter (m: Map<string, number>): string {
-  return [...m].map(([id, off]) => `${id}:${off}`).join(',')
-}
-
 function tagsOf (s: StreamInfo): StreamTags {
   const { firstSeenNs: _f, lastTsNs: _l, lines: _n, bytes: _b, ...tags } = s
   return tags

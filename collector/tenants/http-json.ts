@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { userAgent } from '../../core/version.js'
 
-export const USER_AGENT = 'daytwo-collector/0.1.0'
+export const USER_AGENT = userAgent('collector')
 
 export interface JsonClientOptions {
   baseUrl: string

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { request } from '../http-client.js'
+import { userAgent } from '../../core/version.js'
 
 export interface GetOptions {
   tokenFile?: string
@@ -23,7 +24,7 @@ export async function getJson (url: string, opts: GetOptions = {}): Promise<unkn
   const timeoutMs = opts.timeoutMs ?? 5000
   const res = await request(u, {
     method: 'GET',
-    headers: { accept: 'application/json', 'user-agent': 'daytwo-forwarder/0.1.0', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { accept: 'application/json', 'user-agent': userAgent('forwarder'), ...(token ? { authorization: `Bearer ${token}` } : {}) },
     ...(tls ? { ca, rejectUnauthorized: ca !== undefined } : {}),
     timeoutMs
   })

@@ -14,6 +14,7 @@ import { collectFilesystems } from './filesystems.js'
 import { Kubelet } from './kubelet.js'
 import { LogCounts } from './log-counts.js'
 import { collectNodeResources, parseProcStat } from './node-resources.js'
+import { userAgent } from '../../core/version.js'
 
 const gzip = promisify(gzipCb)
 
@@ -53,7 +54,7 @@ export class FleetReporter {
     this.processes = new BoshProcesses(m.boshRunRoot, m.procPath)
     this.kubelet = new Kubelet({ url: m.kubeletUrl, tokenFile: m.kubeletTokenFile, caFile: m.kubeletCaFile, insecureSkipVerify: m.kubeletInsecureSkipVerify, timeoutMs: Math.min(10000, m.intervalMs) })
     this.url = new URL('/api/v1/metrics', o.cfg.collectorUrl).toString()
-    this.poster = new Poster(this.url, { 'content-type': REPORT_CONTENT_TYPE, 'content-encoding': 'gzip', authorization: `Bearer ${o.token}`, 'user-agent': 'daytwo-forwarder' }, Math.max(1000, o.cfg.metrics.intervalMs))
+    this.poster = new Poster(this.url, { 'content-type': REPORT_CONTENT_TYPE, 'content-encoding': 'gzip', authorization: `Bearer ${o.token}`, 'user-agent': userAgent('forwarder') }, Math.max(1000, o.cfg.metrics.intervalMs))
     const p = 'daytwo_forwarder_fleet'
     this.reports = counter(o.registry, `${p}_reports_total`, 'Metric reports sent to the collector, by result (ok, failed).', ['result'])
     for (const r of ['ok', 'failed']) this.reports.inc({ result: r }, 0)

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { Instance, SampleSet } from '../../core/metric-samples.js'
 import { request } from '../http-client.js'
 import { workloadOf } from '../tags.js'
+import { userAgent } from '../../core/version.js'
 
 // Pod resource metrics from the kubelet on this node (`GET /stats/summary`), never from the API
 // server: one agent per node must not load the control plane. Unreachable or
@@ -62,7 +63,7 @@ export class Kubelet {
   async collect (nodeId: string[], out: SampleSet): Promise<Instance[] | null> {
     if (!this.enabled) return null
     try {
-      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'daytwo-forwarder' }
+      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent('forwarder') }
       const token = await readOptional(this.opts.tokenFile)
       if (token) headers.authorization = `Bearer ${token.trim()}`
       const ca = this.opts.caFile ? await readFile(this.opts.caFile, 'utf8') : undefined

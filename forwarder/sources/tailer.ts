@@ -421,7 +421,7 @@ export class Tailer {
     this.newHandle()
     this.startAt(id)
     // A new identity is written at once: after a crash, the old one must not be resumed on these bytes.
-    try { this.checkpoints.flush() } catch {} // the timer's flush reports the error
+    try { this.checkpoints.flush() } catch { /* the timer's flush retries and reports the error */ }
     // A rotated file written over is busy again: not closed as idle yet.
     this.stateSinceMs = Date.now()
     return true

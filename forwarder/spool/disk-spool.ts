@@ -422,8 +422,8 @@ export class DiskSpool {
   sync (): void {
     this.flush()
     // The acknowledged mark is an optimisation (fewer messages resent after a restart): a
-    // disk too full to save it must not stop the spool.
-    try { this.saveAcked() } catch {}
+    // disk too full to save it must not stop the spool; the next sync tries again.
+    try { this.saveAcked() } catch { /* see above: retried on the next sync */ }
     for (const seg of this.segments) if (seg.fd !== -1 && !seg.syncing && seg.durable < seg.size) this.fsyncSegment(seg)
   }
 
@@ -475,7 +475,8 @@ export class DiskSpool {
       // An fsync in flight closes the descriptor when it is done.
       if (!seg.syncing) { closeSync(seg.fd); seg.fd = -1 }
     }
-    try { this.saveAcked(true) } catch {}
+    // As in sync(): the mark only saves resending; a failure here costs duplicates, not lines.
+    try { this.saveAcked(true) } catch { /* see above */ }
   }
 
   private fdFor (seg: Segment): number {
@@ -524,7 +525,14 @@ export class DiskSpool {
       if (this.readFdSeg === s) this.closeReadFd()
       s.deleted = true
       if (s.fd !== -1 && !s.syncing) { closeSync(s.fd); s.fd = -1 }
-      try { unlinkSync(s.path) } catch {}
+      try {
+        unlinkSync(s.path)
+      } catch (err) {
+        // Gone already is gone. A segment that stays on disk still takes its space: it is kept
+        // in the size (so the spool's bound stays true), and the next start deletes it with
+        // the other wholly acknowledged segments (deleteAcked in the constructor).
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') continue
+      }
       this.totalBytes -= s.size
     }
   }

@@ -67,13 +67,6 @@ export function writeMessageRecord (buf: Buffer, pos: number, stream: number, ts
   return p
 }
 
-export function encodeMessage (stream: number, tsNs: string, message: string, attrs?: Attributes): Buffer {
-  const json = attrs === undefined ? null : encodeAttributes(attrs)
-  const b = Buffer.allocUnsafe(messageRecordBound(tsNs, json, Buffer.byteLength(message, 'utf8')))
-  const end = writeMessageRecord(b, 0, stream, tsNs, json, message)
-  return b.subarray(0, end)
-}
-
 export type DecodedRecord =
   | { type: 'stream', tags: StreamTags, size: number }
   | { type: 'message', stream: number, tsNs: string, message: string, attrs?: Attributes, size: number }

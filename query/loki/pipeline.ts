@@ -256,8 +256,3 @@ export function compilePipeline (stages: Stage[], streamNames: Set<string>): Pip
     return l
   }
 }
-
-/** Whether a pipeline only filters lines (no parser, label filter or drop), for fast paths. */
-export function onlyLineFilters (stages: Stage[]): boolean {
-  return stages.every((s) => s.kind === 'line')
-}

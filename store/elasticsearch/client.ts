@@ -3,8 +3,9 @@ import { Client, errors, type ClientOptions } from '@elastic/elasticsearch'
 import type { ElasticsearchConfig } from '../../core/config/elasticsearch.js'
 import type { DaytwoError } from '../../core/errors.js'
 import { EngineError, countRequest, responseError, fatal as engineFatal, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
+import { userAgent } from '../../core/version.js'
 
-export const USER_AGENT = 'daytwo/0.1.0 (elasticsearch store)'
+export const USER_AGENT = `${userAgent('store')} (elasticsearch)`
 
 /** The client the configuration describes: auth, CA, gzip both ways, our User-Agent. */
 export function createClient (cfg: ElasticsearchConfig): Client {

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs'
 import { Client, errors, type ClientOptions } from '@opensearch-project/opensearch'
 import type { OpenSearchConfig } from '../../core/config/elasticsearch.js'
 import { EngineError, countRequest, responseError, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
+import { userAgent } from '../../core/version.js'
 
-export const USER_AGENT = 'daytwo/0.1.0 (opensearch store)'
+export const USER_AGENT = `${userAgent('store')} (opensearch)`
 
 /** The official OpenSearch client as an EngineClient: auth, CA, gzip requests, our User-Agent. */
 export function createOpenSearchClient (cfg: OpenSearchConfig): EngineClient {

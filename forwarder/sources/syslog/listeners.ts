@@ -66,7 +66,8 @@ export async function listenUdp (host: string, port: number, maxBytes: number, e
     sock.bind(port, host, () => resolve())
   })
   // A bigger kernel buffer rides out bursts while the event loop is busy (best effort).
-  try { sock.setRecvBufferSize(4 * 1024 * 1024) } catch {}
+  // The kernel may cap or refuse it (net.core.rmem_max): the default buffer still works.
+  try { sock.setRecvBufferSize(4 * 1024 * 1024) } catch { /* best effort, see above */ }
   return { transport: 'udp', url: u, close: async () => await new Promise<void>((resolve) => sock.close(() => resolve())) }
 }
 

@@ -49,7 +49,7 @@ export class SyslogSource {
     private readonly cfg: ForwarderConfig,
     private readonly node: string,
     dataDir: string,
-    private readonly shipper: Shipper,
+    shipper: Shipper,
     private readonly metrics: ForwarderMetrics,
     registry: Registry,
     private readonly log: Logger

@@ -1,5 +1,6 @@
 import { LEVEL_FIELDS } from './level-fields.js'
 import { MAX_ENTRIES } from '../params.js'
+import { VERSION } from '../../../core/version.js'
 
 // GET /loki/api/v1/drilldown-limits: the limits Logs Drilldown reads when it opens
 // (grafana/logs-drilldown src/services/datasource.ts `getConfig`, LokiConfig in
@@ -7,7 +8,6 @@ import { MAX_ENTRIES } from '../params.js'
 // caps lines at `max_entries_limit_per_query` and trims its time picker to
 // `retention_period` (0s: no limit). Shape of Loki's pkg/loki/config_handler.go.
 
-export const DAYTWO_VERSION = '0.1.0'
 
 export function drilldownLimits (): Record<string, unknown> {
   return {
@@ -30,6 +30,6 @@ export function drilldownLimits (): Record<string, unknown> {
       volume_max_series: 1000
     },
     pattern_ingester_enabled: true,
-    version: `daytwo-${DAYTWO_VERSION}`
+    version: `daytwo-${VERSION}`
   }
 }
