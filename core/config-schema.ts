@@ -23,7 +23,8 @@ const kubernetesSchema = z.object({
   kubeletUrl: z.string().default('').describe('The kubelet on this node (e.g. https://$NODE_IP:10250); its /pods refines tags from owner references. Empty: tags come from log paths only.'),
   apiServerUrl: z.string().default('').describe('API server, asked only when the kubelet is not reachable (e.g. https://kubernetes.default.svc).'),
   tokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token').describe('Bearer token file for the kubelet and the API server.'),
-  caFile: z.string().default('').describe('CA to verify the kubelet and the API server with; empty skips verification of the kubelet\'s self-signed certificate.'),
+  caFile: z.string().default('').describe('CA to verify the kubelet and the API server with; empty: the in-cluster service-account CA for the API server when present, else the system CAs.'),
+  kubeletInsecureSkipVerify: z.boolean().default(false).describe('Do not verify the kubelet\'s certificate (kubelets often serve a self-signed one); the API server is always verified.'),
   cacheTtlMs: z.number().int().min(1000).default(60000).describe('How long a pod\'s metadata is cached.'),
   deploymentLabel: z.string().default('').describe('Pod label whose value is the deployment (e.g. app.kubernetes.io/instance for the Helm release); empty: the namespace.')
 }).strict()

@@ -4,15 +4,18 @@ import { userAgent } from '../../core/version.js'
 
 export interface GetOptions {
   tokenFile?: string
+  /** CA to verify the server with; without one, the system CAs. */
   caFile?: string
+  /**
+   * Do not verify the server's certificate (kubelets often serve a self-signed one). Only by
+   * an operator's explicit choice (forwarder.kubernetes.kubeletInsecureSkipVerify), never for
+   * the API server: the service-account token goes with every request.
+   */
+  insecureSkipVerify?: boolean
   timeoutMs?: number
 }
 
-/**
- * GET a JSON document from the kubelet or the API server. The kubelet's certificate is
- * usually self-signed: without a CA file it is not verified (as Fluent Bit's
- * kube_meta_preload / tls.verify off), with one it is.
- */
+/** GET a JSON document from the kubelet or the API server, verifying TLS unless told not to. */
 export async function getJson (url: string, opts: GetOptions = {}): Promise<unknown> {
   let token = ''
   if (opts.tokenFile) {
@@ -25,7 +28,7 @@ export async function getJson (url: string, opts: GetOptions = {}): Promise<unkn
   const res = await request(u, {
     method: 'GET',
     headers: { accept: 'application/json', 'user-agent': userAgent('forwarder'), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    ...(tls ? { ca, rejectUnauthorized: ca !== undefined } : {}),
+    ...(tls ? { ca, rejectUnauthorized: opts.insecureSkipVerify !== true } : {}),
     timeoutMs
   })
   const body = res.body.toString('utf8')

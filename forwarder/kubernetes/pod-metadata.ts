@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import type { Logger } from '../../core/logger.js'
-import { getJson } from './http-get.js'
+import { getJson, type GetOptions } from './http-get.js'
+
+const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'
 
 /** What the forwarder takes from a pod: its workload identity and labels. */
 export interface PodMeta {
@@ -95,7 +98,7 @@ export class PodMetadata {
       const [ns, name] = key.split('/')
       try {
         this.requests++
-        const pod = await getJson(`${this.cfg.apiServerUrl.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(ns!)}/pods/${encodeURIComponent(name!)}`, this.cfg)
+        const pod = await getJson(`${this.cfg.apiServerUrl.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(ns!)}/pods/${encodeURIComponent(name!)}`, this.apiServerTls())
         return podIdentity(pod as Pod, this.cfg.deploymentLabel)
       } catch (err) {
         this.log.warn({ err: (err as Error).message, pod: key }, 'API server pod lookup failed; tags come from the log path')
@@ -104,12 +107,21 @@ export class PodMetadata {
     return null
   }
 
+  /**
+   * The API server is always verified: with forwarder.kubernetes.caFile, else the in-cluster
+   * service-account CA when it exists, else the system CAs.
+   */
+  private apiServerTls (): GetOptions {
+    const caFile = this.cfg.caFile !== '' ? this.cfg.caFile : existsSync(IN_CLUSTER_CA) ? IN_CLUSTER_CA : undefined
+    return { tokenFile: this.cfg.tokenFile, ...(caFile !== undefined ? { caFile } : {}) }
+  }
+
   /** The kubelet's pod list, fetched at most once per TTL however many pods are asked for. */
   private async kubeletPods (): Promise<Map<string, PodMeta>> {
     if (this.podList && Date.now() - this.podListAt < this.cfg.cacheTtlMs) return await this.podList
     this.podListAt = Date.now()
     this.requests++
-    this.podList = getJson(`${this.cfg.kubeletUrl.replace(/\/$/, '')}/pods`, this.cfg).then((body) => {
+    this.podList = getJson(`${this.cfg.kubeletUrl.replace(/\/$/, '')}/pods`, { tokenFile: this.cfg.tokenFile, caFile: this.cfg.caFile, insecureSkipVerify: this.cfg.kubeletInsecureSkipVerify }).then((body) => {
       const out = new Map<string, PodMeta>()
       for (const pod of (body as { items?: Pod[] }).items ?? []) {
         const meta = podIdentity(pod, this.cfg.deploymentLabel)

@@ -45,7 +45,7 @@ test('owner references give the workload and instance', () => {
 
 test('the kubelet is asked once per TTL however many pods are looked up, concurrently', async (t) => {
   const k = await kubelet(t)
-  const meta = new PodMetadata({ kubeletUrl: k.url, apiServerUrl: '', tokenFile: '', caFile: '', cacheTtlMs: 60000, deploymentLabel: '' }, silentLogger)
+  const meta = new PodMetadata({ kubeletUrl: k.url, apiServerUrl: '', tokenFile: '', caFile: '', kubeletInsecureSkipVerify: false, cacheTtlMs: 60000, deploymentLabel: '' }, silentLogger)
   const results = await Promise.all([
     meta.get('shop', 'web-7d9f8b6c5-x2k4z'), meta.get('data', 'kafka-2'), meta.get('data', 'kafka-2'), meta.get('data', 'nope-0')
   ])
@@ -57,7 +57,7 @@ test('the kubelet is asked once per TTL however many pods are looked up, concurr
 })
 
 test('an unreachable kubelet never blocks: tags fall back to the path', async () => {
-  const meta = new PodMetadata({ kubeletUrl: 'http://127.0.0.1:1', apiServerUrl: '', tokenFile: '', caFile: '', cacheTtlMs: 60000, deploymentLabel: '' }, silentLogger)
+  const meta = new PodMetadata({ kubeletUrl: 'http://127.0.0.1:1', apiServerUrl: '', tokenFile: '', caFile: '', kubeletInsecureSkipVerify: false, cacheTtlMs: 60000, deploymentLabel: '' }, silentLogger)
   assert.equal(await meta.get('shop', 'web-7d9f8b6c5-x2k4z'), null)
 })
 
