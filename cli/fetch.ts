@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { DaytwoError } from '../core/errors.js'
-import { parseTimeArg } from '../core/time.js'
+import { parseTimeParam, TIME_FORMS } from '../core/time.js'
 import type { Command } from './main.js'
 import { BundleWriter } from './bundle-writer.js'
 import { QueryClient, errorBodyMessage, type ClientResponse } from './client.js'
@@ -84,8 +84,8 @@ export function parseFetchFlags (argv: string[]): FetchFlags {
   for (const k of ['since', 'until'] as const) {
     const v = values[k]
     if (v === undefined) continue
-    const t = parseTimeArg(v)
-    if (t === null) throw new DaytwoError('USAGE', `--${k} ${v}: give RFC 3339 (2026-11-23T10:00:00Z), Unix seconds, or a duration before now (90s, 2h, 7d)`, 'fetch')
+    const t = parseTimeParam(v)
+    if (t === null) throw new DaytwoError('USAGE', `--${k} ${v}: give ${TIME_FORMS}`, 'fetch')
     times[k] = t
   }
   if (times.since !== undefined && times.until !== undefined && times.since > times.until) {

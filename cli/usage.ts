@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { DaytwoError } from '../core/errors.js'
-import { parseTimeArg } from '../core/time.js'
+import { parseTimeParam, TIME_FORMS } from '../core/time.js'
 import type { Command } from './main.js'
 import { QueryClient, errorBodyMessage } from './client.js'
 import { formatBytes } from './progress.js'
@@ -68,7 +68,7 @@ export const usageCommand: Command = {
     if (!['table', 'csv', 'json'].includes(format)) throw new DaytwoError('USAGE', `--format ${format}: use table, csv or json`, 'usage')
     for (const k of ['from', 'to'] as const) {
       const v = values[k]
-      if (v !== undefined && parseTimeArg(v) === null) throw new DaytwoError('USAGE', `--${k} ${v}: give RFC 3339 (2026-11-01T00:00:00Z), Unix seconds, or a duration before now (24h, 7d)`, 'usage')
+      if (v !== undefined && parseTimeParam(v) === null) throw new DaytwoError('USAGE', `--${k} ${v}: give ${TIME_FORMS}`, 'usage')
     }
     const client = new QueryClient({ url: values.url, token: values.token })
     const params = { org: values.org, from: values.from, to: values.to, by, format: format === 'csv' ? 'csv' : 'json' }

@@ -36,7 +36,7 @@ function secondsMsToNs (ms: number, frac9: string): string {
 const hrtimeBase = process.hrtime.bigint()
 const wallBaseNs = BigInt(Date.now()) * 1_000_000n
 
-const MAX_NS = '9223372036854775807'
+const MAX_NS_TEXT = '9223372036854775807'
 
 /**
  * True when a Unix ns string can be stored: from 1970 (Elasticsearch's date_nanos starts
@@ -44,7 +44,7 @@ const MAX_NS = '9223372036854775807'
  */
 export function storableNs (ns: string): boolean {
   if (ns.charCodeAt(0) === 0x2d /* - */) return false
-  return ns.length < 19 || (ns.length === 19 && ns <= MAX_NS)
+  return ns.length < 19 || (ns.length === 19 && ns <= MAX_NS_TEXT)
 }
 
 /** Now in Unix ns, monotonic within the process (wall clock at start + hrtime since). */
@@ -77,6 +77,22 @@ export function durationToNs (s: string): bigint | null {
   const unit = UNIT_NS[m[2]!]!
   const scale = 10n ** BigInt(frac.length)
   return (BigInt(int!) * scale + BigInt(frac || '0')) * unit / scale
+}
+
+/** What every time parameter and flag accepts, for error messages. */
+export const TIME_FORMS = 'RFC 3339 (2026-11-23T10:00:00Z), Unix time (s, ms or ns), or a duration before now (90s, 2h, 7d)'
+
+/** Stores keep times as signed 64-bit nanoseconds (SQLite, date_nanos). */
+export const MAX_NS = (1n << 63n) - 1n
+export const MIN_NS = -(1n << 63n)
+
+/**
+ * A time parameter of a query (parseTimeArg's forms) that a store can hold; null when it does
+ * not parse or lies outside signed 64-bit nanoseconds, which is as unreadable as "abc".
+ */
+export function parseTimeParam (s: string, now?: bigint): bigint | null {
+  const t = parseTimeArg(s, now)
+  return t === null || t < MIN_NS || t > MAX_NS ? null : t
 }
 
 /**

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 // at run time, two folders below the package root, as it is in the image's /app).
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-/** What daytwo calls itself to servers it talks to: `daytwo-<part>/<version>`. */
+/** What daytwo calls itself to servers it talks to: `daytwo/<version> (<part>)`. */
 export function userAgent (part: string): string {
-  return `daytwo-${part}/${VERSION}`
+  return `daytwo/${VERSION} (${part})`
 }

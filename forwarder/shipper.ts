@@ -9,6 +9,10 @@ import { EntryWriter } from './entry-writer.js'
 import { Poster } from './http-client.js'
 import type { ForwarderMetrics } from './metrics.js'
 import { userAgent } from '../core/version.js'
+import { backoffMs, sleep } from '../core/backoff.js'
+
+/** The first retry's longest wait; each further retry doubles it, up to forwarder.retryMaxMs. */
+const RETRY_INITIAL_MS = 250
 
 const gzip = promisify(gzipCb)
 
@@ -183,7 +187,7 @@ export class Shipper {
       const outcome = await this.send(batch)
       if (outcome === 'retry') {
         batch.attempt++
-        await sleep(backoff(batch.attempt, this.cfg.retryMaxMs))
+        await sleep(backoffMs(batch.attempt - 1, { initialMs: RETRY_INITIAL_MS, maxMs: this.cfg.retryMaxMs }), true)
         continue
       }
       this.queue.shift()
@@ -312,11 +316,3 @@ async function ndjsonBody (batch: Batch, compression: 'gzip' | 'none'): Promise<
   return (compression === 'gzip' ? await gzip(body, GZIP) : body) as Uint8Array<ArrayBuffer>
 }
 
-function backoff (attempt: number, maxMs: number): number {
-  const base = Math.min(maxMs, 250 * 2 ** Math.min(attempt - 1, 16))
-  return base / 2 + Math.random() * base / 2
-}
-
-function sleep (ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyPluginAsync } from 'fastify'
 import { DaytwoError } from '../core/errors.js'
 import type { Entry, StreamTags } from '../core/record.js'
-import { parseTimeArg } from '../core/time.js'
+import { parseTimeParam, TIME_FORMS } from '../core/time.js'
 import { NDJSON, encodeGroup, groupPrefix } from '../core/wire.js'
 import type { LogStore, StreamInfo, StreamSelector } from '../store/log-store.js'
 import { orgScope } from './auth.js'
@@ -25,7 +25,6 @@ interface LogsQuery extends IdentityQuery { num?: string, only?: string | string
 /** Largest `num`: the server keeps one 8-byte offset per requested line while it looks for the last N. */
 export const MAX_NUM = 10_000_000
 const HEARTBEAT_MS = 15000
-const MAX_NS = (1n << 63n) - 1n
 
 function selector (q: IdentityQuery, org: string | undefined): StreamSelector {
   const s: StreamSelector = {}
@@ -38,9 +37,8 @@ function selector (q: IdentityQuery, org: string | undefined): StreamSelector {
 
 function timeBound (name: string, v: string | undefined): bigint | undefined {
   if (v === undefined || v === '') return undefined
-  const t = parseTimeArg(v)
-  // The store keeps signed 64-bit nanoseconds: a time outside them is as unreadable as "abc".
-  if (t === null || t > MAX_NS || t < -MAX_NS - 1n) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give RFC 3339 (2026-11-23T10:00:00Z), Unix time, or a duration before now (2h, 30m)`)
+  const t = parseTimeParam(v)
+  if (t === null) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give ${TIME_FORMS}`)
   return t
 }
 

@@ -1,5 +1,5 @@
 import { DaytwoError } from '../../core/errors.js'
-import { durationToNs, nowNs, parseTimeArg } from '../../core/time.js'
+import { durationToNs, MIN_NS, nowNs, parseTimeParam } from '../../core/time.js'
 import type { Direction } from './log-query.js'
 
 // Request parameters as Loki reads them: times in ns, s (with fraction) or RFC 3339; `step`
@@ -19,14 +19,11 @@ export function one (q: Query, name: string): string | undefined {
 export function time (q: Query, name: string, dflt: bigint): bigint {
   const v = one(q, name)
   if (v === undefined) return dflt
-  const t = parseTimeArg(v)
-  // Stores keep times as signed 64-bit nanoseconds (SQLite, date_nanos): outside that, refuse.
-  if (t === null || t < MIN_NS || t > MAX_NS) throw new DaytwoError('BAD_LOGQL', `invalid parameter "${name}": cannot parse ${JSON.stringify(v)} to a valid timestamp`)
+  const t = parseTimeParam(v)
+  if (t === null) throw new DaytwoError('BAD_LOGQL', `invalid parameter "${name}": cannot parse ${JSON.stringify(v)} to a valid timestamp`)
   return t
 }
 
-const MAX_NS = (1n << 63n) - 1n
-const MIN_NS = -(1n << 63n)
 
 export function range (q: Query): { startNs: bigint, endNs: bigint } {
   const endNs = time(q, 'end', BigInt(nowNs()))

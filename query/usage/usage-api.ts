@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { DaytwoError } from '../../core/errors.js'
-import { parseTimeArg } from '../../core/time.js'
+import { parseTimeParam, TIME_FORMS } from '../../core/time.js'
 import type { LogStore } from '../../store/log-store.js'
 import { orgScope } from '../auth.js'
 import { singleValuedQuery } from '../query-params.js'
@@ -19,9 +19,9 @@ export const DEFAULT_FROM = '30d'
 const MAX_DATE_NS = 8_640_000_000_000_000n * 1_000_000n
 
 function timeMs (name: string, v: string | undefined, fallback: string): number {
-  const t = parseTimeArg(v === undefined || v === '' ? fallback : v)
+  const t = parseTimeParam(v === undefined || v === '' ? fallback : v)
   // Beyond ±8.64e15 ms a JavaScript Date (report days, CSV, the page) is invalid.
-  if (t === null || t > MAX_DATE_NS || t < -MAX_DATE_NS) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give RFC 3339 (2026-11-01T00:00:00Z), Unix time, or a duration before now (24h, 7d)`)
+  if (t === null || t > MAX_DATE_NS || t < -MAX_DATE_NS) throw new DaytwoError('BAD_QUERY', `${name}=${JSON.stringify(v)}: give ${TIME_FORMS}`)
   return Number(t / 1_000_000n)
 }
 

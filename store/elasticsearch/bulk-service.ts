@@ -1,6 +1,6 @@
 import { DaytwoError } from '../../core/errors.js'
 import type { Logger } from '../../core/logger.js'
-import { backoffMs, sleep, type BackoffOptions } from './backoff.js'
+import { backoffMs, sleep, type BackoffOptions } from '../../core/backoff.js'
 import { describe, fatal, statusOf, type EngineClient } from '../search-engine/engine-client.js'
 import { Limiter } from './limiter.js'
 

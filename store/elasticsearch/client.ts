@@ -5,7 +5,7 @@ import type { DaytwoError } from '../../core/errors.js'
 import { EngineError, countRequest, responseError, fatal as engineFatal, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
 import { userAgent } from '../../core/version.js'
 
-export const USER_AGENT = `${userAgent('store')} (elasticsearch)`
+export const USER_AGENT = userAgent('elasticsearch store')
 
 /** The client the configuration describes: auth, CA, gzip both ways, our User-Agent. */
 export function createClient (cfg: ElasticsearchConfig): Client {

@@ -6,7 +6,10 @@ import type { ScanReply, ScanTask } from './scan-worker.js'
 // Scan workers, one per core: each task (a run of blocks) goes to the first idle worker. A
 // task whose query is aborted (client gone, deadline passed) is dropped if it waits, and its
 // worker is terminated if it runs: nothing a query does can outlive its answer, and a stuck
-// scan never holds the process. A terminated worker is replaced at once.
+// scan never holds the process. A terminated worker is replaced at once, and gets tasks only
+// once it says it is ready (its database open): a replacement still starting is never handed
+// a task that could time out there and have it terminated in turn — on a loaded machine that
+// would be a loop of workers killed before they could answer anything.
 
 interface Job {
   task: Omit<ScanTask, 'id'>
@@ -16,13 +19,16 @@ interface Job {
   onAbort?: () => void
 }
 
-interface Slot { worker: Worker, job: Job | null, id: number }
+interface Slot { worker: Worker, job: Job | null, id: number, ready: boolean }
 
 export interface PoolStats {
   /** Workers terminated because their query was aborted. */
   terminated: number
   tasks: number
 }
+
+/** What a worker posts once it can take tasks (scan-worker.ts). */
+export const READY = { ready: true } as const
 
 export class ScanPool {
   private readonly slots: Slot[] = []
@@ -40,8 +46,9 @@ export class ScanPool {
   private spawn (): Slot {
     const worker = new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: { file: this.file } })
     worker.unref()
-    const slot: Slot = { worker, job: null, id: 0 }
-    worker.on('message', (r: ScanReply) => {
+    const slot: Slot = { worker, job: null, id: 0, ready: false }
+    worker.on('message', (r: ScanReply | typeof READY) => {
+      if ('ready' in r) { slot.ready = true; this.pump(); return }
       const job = slot.job
       if (job === null || r.id !== slot.id) return
       this.finish(slot, job)
@@ -87,7 +94,7 @@ export class ScanPool {
   private pump (): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return
-      if (slot.job !== null) continue
+      if (slot.job !== null || !slot.ready) continue
       const job = this.queue.shift()!
       slot.job = job
       slot.id = ++this.seq

@@ -70,3 +70,6 @@ parentPort!.on('message', (task: ScanTask) => {
     parentPort!.postMessage({ id: task.id, ok: false, error: (err as Error).message, stats } satisfies ScanReply)
   }
 })
+
+// Tasks may come now (scan-pool.ts READY).
+parentPort!.postMessage({ ready: true })

@@ -4,7 +4,7 @@ import type { OpenSearchConfig } from '../../core/config/elasticsearch.js'
 import { EngineError, countRequest, responseError, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
 import { userAgent } from '../../core/version.js'
 
-export const USER_AGENT = `${userAgent('store')} (opensearch)`
+export const USER_AGENT = userAgent('opensearch store')
 
 /** The official OpenSearch client as an EngineClient: auth, CA, gzip requests, our User-Agent. */
 export function createOpenSearchClient (cfg: OpenSearchConfig): EngineClient {

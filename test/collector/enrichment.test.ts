@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { entries, fakeDirectory, ingest, json, metric, startCollector, storedId, tags } from '../helpers/collector.js'
 import { tempDir, waitFor } from '../helpers/daytwo-process.js'
 import { cfApp, cfNotFound, k8sNamespace, k8sNotFound } from './directory-responses.js'
+import { userAgent, VERSION } from '../../core/version.js'
 
 /** The stream ids these tests send, by the id the collector stores them under (bound to the token). */
 const SENT = new Map(['router', 'web', 'other', 'pay', 'shop', 'dns', 'ghost', 'app1', 'app2', 'gone'].map((id) => [storedId(id), id]))
@@ -74,7 +75,8 @@ test('Kubernetes namespaces: labels/annotations give the tenant, each namespace 
   assert.equal(api.requests.length, 4)
   for (const r of api.requests) {
     assert.equal(r.headers.authorization, 'Bearer sa-token-1')
-    assert.equal(r.headers['user-agent'], 'daytwo-collector/0.1.0')
+    assert.equal(r.headers['user-agent'], userAgent('collector'))
+    assert.equal(r.headers['user-agent'], `daytwo/${VERSION} (collector)`)
   }
   assert.deepEqual(await orgsOf(c.store), { pay: 'acme/prod/checkout', shop: 'acme/shop/storefront', dns: '//', ghost: '//' })
   assert.equal(await metric(c.url, 'daytwo_collector_directory_requests_total', { directory: 'kubernetes' }), 4)
@@ -100,7 +102,7 @@ test('Cloud Foundry: an app GUID (label or syslog app-name) resolves to org/spac
   }
   assert.equal(api.requests.length, 3, 'one request per app GUID')
   assert.equal(api.requests[0]!.headers.authorization, 'Bearer uaa-token')
-  assert.equal(api.requests[0]!.headers['user-agent'], 'daytwo-collector/0.1.0')
+  assert.equal(api.requests[0]!.headers['user-agent'], userAgent('collector'))
   assert.deepEqual(await orgsOf(c.store), { app1: 'acme/prod/billing', app2: 'globex/dev/ledger', gone: '//' })
 })
 
