@@ -28,7 +28,7 @@ export function fleetDashboard (): DashboardBuilder {
     .withRow(row('Nodes'))
     .withPanel(series('CPU busy per node', 'percentunit', [{ expr: '1 - avg by (node) (rate(daytwo_node_cpu_seconds_total{mode="idle"}[$__rate_interval]))', legend: '{{node}}' }]))
     .withPanel(series('Memory used per node', 'percentunit', [{ expr: '1 - max by (node) (daytwo_node_memory_available_bytes) / max by (node) (daytwo_node_memory_total_bytes)', legend: '{{node}}' }]))
-    .withPanel(series('Load per node', 'short', [{ expr: 'max by (node) (daytwo_node_load)', legend: '{{node}}' }]))
+    .withPanel(series('Load per node', 'short', [{ expr: 'max by (node) (daytwo_node_load1)', legend: '{{node}} 1m' }, { expr: 'max by (node) (daytwo_node_load15)', legend: '{{node}} 15m' }]))
     .withPanel(series('Free space of daytwo\'s paths', 'percentunit', [{ expr: 'min by (node, use) (daytwo_node_path_avail_bytes / daytwo_node_path_size_bytes)', legend: '{{node}} {{use}}' }], 'Data directory and log roots.'))
     .withRow(row('Job processes'))
     .withPanel(series('Processes up', 'none', [{ expr: `sum by (deployment, job, process) (daytwo_job_process_up{${SEL}})`, legend: '{{deployment}}/{{job}} {{process}}' }]))

@@ -23,5 +23,5 @@ export function tenantsDashboard (): DashboardBuilder {
     .withRow(row('Log-rate limits'))
     .withPanel(series('Lines dropped by rate limits per org', 'short', [{ expr: `sum by (org) (rate(daytwo_collector_org_dropped_records_total{${ORG}}[$__rate_interval]))`, legend: '{{org}}' }], 'An app over its log-rate limit (alert DaytwoLogRateLimited).'))
     .withPanel(series('Bytes dropped by rate limits per org', 'Bps', [{ expr: `sum by (org) (rate(daytwo_collector_org_dropped_bytes_total{${ORG}}[$__rate_interval]))`, legend: '{{org}}' }]))
-    .withPanel(series('Records with an unknown tenant', 'short', [{ expr: 'sum by (directory, reason) (rate(daytwo_collector_enrich_failures_total[$__rate_interval]))', legend: '{{directory}} {{reason}}' }], 'A tenant directory failed or did not answer within lookupWaitMs.'))
+    .withPanel(series('Tenant claims ignored', 'short', [{ expr: 'sum(rate(daytwo_collector_untrusted_tenant_claims_total[$__rate_interval]))', legend: 'ignored' }], 'Records whose forwarder named an org, space or app it may not (collector.tenants.trustForwarderTenants).'))
 }
