@@ -9,6 +9,7 @@ import { ingestPlugin } from './ingest.js'
 import { Intake } from './intake.js'
 import { OldLineFilter } from './limits/old-lines.js'
 import { collectorMetrics } from './metrics.js'
+import { storeMetrics } from './store-metrics.js'
 import { createTenantPipeline } from './tenants/pipeline.js'
 
 export async function start (ctx: RoleContext): Promise<RunningRole> {
@@ -21,6 +22,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const store = await ctx.store()
   const registry = createRegistry('collector')
   const metrics = collectorMetrics(registry, log)
+  storeMetrics(registry, store)
   // Only the embedded store deletes by age (Elasticsearch's lifecycle is its own).
   const oldLines = config.store.kind === 'embedded' ? new OldLineFilter(config.store.retentionDays, config.store.retentionCheckMs) : undefined
   const tenants = createTenantPipeline(cfg, { store, registry, metrics, log, oldLines })

@@ -30,7 +30,7 @@ export interface ForwarderMetrics {
   drop: DropFn
 }
 
-export function forwarderMetrics (registry: Registry, log: Logger): ForwarderMetrics {
+export function forwarderMetrics (registry: Registry, log: Logger, maxQueuedBatches: number): ForwarderMetrics {
   const p = 'daytwo_forwarder'
   const m: ForwarderMetrics = {
     linesRead: counter(registry, `${p}_lines_read_total`, 'Log lines read from sources.', ['source']),
@@ -48,6 +48,8 @@ export function forwarderMetrics (registry: Registry, log: Logger): ForwarderMet
     queuedBytes: new Gauge({ name: `${p}_queued_bytes`, help: 'Message bytes in batches not yet acknowledged.', registers: [registry] }),
     drop: createDropCounter(registry, p, FORWARDER_DROP_REASONS, log)
   }
+  // The bound beside the queue: at it, reading stops until the collector acknowledges (alerts compare the two).
+  new Gauge({ name: `${p}_max_queued_batches`, help: 'Sealed batches the forwarder queues before it stops reading (forwarder.maxQueuedBatches).', registers: [registry] }).set(maxQueuedBatches)
   for (const r of ['ok', 'retry', 'rejected', 'split']) m.batches.inc({ result: r }, 0)
   for (const r of ['invalid_utf8', 'truncated', 'split', 'bad_timestamp']) m.altered.inc({ reason: r }, 0)
   for (const r of IDENTITY_UNSURE_REASONS) m.identityUnsure.inc({ reason: r }, 0)

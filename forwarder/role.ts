@@ -17,7 +17,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   const cfg = config.forwarder
   if (!cfg.token) throw new DaytwoError('CONFIG', 'forwarder.token (DAYTWO_FORWARDER_TOKEN) is empty: the collector accepts only authenticated forwarders')
   const registry = createRegistry('forwarder')
-  const metrics = forwarderMetrics(registry, log)
+  const metrics = forwarderMetrics(registry, log, cfg.maxQueuedBatches)
   const checkpoints = new FileCheckpoints(join(config.dataDir, 'forwarder', 'checkpoints.json'))
   const shipper = new Shipper(cfg, cfg.token, metrics, log)
   // Syslog first: a listener that cannot start (port taken, no certificate) fails the role before anything else runs.

@@ -53,7 +53,7 @@ async function checkRender(t: TestContext, opts: RenderOptions): Promise<void> {
   const known = new Set(mod.configKeys().map((k) => k.env));
   const dir = mkdtempSync(join(tmpdir(), "daytwo-chart-config-"));
   try {
-    const cm = ms.find((m) => m.kind === "ConfigMap");
+    const cm = ms.find((m) => m.kind === "ConfigMap" && m.metadata.name.endsWith("-config"));
     let file: string | undefined;
     if (cm) {
       file = join(dir, "config.json");

@@ -18,6 +18,9 @@ describe("chart with default values", () => {
     assert.deepEqual(kinds(ms), [
       `ClusterRole/${P}-forwarder`,
       `ClusterRoleBinding/${P}-forwarder`,
+      `ConfigMap/${P}-fleet-dashboard`,
+      `ConfigMap/${P}-pipeline-dashboard`,
+      `ConfigMap/${P}-tenants-dashboard`,
       `DaemonSet/${P}-forwarder`,
       `Deployment/${P}-collector`,
       `Deployment/${P}-query`,

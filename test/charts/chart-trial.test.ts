@@ -20,6 +20,9 @@ describe("chart with the embedded store (ci/trial-values.yaml)", () => {
       `ClusterRole/${P}-forwarder`,
       `ClusterRoleBinding/${P}-forwarder`,
       `ConfigMap/${P}-config`,
+      `ConfigMap/${P}-fleet-dashboard`,
+      `ConfigMap/${P}-pipeline-dashboard`,
+      `ConfigMap/${P}-tenants-dashboard`,
       `DaemonSet/${P}-forwarder`,
       `Ingress/${P}-query`,
       `PriorityClass/${P}-forwarder`,
@@ -147,7 +150,7 @@ describe("chart with the embedded store (ci/trial-values.yaml)", () => {
   });
 
   it("passes `config` as a JSON file through DAYTWO_CONFIG", () => {
-    const cm = one(ms, "ConfigMap");
+    const cm = one(ms, "ConfigMap", "-config");
     assert.deepEqual(JSON.parse((cm["data"] as Record<string, string>)["config.json"]!), {
       forwarder: { deployment: "cf" },
     });

@@ -60,6 +60,8 @@ export interface RenderOptions {
   set?: Record<string, string | number | boolean>;
   /** --set-json pairs. */
   setJson?: Record<string, unknown>;
+  /** --api-versions: APIs the (absent) cluster is taken to serve, for .Capabilities.APIVersions. */
+  apiVersions?: string[];
 }
 
 function renderArgs(opts: RenderOptions): string[] {
@@ -67,6 +69,7 @@ function renderArgs(opts: RenderOptions): string[] {
   for (const f of opts.valuesFiles ?? []) args.push("--values", join(CHART, f));
   for (const [k, v] of Object.entries(opts.set ?? {})) args.push("--set", `${k}=${String(v)}`);
   for (const [k, v] of Object.entries(opts.setJson ?? {})) args.push("--set-json", `${k}=${JSON.stringify(v)}`);
+  for (const a of opts.apiVersions ?? []) args.push("--api-versions", a);
   return args;
 }
 

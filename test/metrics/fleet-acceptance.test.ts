@@ -4,12 +4,17 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { startDaytwo, tempDir, waitFor } from '../helpers/daytwo-process.js'
+import { alertProblems, unansweredPanels } from '../alerts/expressions.js'
+import { freePort, startDaytwo, tempDir, waitFor } from '../helpers/daytwo-process.js'
 import { prometheusMissing, promtoolCheckMetrics, startPrometheus, type VectorResult } from '../helpers/prometheus.js'
+import { operatorToken } from '../helpers/query-api.js'
 
 // daytwo `serve all` on temp log roots, a real Prometheus scraping the collector's
 // /fleet/metrics every second, and a corpus of CRI and BOSH lines with known counts per job
-// and level. Everything asserted is read back through Prometheus's HTTP API.
+// and level. Everything asserted is read back through Prometheus's HTTP API. The same
+// Prometheus scrapes every role's /metrics too, and at the end every dashboard expression
+// must return data and every alert expression evaluate on series that exist
+// (test/alerts/expressions.ts): tenants, a log-rate limit and syslog are on for that.
 
 const TS = '2026-01-02T03:04:05.123456789Z'
 const cri = (stdio: string, msg: string) => `${TS} ${stdio} F ${msg}\n`
@@ -54,7 +59,7 @@ function byJob (r: VectorResult[]): Record<string, number> {
   return Object.fromEntries(r.map((s) => [s.metric.job ?? '', Number(s.value[1])]))
 }
 
-test('one Prometheus scrape of the collector covers node, job and log-derived metrics of the fleet', { timeout: 85_000 }, async (t) => {
+test('one Prometheus scrape of the collector covers node, job and log-derived metrics of the fleet', { timeout: 120_000 }, async (t) => {
   const missing = prometheusMissing()
   if (missing) { t.skip(missing); return }
   const dir = tempDir('daytwo-fleet-')
@@ -80,6 +85,13 @@ test('one Prometheus scrape of the collector covers node, job and log-derived me
   cleanups.push(() => sleeper.kill('SIGKILL'))
   writeFileSync(join(run, 'uaa.pid'), `${sleeper.pid}\n`)
 
+  // Org shop, app web: over its 1 KiB/s log-rate limit from the first batch.
+  const shop = join(dir.path, 'pods', 'shop_web-0_4d4d4d4d', 'web')
+  mkdirSync(shop, { recursive: true })
+  writeFileSync(join(shop, '0.log'), Array.from({ length: 300 }, (_, i) => cri('stdout', `GET /cart/${i} 200 ${'x'.repeat(60)}`)).join(''))
+  const mapping = join(dir.path, 'tenants.json')
+  writeFileSync(mapping, JSON.stringify({ rules: [{ match: { namespace: 'shop' }, org: 'shop', app: 'web' }] }))
+
   const daytwo = await startDaytwo('all', {
     node: 'node-a',
     dataDir: join(dir.path, 'data'),
@@ -94,15 +106,21 @@ test('one Prometheus scrape of the collector covers node, job and log-derived me
       index: '0',
       scanIntervalMs: 200,
       pollIntervalMs: 100,
-      metrics: { intervalMs: 500, boshRunRoot: join(dir.path, 'run') }
+      metrics: { intervalMs: 500, boshRunRoot: join(dir.path, 'run') },
+      syslog: { udpPort: await freePort() }
     },
-    collector: { port: 0, fleet: { silentAfterMs: 3000, heartbeatTimeoutMs: 5000, graceMs: 60000 } },
+    collector: {
+      port: 0,
+      fleet: { silentAfterMs: 3000, heartbeatTimeoutMs: 5000, graceMs: 60000 },
+      tenants: { mappingFile: mapping, appLogRateLimits: ['shop/web=1K'] }
+    },
     query: { port: 0 }
   }, dir.path)
   cleanups.push(async () => await daytwo.stop())
   const fleetUrl = `${daytwo.urls.collector!}/fleet/metrics`
 
-  const prom = await startPrometheus([{ job: 'daytwo-fleet', url: fleetUrl }], dir.path)
+  const roleTargets = Object.entries(daytwo.urls).map(([role, url]) => ({ job: `daytwo-${role}`, url: `${url}/metrics` }))
+  const prom = await startPrometheus([{ job: 'daytwo-fleet', url: fleetUrl }, ...roleTargets], dir.path)
   cleanups.push(async () => await prom.stop())
 
   const jobs = Object.keys(expected)
@@ -165,7 +183,16 @@ test('one Prometheus scrape of the collector covers node, job and log-derived me
   assert.equal(events.length, 1, 'the silence is an event')
 
   const health = await prom.targets()
-  assert.deepEqual(health.map((h) => [h.job, h.health, h.lastError]), [['daytwo-fleet', 'up', '']])
+  assert.deepEqual(health.map((h) => [h.job, h.health, h.lastError]).sort(), [['daytwo-collector', 'up', ''], ['daytwo-fleet', 'up', ''], ['daytwo-forwarder', 'up', ''], ['daytwo-query', 'up', '']])
+
+  // A query answered, so the query panels have series.
+  const instances = await fetch(`${daytwo.urls.query!}/api/v1/instances`, { headers: { authorization: `Bearer ${operatorToken(join(dir.path, 'data'))}` } })
+  assert.equal(instances.status, 200)
+  // Every dashboard panel's query returns data, and every alert evaluates on series that exist.
+  let unanswered: string[] = []
+  const answered = await waitFor(async () => { unanswered = await unansweredPanels(prom); return unanswered.length === 0 }, 30000, 1000)
+  assert.ok(answered, `dashboard queries without data:\n${unanswered.join('\n')}`)
+  assert.deepEqual(await alertProblems(prom), [])
 
   // The aggregated endpoint and every role's own /metrics pass promtool's lint.
   for (const [name, url] of [['fleet', fleetUrl], ...Object.entries(daytwo.urls).map(([r, u]) => [r, `${u}/metrics`])] as Array<[string, string]>) {

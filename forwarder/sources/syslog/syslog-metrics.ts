@@ -14,7 +14,7 @@ export interface SyslogMetrics {
   closed: ReturnType<typeof counter>
 }
 
-export function syslogMetrics (registry: Registry, spool: DiskSpool): SyslogMetrics {
+export function syslogMetrics (registry: Registry, spool: DiskSpool, spoolMaxBytes: number): SyslogMetrics {
   const p = 'daytwo_forwarder_syslog'
   const m: SyslogMetrics = {
     messages: counter(registry, `${p}_messages_total`, 'Syslog messages received, by transport and header format (none: no header, the whole frame kept as the message).', ['transport', 'format']),
@@ -27,6 +27,8 @@ export function syslogMetrics (registry: Registry, spool: DiskSpool): SyslogMetr
     for (const reason of ['idle_timeout', 'evicted_idle']) m.closed.inc({ transport: t, reason }, 0)
   }
   new Gauge({ name: `${p}_spool_bytes`, help: 'Bytes in the syslog spool (segment files).', registers: [registry], collect () { this.set(spool.bytes) } }) // eslint-disable-line no-new
+  // The bound beside the fill, so an alert can say "spool 80 % full" without knowing the config.
+  new Gauge({ name: `${p}_spool_max_bytes`, help: 'The syslog spool\'s bound (forwarder.syslog.spoolMaxBytes); at it, new messages are dropped (reason spool_full).', registers: [registry] }).set(spoolMaxBytes)
   new Gauge({ name: `${p}_spool_messages`, help: 'Spooled messages the collector has not acknowledged yet.', registers: [registry], collect () { this.set(spool.pending) } }) // eslint-disable-line no-new
   new Gauge({ name: `${p}_spool_segments`, help: 'Syslog spool segment files.', registers: [registry], collect () { this.set(spool.segmentCount) } }) // eslint-disable-line no-new
   return m

@@ -63,7 +63,7 @@ export class SyslogSource {
     this.spool.onCorrupt = (path, pos, why) => this.metrics.drop('spool_corrupt', 1, `${path} at byte ${pos}: ${why}; the rest of the segment is skipped`)
     this.feeder = new SpoolFeeder(this.spool, shipper)
     this.spool.onDurable = () => this.feeder.pump()
-    this.m = syslogMetrics(registry, this.spool)
+    this.m = syslogMetrics(registry, this.spool, s.spoolMaxBytes)
     this.rules = deploymentRules(s.deployments)
     this.trust = identityTrust(s.identitySenders)
     for (const r of ALTERED) metrics.altered.inc({ reason: r }, 0)

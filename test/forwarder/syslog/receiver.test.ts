@@ -34,11 +34,11 @@ function receiver (): { rx: SyslogReceiver, got: Spooled[], registry: Registry }
     appendBytes: (tags: StreamTags, tsNs: string, src: Buffer, start: number, end: number, attrs?: Attributes) => { got.push({ how: 'known', tags, tsNs, message: src.toString('utf8', start, end), attrs }); return got.length - 1 }
   } as unknown as DiskSpool
   const registry = new Registry()
-  const metrics = forwarderMetrics(registry, silentLogger)
+  const metrics = forwarderMetrics(registry, silentLogger, 2)
   const rx = new SyslogReceiver({
     spool,
     metrics,
-    syslogMetrics: syslogMetrics(registry, spool),
+    syslogMetrics: syslogMetrics(registry, spool, 1 << 20),
     zone: ZONE,
     tagsFor: (m) => streamTags(m, tagCtx),
     identityIgnored: () => false,
