@@ -23,6 +23,8 @@ export interface LokiPushOptions {
  */
 export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, opts) => {
   const { metrics } = opts
+  // Bodies as bytes: JSON is decoded by push-json.ts (checked field by field), protobuf is refused with 415 for now.
+  app.addContentTypeParser(['application/json', 'application/x-protobuf'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body))
   app.post('/loki/api/v1/push', {
     bodyLimit: opts.maxBodyBytes,
     onRequest: async (req, reply) => {
@@ -30,7 +32,7 @@ export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, o
       const sender = opts.tokens.identify(senderToken(req.headers.authorization))
       if (sender === null) {
         metrics.reject('unauthorized', 1, req.ip)
-        return reply.code(401).type('text/plain').send('no org id\n')
+        return reply.code(401).type('text/plain').send('unauthorized\n')
       }
       ;(req as { daytwoSender?: string }).daytwoSender = sender
     }
@@ -67,7 +69,7 @@ export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, o
       try {
         await opts.intake.accept(batches, (req as { daytwoSender?: string }).daytwoSender!)
       } catch (err) {
-        if (err instanceof DaytwoError && err.status === 429) return refuse(429, 'rate_limited', err.message)
+        if (err instanceof DaytwoError && err.statusCode === 429) return refuse(429, 'rate_limited', err.message)
         throw err
       }
       return reply.code(204).send()
