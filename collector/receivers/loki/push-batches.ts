@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { streamId } from '../../../core/ids.js'
-import type { Entry, StreamBatch } from '../../../core/record.js'
+import { OFFSET, type Entry, type StreamBatch } from '../../../core/record.js'
 import { identityFromLabels, type IdentityRules } from '../identity-rules.js'
 import type { PushStream } from './push-json.js'
 
@@ -23,7 +23,11 @@ export function pushBatches (streams: PushStream[], rules?: IdentityRules): Stre
   return streams.map((s) => {
     const id = identityFromLabels(s.labels, rules)
     const sorted = Object.keys(s.labels).sort().map((k) => `${k}=${s.labels[k]!}`)
-    const entries: Entry[] = s.values.map(([ts, line, meta]) => meta ? [ts, lineOffset(ts, line), line, '', meta] : [ts, lineOffset(ts, line), line, ''])
+    const all: Entry[] = s.values.map(([ts, line, meta]) => meta ? [ts, lineOffset(ts, line), line, '', meta] : [ts, lineOffset(ts, line), line, ''])
+    // A group's offsets must increase (core/wire.ts, the store's high-water mark): sort, and
+    // keep the first of lines that share an offset (the same line twice in one request).
+    all.sort((a, b) => a[OFFSET] - b[OFFSET])
+    const entries = all.filter((e, i) => i === 0 || e[OFFSET] !== all[i - 1]![OFFSET])
     return {
       stream: {
         id: streamId('loki', ...sorted),

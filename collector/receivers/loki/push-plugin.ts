@@ -69,8 +69,10 @@ export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, o
       try {
         await opts.intake.accept(batches, (req as { daytwoSender?: string }).daytwoSender!)
       } catch (err) {
-        if (err instanceof DaytwoError && err.statusCode === 429) return refuse(429, 'rate_limited', err.message)
-        throw err
+        // Intake counted it (store_unavailable); a 5xx makes Promtail/Alloy retry. Rate limits
+        // do not refuse here: the tenant pipeline drops over-limit lines with a counted notice.
+        if (!(err instanceof DaytwoError)) throw err
+        return reply.code(err.statusCode).type('text/plain').send(err.message + '\n')
       }
       return reply.code(204).send()
     } finally {
