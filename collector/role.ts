@@ -7,6 +7,7 @@ import { fleetPlugin } from './fleet/fleet-plugin.js'
 import { InflateBudget } from './inflate.js'
 import { ingestPlugin } from './ingest.js'
 import { Intake } from './intake.js'
+import { lokiPushPlugin } from './receivers/loki/push-plugin.js'
 import { OldLineFilter } from './limits/old-lines.js'
 import { collectorMetrics } from './metrics.js'
 import { storeMetrics } from './store-metrics.js'
@@ -38,6 +39,8 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     committed: (b, r) => tenants.committed(b, r)
   })
   await app.register(ingestPlugin, { intake, inflateBudget, tokens, metrics, maxBodyBytes: cfg.maxBodyBytes })
+  // Receivers of other agents' protocols: same tokens, limits and intake as the forwarder's endpoint.
+  await app.register(lokiPushPlugin, { intake, inflateBudget, tokens, metrics, maxBodyBytes: cfg.maxBodyBytes })
   if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log, inflateBudget })
   app.server.on('tlsClientError', (err: Error) => metrics.reject('tls_refused', 1, err.message))
   const url = await listen(app, cfg.host, cfg.port)
