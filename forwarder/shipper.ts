@@ -311,7 +311,8 @@ async function ndjsonBody (batch: Batch, compression: 'gzip' | 'none'): Promise<
   return (compression === 'gzip' ? await gzip(body, GZIP) : body) as Uint8Array<ArrayBuffer>
 }
 
-function backoff (attempt: number, maxMs: number): number {
+/** Exponential backoff with jitter, capped at `maxMs`: the shipper's retries, and the journald source's journalctl restarts. */
+export function backoff (attempt: number, maxMs: number): number {
   const base = Math.min(maxMs, 250 * 2 ** Math.min(attempt - 1, 16))
   return base / 2 + Math.random() * base / 2
 }
