@@ -45,3 +45,24 @@ export function writeJournal (dir: string, name: string, entries: JournalFields[
   writeFileSync(input, Buffer.concat(entries.map(exportEntry)))
   execFileSync(JOURNAL_REMOTE, [`--output=${join(dir, name + '.journal')}`, input], { stdio: ['ignore', 'ignore', 'pipe'] })
 }
+
+/** A daytwo config whose forwarder reads only the journal in `<base>/journal` (no files, no syslog). */
+export function journaldConfig (base: string, journald: Record<string, unknown>, forwarder: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    dataDir: join(base, 'data'),
+    logLevel: 'warn',
+    forwarder: {
+      podLogRoot: join(base, 'none', 'pods'),
+      containerLogRoot: join(base, 'none', 'containers'),
+      boshLogRoot: join(base, 'none', 'bosh'),
+      boshSpecFile: join(base, 'none', 'spec.json'),
+      port: 0,
+      flushIntervalMs: 50,
+      checkpointIntervalMs: 50,
+      ...forwarder,
+      journald: { enabled: true, directory: join(base, 'journal'), readFrom: 'head', ...journald }
+    },
+    collector: { port: 0 },
+    query: { port: 0 }
+  }
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { extract, runCli } from '../../helpers/bundle.js'
 import { startDaytwo, tempDir, waitFor, type DaytwoProcess } from '../../helpers/daytwo-process.js'
-import { entryAt, journalRemoteMissing, writeJournal, type JournalFields } from '../../helpers/journal-remote.js'
+import { entryAt, journaldConfig, journalRemoteMissing, writeJournal, type JournalFields } from '../../helpers/journal-remote.js'
 import { operatorToken } from '../../helpers/query-api.js'
 import { metricValue, readLogs } from '../../helpers/syslog-senders.js'
 
@@ -15,26 +15,6 @@ import { metricValue, readLogs } from '../../helpers/syslog-senders.js'
 
 const T0 = 1_795_000_000_000_000n // µs: 2026-11-18
 const MAX_LINE = 1024
-
-export function journaldConfig (base: string, journald: Record<string, unknown>, forwarder: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    dataDir: join(base, 'data'),
-    logLevel: 'warn',
-    forwarder: {
-      podLogRoot: join(base, 'none', 'pods'),
-      containerLogRoot: join(base, 'none', 'containers'),
-      boshLogRoot: join(base, 'none', 'bosh'),
-      boshSpecFile: join(base, 'none', 'spec.json'),
-      port: 0,
-      flushIntervalMs: 50,
-      checkpointIntervalMs: 50,
-      ...forwarder,
-      journald: { enabled: true, directory: join(base, 'journal'), readFrom: 'head', ...journald }
-    },
-    collector: { port: 0 },
-    query: { port: 0 }
-  }
-}
 
 const ENTRIES: JournalFields[] = [
   entryAt(T0, { _HOSTNAME: 'node-a', _SYSTEMD_UNIT: 'kubelet.service', SYSLOG_IDENTIFIER: 'kubelet', _PID: '812', _COMM: 'kubelet', PRIORITY: '3', MESSAGE: 'E1118 10:00:00.000000 812 pod_workers.go:1298] "Error syncing pod"' }),
