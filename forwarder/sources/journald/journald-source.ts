@@ -63,7 +63,7 @@ export class JournaldSource {
     for (const [k, v] of Object.entries(this.checkpoint.state.offsets)) this.committed.set(k, v)
     this.lastRead = this.checkpoint.state.cursor
     this.parser = new ExportParser(fieldLimits(cfg.maxLineBytes, this.j.maxAttributeBytes), (e) => this.onEntry(e))
-    const location = this.j.files.length > 0 ? `journald://${this.j.files.join(',')}` : this.j.directory !== '' ? `journald://${this.j.directory}` : 'journald://local'
+    const location = this.j.files.length > 0 ? `journald://${this.j.files.join(',')}` : this.j.root !== '' ? `journald://${this.j.root}` : this.j.directory !== '' ? `journald://${this.j.directory}` : 'journald://local'
     this.ctx = { node, epoch: this.checkpoint.state.epoch, location, rules: deploymentRules(this.j.deployments), defaultDeployment: this.j.deployment }
     this.restarts = counter(registry, 'daytwo_forwarder_journald_restarts_total', 'journalctl restarts of the journald source, by reason (missing: not found or not startable; exited: it ended; malformed: it wrote something not in the export format).', ['reason'])
     for (const r of RESTART_REASONS) this.restarts.inc({ reason: r }, 0)
@@ -91,6 +91,7 @@ export class JournaldSource {
   private locationArgs (): string[] {
     const a: string[] = []
     if (this.j.files.length > 0) for (const f of this.j.files) a.push(`--file=${f}`)
+    else if (this.j.root !== '') a.push(`--root=${this.j.root}`)
     else if (this.j.directory !== '') a.push(`--directory=${this.j.directory}`)
     for (const u of this.j.units) a.push(`--unit=${u}`)
     return a
