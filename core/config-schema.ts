@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { elasticsearchSchema, opensearchSchema } from './config/elasticsearch.js'
 import { fleetSchema, nodeMetricsSchema } from './config/fleet.js'
 import { httpLimitsSchema } from './config/http.js'
+import { journaldSchema } from './config/journald.js'
 import { tenantTokensSchema, usageSchema } from './config/query-extras.js'
 import { syslogSchema } from './config/syslog.js'
 import { collectorTlsShape, tenantsSchema } from './config/tenants.js'
@@ -65,6 +66,7 @@ export const forwarderSchema = z.object({
   multiline: z.array(multilineRuleSchema).default([]).describe('Multiline rules, first match wins: `{"paths":["**/uaa/*.log"],"preset":"java"}` or `{"paths":[…],"start":"^\\d{4}-"}`. Off when empty. JSON in the environment.'),
   kubernetes: kubernetesSchema.prefault({}),
   syslog: syslogSchema.prefault({}),
+  journald: journaldSchema.prefault({}),
   metrics: nodeMetricsSchema.prefault({})
 }).strict()
 
