@@ -62,7 +62,6 @@ export const bulkPlugin: FastifyPluginAsync<BulkOptions> = async (app: FastifyIn
   })
 
   app.get('/', async () => ({ name: 'daytwo', cluster_name: 'daytwo', cluster_uuid: 'daytwo', version: VERSION, tagline: 'You Know, for Search' }))
-  app.head('/', async (_req, reply) => reply.code(200).send())
   app.get('/_license', async () => ({ license: { status: 'active', uid: 'daytwo', type: 'basic', issue_date_in_millis: 0, max_nodes: 1000 } }))
   app.get('/_xpack', async () => ({ build: {}, license: { status: 'active', type: 'basic', mode: 'basic' }, features: {} }))
   // Templates, lifecycle policies, data streams and index creation: daytwo has its own, so
@@ -71,7 +70,6 @@ export const bulkPlugin: FastifyPluginAsync<BulkOptions> = async (app: FastifyIn
     app.put(`/${prefix}/*`, async () => ({ acknowledged: true }))
     app.post(`/${prefix}/*`, async () => ({ acknowledged: true }))
     app.get(`/${prefix}/*`, async (_req, reply) => esError(reply, 404, 'resource_not_found_exception', 'daytwo keeps no templates'))
-    app.head(`/${prefix}/*`, async (_req, reply) => reply.code(404).send())
   }
 
   const bulk = async (req: FastifyRequest, reply: FastifyReply) => {
