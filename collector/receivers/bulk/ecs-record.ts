@@ -21,7 +21,7 @@ export interface EcsRecord {
 /** Fields that become the record's own parts, not attributes (dotted or nested, as senders write them). */
 const MAPPED = new Set([
   'message', 'log', '@timestamp', 'stream', 'host.name', 'service.name', 'container.name',
-  'kubernetes.namespace', 'kubernetes.namespace_name', 'kubernetes.pod.name', 'kubernetes.pod_name',
+  'kubernetes.namespace', 'kubernetes.namespace_name', 'kubernetes.pod_namespace', 'kubernetes.pod_node_name', 'kubernetes.pod.name', 'kubernetes.pod_name',
   'kubernetes.container_name', 'kubernetes.container.name', 'kubernetes.host', 'kubernetes.node.name', 'kubernetes.labels.app'
 ])
 
@@ -58,12 +58,12 @@ export function ecsRecord (doc: unknown, indexName: string): EcsRecord | string 
   flatten(doc as Record<string, unknown>, '', fields)
   const message = fields.get('message') ?? fields.get('log')
   if (typeof message !== 'string') return 'the document has no string field `message` or `log`'
-  const namespace = str(fields, 'kubernetes.namespace', 'kubernetes.namespace_name')
+  const namespace = str(fields, 'kubernetes.namespace', 'kubernetes.namespace_name', 'kubernetes.pod_namespace')
   const pod = str(fields, 'kubernetes.pod.name', 'kubernetes.pod_name')
   const container = str(fields, 'container.name', 'kubernetes.container_name', 'kubernetes.container.name')
   const tags: Omit<StreamTags, 'id'> = {
     source: 'elasticsearch',
-    node: str(fields, 'host.name', 'kubernetes.host', 'kubernetes.node.name') ?? '',
+    node: str(fields, 'host.name', 'kubernetes.host', 'kubernetes.node.name', 'kubernetes.pod_node_name') ?? '',
     // The index the sender writes to stands in for what the document does not name.
     deployment: namespace ?? indexName,
     job: str(fields, 'service.name', 'kubernetes.labels.app') ?? container ?? indexName,
