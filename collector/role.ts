@@ -6,6 +6,7 @@ import { createServer, listen } from '../core/server.js'
 import { fleetPlugin } from './fleet/fleet-plugin.js'
 import { InflateBudget } from './inflate.js'
 import { ingestPlugin } from './ingest.js'
+import { bulkPlugin } from './receivers/bulk/bulk-plugin.js'
 import { Intake } from './intake.js'
 import { lokiPushPlugin } from './receivers/loki/push-plugin.js'
 import { OldLineFilter } from './limits/old-lines.js'
@@ -41,6 +42,8 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   await app.register(ingestPlugin, { intake, inflateBudget, tokens, metrics, maxBodyBytes: cfg.maxBodyBytes })
   // Receivers of other agents' protocols: same tokens, limits and intake as the forwarder's endpoint.
   await app.register(lokiPushPlugin, { intake, inflateBudget, tokens, metrics, maxBodyBytes: cfg.maxBodyBytes })
+  // Elasticsearch senders (Fluent Bit es, Filebeat, Vector): the same tokens, bounds and intake.
+  await app.register(bulkPlugin, { intake, inflateBudget, tokens, metrics, registry, maxBodyBytes: cfg.maxBodyBytes })
   if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log, inflateBudget })
   app.server.on('tlsClientError', (err: Error) => metrics.reject('tls_refused', 1, err.message))
   const url = await listen(app, cfg.host, cfg.port)
