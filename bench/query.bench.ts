@@ -7,10 +7,12 @@ import { httpGet, qs } from './lib/http-get.js'
 import { difference, fromLogsQL, fromLoki, grepCount, grepLines, newestLines, runGrep, type Answer } from './lib/query-answers.js'
 import { COMMON, DEFAULT_SPEC, readManifest, writeQueryCorpus, type CorpusSpec, type Manifest } from './lib/query-corpus.js'
 import { fmt, log, machine, median, table } from './lib/report.js'
+import { startOpenSearch, type OpenSearchNode } from '../test/opensearch/node.js'
+import { startCountingProxy, type CountingProxy } from './lib/counting-proxy.js'
 import { loadResult, saveResult } from './lib/run.js'
 import { feedVictoriaLogs, rfc3339Ns, startVictoriaLogs, victoriaLogsBinary, victoriaLogsVersion, writeVictoriaLogsLines, type VictoriaLogs } from './lib/victoria-logs.js'
 
-// Query cost. node dist/bench/query.bench.js [--lines 10000000] [--runs 3] [--dir DIR] [--seed 20] [--hours 2] [--no-peer] [--keep]
+// Query cost. node dist/bench/query.bench.js [--lines 10000000] [--runs 3] [--dir DIR] [--seed 20] [--hours 2] [--no-peer] [--keep] [--store opensearch]
 // A CRI corpus of 40 pods in 5 namespaces (bench/lib/query-corpus.ts) is ingested by
 // `logs serve all` (forwarder → collector → embedded store) and by VictoriaLogs, then each
 // question Grafana asks is put to daytwo's Loki API and to VictoriaLogs' LogsQL API, side by
@@ -18,17 +20,23 @@ import { feedVictoriaLogs, rfc3339Ns, startVictoriaLogs, victoriaLogsBinary, vic
 // (page cache warm, answers checked), then `--runs` rounds, each question asked of every system
 // in turn. Every answer is checked against the one taken from the raw files (grep, tail, or the
 // generator's own tally of levels); a mismatch is printed loudly. Figures are medians.
+// --store opensearch: a second `logs serve all` with store.kind opensearch (a real OpenSearch
+// 2.19.6 node, test/opensearch/node.ts) ingests the same files and gets the same questions,
+// side by side with the embedded store; a counting proxy in front of the node gives the engine
+// requests each question cost (bench/lib/counting-proxy.ts).
 
 const { values } = parseArgs({
   options: {
     lines: { type: 'string', default: String(DEFAULT_SPEC.lines) }, runs: { type: 'string', default: '3' }, dir: { type: 'string' },
     seed: { type: 'string', default: String(DEFAULT_SPEC.seed) }, hours: { type: 'string', default: String(DEFAULT_SPEC.spanMs / 3600_000) },
-    'no-peer': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }
+    'no-peer': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, store: { type: 'string', default: 'embedded' }
   }
 })
 const SPEC: CorpusSpec = { ...DEFAULT_SPEC, lines: Number(values.lines), seed: Number(values.seed), spanMs: Number(values.hours) * 3600_000 }
 const N = SPEC.lines
 const RUNS = Number(values.runs)
+if (values.store !== 'embedded' && values.store !== 'opensearch') throw new Error(`--store ${values.store}: use opensearch (the embedded store always runs)`)
+const WITH_OS = values.store === 'opensearch'
 const TOKEN = 'bench-query-operator-token'
 const S = 1_000_000_000n
 const LOKI_HEADERS = { authorization: `Bearer ${TOKEN}`, 'x-query-tags': 'Source=grafana', 'user-agent': 'Grafana/11.3.0' }
@@ -145,15 +153,15 @@ async function askVictoriaLogs (vl: VictoriaLogs, q: Question): Promise<{ secs: 
   return { secs: r.secs, answer: fromLogsQL(r.text, q.kind) }
 }
 
-async function ingestDaytwo (m: Manifest, work: string): Promise<{ p: DaytwoProcess, rate: number, secs: number }> {
+async function ingestDaytwo (m: Manifest, work: string, store: Record<string, unknown> = {}, name = 'daytwo'): Promise<{ p: DaytwoProcess, rate: number, secs: number }> {
   const config = {
     node: 'node-1',
-    dataDir: join(work, 'daytwo'),
+    dataDir: join(work, name),
     logLevel: 'warn',
     forwarder: { podLogRoot: m.root, containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(work, 'none'), port: 0 },
     collector: { port: 0 },
     query: { port: 0, tokens: [TOKEN] },
-    store: { retentionDays: 0 } // the corpus's times are fixed, and older than the default 7 days may be
+    store: { retentionDays: 0, ...store } // the corpus's times are fixed, and older than the default 7 days may be
   }
   const t0 = Date.now()
   const p = await startDaytwo('all', config, work)
@@ -225,7 +233,21 @@ async function main (): Promise<void> {
     }
   }
 
-  const cells = asks.map(() => ({ daytwo: cell(), grep: cell(), vl: cell() }))
+  let os: { node: OpenSearchNode, proxy: CountingProxy, d: Awaited<ReturnType<typeof ingestDaytwo>> } | null = null
+  if (WITH_OS) {
+    log('starting OpenSearch, then ingesting into a daytwo with store.kind opensearch…')
+    const node = await startOpenSearch()
+    process.once('exit', () => { void node.stop() })
+    const proxy = await startCountingProxy(node.url)
+    const od = await ingestDaytwo(m, work.path, { kind: 'opensearch', opensearch: { url: proxy.url, ismPolicy: '' } }, 'daytwo-opensearch')
+    process.once('exit', () => { od.p.child.kill('SIGKILL') })
+    // Every stored line visible to searches before the first question.
+    await fetch(`${node.url}/_refresh`, { method: 'POST' })
+    os = { node, proxy, d: od }
+    log(`  daytwo on OpenSearch: ${fmt(od.rate)} lines/s (${fmt(od.secs, 1)} s from start to every line stored)`)
+  }
+
+  const cells = asks.map(() => ({ daytwo: cell(), grep: cell(), vl: cell(), os: cell(), osRequests: [] as number[] }))
   const expected: Answer[] = []
   const round = async (timed: boolean) => {
     for (let i = 0; i < asks.length; i++) {
@@ -238,6 +260,15 @@ async function main (): Promise<void> {
       } catch (err) { c.grep.errors.push((err as Error).message) }
       const systems: Array<[Cell, () => Promise<{ secs: number, answer: Answer }>]> = [[c.daytwo, async () => await askDaytwo(d.p.urls.query!, q)]]
       if (vl) systems.push([c.vl, async () => await askVictoriaLogs(vl!, q)])
+      if (os) {
+        const o = os
+        systems.push([c.os, async () => {
+          const before = o.proxy.counts.search
+          const r = await askDaytwo(o.d.p.urls.query!, q)
+          c.osRequests.push(o.proxy.counts.search - before)
+          return r
+        }])
+      }
       for (const [x, ask] of systems) {
         try {
           const r = await ask()
@@ -273,10 +304,18 @@ async function main (): Promise<void> {
   console.log(`machine at end: ${machine()}`)
   console.log(`ingest: daytwo serve all ${fmt(d.rate)} lines/s (${fmt(d.secs, 1)} s); ${peer}\n`)
   console.log(table(['question (what Grafana sends)', 'daytwo s', 'reference', 'grep s', 'VictoriaLogs s', 'daytwo ÷ grep', 'VL ÷ grep', 'daytwo ÷ VL', 'target daytwo ÷ grep', 'daytwo answer =', 'VL answer ='], rows))
+  if (os) {
+    console.log(`\nThe same questions on daytwo with store.kind opensearch (OpenSearch 2.19.6, one node, 512 MiB heap; ingest ${fmt(os.d.rate)} lines/s, ${fmt(os.d.secs, 1)} s), median of ${RUNS} runs:\n`)
+    console.log(table(['question', 'embedded s', 'OpenSearch s', 'OpenSearch ÷ embedded', 'engine searches per question', 'OpenSearch answer ='], asks.map((q, i) => {
+      const c = cells[i]!
+      const reqs = [...new Set(c.osRequests)].join(' / ')
+      return [q.name.replaceAll('|', '\\|'), fmt(med(c.daytwo), 3), fmt(med(c.os), 3), ratio(med(c.os), med(c.daytwo)), reqs, eq(c.os, true)]
+    })))
+  }
 
   let bad = 0
   for (let i = 0; i < asks.length; i++) {
-    for (const [who, x] of [['daytwo', cells[i]!.daytwo], ['VictoriaLogs', cells[i]!.vl], ['grep', cells[i]!.grep]] as Array<[string, Cell]>) {
+    for (const [who, x] of [['daytwo', cells[i]!.daytwo], ['VictoriaLogs', cells[i]!.vl], ['grep', cells[i]!.grep], ['daytwo on OpenSearch', cells[i]!.os]] as Array<[string, Cell]>) {
       for (const e of new Set(x.errors)) { bad++; console.log(`\n!!! ERROR ${who}, ${asks[i]!.name}: ${e}`) }
       for (const e of new Set(x.mismatches)) { bad++; console.log(`\n!!! MISMATCH ${who}, ${asks[i]!.name}: ${e}`) }
     }
@@ -293,6 +332,7 @@ async function main (): Promise<void> {
 
   await d.p.stop()
   if (vl) await vl.stop()
+  if (os) { await os.d.p.stop(); await os.proxy.close(); await os.node.stop() }
   if (values.keep) log(`kept ${work.path}`)
   else work.cleanup()
   if (bad > 0) process.exitCode = 2

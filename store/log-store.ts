@@ -78,6 +78,28 @@ export interface UsageRequest {
   org?: string
 }
 
+/**
+ * Usage summed by the store into time buckets (and per org, or per org and app): what a usage
+ * report needs, answered where the rows are (the embedded store's usage table, the search
+ * engines' aggregations) instead of every per-minute row paged into the caller.
+ */
+export interface UsageRollupRequest extends UsageRequest {
+  /** Bucket width in ms: a whole number of minutes dividing a day, or a whole number of days; buckets start at multiples of it since the Unix epoch (UTC). */
+  stepMs: number
+  /** Sum per org and app; otherwise per org (app is then ''). */
+  byApp: boolean
+  signal?: AbortSignal
+}
+
+/** One bucket of a rollup: `minute` is the bucket's start (Unix ms), the rest as in UsageRow. */
+export type UsageBucket = UsageRow
+
+/** Whether a rollup step is one the stores accept (see UsageRollupRequest.stepMs). */
+export function validRollupStep (stepMs: number): boolean {
+  const DAY = 86_400_000
+  return Number.isSafeInteger(stepMs) && stepMs > 0 && stepMs % 60_000 === 0 && (DAY % stepMs === 0 || stepMs % DAY === 0)
+}
+
 export interface LogStore {
   readonly kind: string
   /**
@@ -109,7 +131,13 @@ export interface LogStore {
    * lines still stored. Labels, series, index stats and volume are answered from these.
    */
   variants (p: Omit<SelectParams, 'lineFilters'>): Promise<VariantTotals[]>
+  /** Per-minute usage rows, oldest first (tests and exports; reports ask usageRollup). */
   usage (req: UsageRequest): Promise<UsageRow[]>
+  /**
+   * Usage summed into buckets by the store, ordered by bucket start, org, app. Optional while
+   * a store does not answer it natively: store/usage-rollup.ts then sums usage() rows.
+   */
+  usageRollup? (req: UsageRollupRequest): Promise<UsageBucket[]>
   /** Count records dropped before the store (e.g. rate limited), for usage reports. */
   recordDrops (rows: DropRow[]): Promise<void>
   /** null when the store answers; otherwise why not. */

@@ -1,6 +1,6 @@
-import type { UsageRow } from '../../store/log-store.js'
+import type { UsageBucket } from '../../store/log-store.js'
 
-// Usage rows (per minute, org and app) rolled up into a report: rows by org, app or day,
+// Usage buckets (store/usage-rollup.ts, at the step rollupFor asks) rolled up into a report: rows by org, app or day,
 // totals, drops by reason, cost, and a time series for the chart.
 
 export type GroupBy = 'org' | 'app' | 'day'
@@ -38,17 +38,27 @@ export function stepFor (fromMs: number, toMs: number): number {
   return span <= 6 * HOUR ? MINUTE : span <= 4 * DAY ? HOUR : Math.max(1, Math.ceil(span / DAY / MAX_BUCKETS)) * DAY
 }
 
+/**
+ * The rollup a report asks the store for (store/usage-rollup.ts): buckets of the chart's step,
+ * of a day at most when rows are per day (a day is then a whole number of buckets), per app
+ * only when rows are per app. Each bucket then lands in exactly one row and one chart bucket.
+ */
+export function rollupFor (fromMs: number, toMs: number, by: GroupBy): { stepMs: number, byApp: boolean } {
+  const step = stepFor(fromMs, toMs)
+  return { stepMs: by === 'day' ? Math.min(step, DAY) : step, byApp: by === 'app' }
+}
+
 const cost = (bytes: number, price: number) => Math.round(bytes / GiB * price * 1e6) / 1e6
 const empty = (): Counts => ({ lines: 0, bytes: 0, droppedLines: 0, droppedBytes: 0, cost: 0 })
 
-function add (c: Counts, r: UsageRow): void {
+function add (c: Counts, r: UsageBucket): void {
   c.lines += r.lines
   c.bytes += r.bytes
   c.droppedLines += r.droppedLines
   c.droppedBytes += r.droppedBytes
 }
 
-export function buildReport (rows: UsageRow[], o: { fromMs: number, toMs: number, by: GroupBy, org: string | null, pricePerGiB: number, currency: string }): UsageReport {
+export function buildReport (rows: UsageBucket[], o: { fromMs: number, toMs: number, by: GroupBy, org: string | null, pricePerGiB: number, currency: string }): UsageReport {
   const groups = new Map<string, ReportRow>()
   const totals = empty()
   const stepMs = stepFor(o.fromMs, o.toMs)

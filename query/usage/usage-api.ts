@@ -4,7 +4,8 @@ import { parseTimeParam, TIME_FORMS } from '../../core/time.js'
 import type { LogStore } from '../../store/log-store.js'
 import { orgScope } from '../auth.js'
 import { singleValuedQuery } from '../query-params.js'
-import { GROUP_BY, buildReport, reportCsv, type GroupBy } from './report.js'
+import { usageRollup } from '../../store/usage-rollup.js'
+import { GROUP_BY, buildReport, rollupFor, reportCsv, type GroupBy } from './report.js'
 
 export interface UsageApiOptions {
   store: LogStore
@@ -42,7 +43,8 @@ export const usageApi: FastifyPluginAsync<UsageApiOptions> = async (app, opts) =
     const fromMs = timeMs('from', q.from, DEFAULT_FROM)
     const toMs = q.to === undefined || q.to === '' ? Date.now() + 1 : timeMs('to', q.to, '0s')
     if (fromMs >= toMs) throw new DaytwoError('BAD_QUERY', 'from is not before to')
-    const rows = await opts.store.usage({ fromMs, toMs, ...(org !== undefined ? { org } : {}) })
+    // Summed by the store (one aggregation on a search engine), not per-minute rows paged here.
+    const rows = await usageRollup(opts.store, { fromMs, toMs, ...rollupFor(fromMs, toMs, by), ...(org !== undefined ? { org } : {}) })
     const report = buildReport(rows, { fromMs, toMs, by, org: org ?? null, pricePerGiB: opts.pricePerGiB, currency: opts.currency })
     if (format === 'csv') {
       void reply.header('content-type', 'text/csv; charset=utf-8')

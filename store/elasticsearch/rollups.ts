@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { StreamTags } from '../../core/record.js'
-import type { DropRow, UsageRow } from '../log-store.js'
+import type { DropRow, UsageBucket, UsageRollupRequest, UsageRow } from '../log-store.js'
 import { nsToIso } from './timestamp.js'
 
 // Usage and stream bookkeeping written beside the records, in one bulk request after the
@@ -85,13 +85,49 @@ export function usageQuery (fromMs: number, toMs: number, org: string | undefine
   }
 }
 
-interface CompositeBucket { key: { minute: number | string, org: string, app: string }, [k: string]: unknown }
+interface CompositeBucket { key: { minute: number | string, org: string, app?: string }, [k: string]: unknown }
 export interface CompositeAgg { after_key?: unknown, buckets: CompositeBucket[] }
 
 export function usageRows (agg: CompositeAgg): UsageRow[] {
   const v = (b: CompositeBucket, k: string) => Math.round(((b[k] as { value?: number } | undefined)?.value) ?? 0)
   return agg.buckets.map((b) => ({
-    minute: Number(b.key.minute), org: b.key.org, app: b.key.app,
+    minute: Number(b.key.minute), org: b.key.org, app: b.key.app ?? '',
     lines: v(b, 'lines'), bytes: v(b, 'bytes'), droppedLines: v(b, 'dropped_lines'), droppedBytes: v(b, 'dropped_bytes')
   }))
+}
+
+/** Buckets per rollup page: a report of up to this many (bucket, org[, app]) cells is one request. */
+export const ROLLUP_PAGE = 10_000
+
+/**
+ * A usage report's sums computed by the engine: a composite aggregation whose first source is
+ * a `date_histogram` of `minute` at the report's step (fixed intervals start at the epoch, in
+ * UTC, as UsageRollupRequest says), then `terms` of org (and app), with `sum`s under it.
+ * Composite rather than nested terms so that a rollup larger than a page is paged, never cut.
+ */
+export function rollupQuery (req: UsageRollupRequest, after: unknown): Record<string, unknown> {
+  const filter: unknown[] = [{ range: { minute: { gte: req.fromMs, lt: req.toMs, format: 'epoch_millis' } } }]
+  if (req.org !== undefined) filter.push({ term: { org: req.org } })
+  const sources: unknown[] = [{ minute: { date_histogram: { field: 'minute', fixed_interval: `${req.stepMs}ms` } } }, { org: { terms: { field: 'org' } } }]
+  if (req.byApp) sources.push({ app: { terms: { field: 'app' } } })
+  return {
+    size: 0,
+    query: { bool: { filter } },
+    aggs: {
+      usage: {
+        composite: { size: ROLLUP_PAGE, sources, ...(after ? { after } : {}) },
+        aggs: {
+          lines: { sum: { field: 'lines' } },
+          bytes: { sum: { field: 'bytes' } },
+          dropped_lines: { sum: { field: 'dropped_lines' } },
+          dropped_bytes: { sum: { field: 'dropped_bytes' } }
+        }
+      }
+    }
+  }
+}
+
+/** One rollup page's buckets (app '' when the rollup is per org). */
+export function rollupBuckets (agg: CompositeAgg): UsageBucket[] {
+  return usageRows(agg).map((r) => ({ ...r, app: r.app ?? '' }))
 }

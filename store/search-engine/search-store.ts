@@ -3,15 +3,16 @@ import { DaytwoError } from '../../core/errors.js'
 import type { Logger } from '../../core/logger.js'
 import type { Entry, StreamBatch } from '../../core/record.js'
 import { recordId } from '../../core/record.js'
-import type { DropRow, LogStore, ReadRequest, StreamInfo, StreamSelector, UsageRequest, UsageRow, WriteResult } from '../log-store.js'
+import { validRollupStep, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageBucket, type UsageRequest, type UsageRollupRequest, type UsageRow, type WriteResult } from '../log-store.js'
 import type { SampleParams, SampleVariant, SelectLogsParams, SelectParams, SelectedLine, VariantTotals } from '../select-params.js'
 import { BulkService, type BulkOp } from '../elasticsearch/bulk-service.js'
 import { encodeDeadLetter, encodeRecord, streamTail } from '../elasticsearch/encoder.js'
 import { READ_FIELDS, hitToEntry, readQuery } from '../elasticsearch/reader.js'
-import { dropOps, usageOps, usageQuery, usageRows, type CompositeAgg, type StreamAcc, type UsageAcc } from '../elasticsearch/rollups.js'
+import { ROLLUP_PAGE, dropOps, rollupBuckets, rollupQuery, usageOps, usageQuery, usageRows, type CompositeAgg, type StreamAcc, type UsageAcc } from '../elasticsearch/rollups.js'
 import { streamsFilter, streamsSearch, toStreamInfo } from '../elasticsearch/streams-query.js'
 import { describe, fatal, readError, statusOf, type EngineClient } from './engine-client.js'
 import { REC } from './fields.js'
+import { order as rollupOrder } from '../usage-rollup.js'
 import { SearchReader } from './reads.js'
 import { StreamBook } from './stream-book.js'
 
@@ -198,12 +199,12 @@ export abstract class SearchStore implements LogStore {
   }
 
   /** A search on one index; null when the index does not exist yet (nothing written). */
-  protected async search<T> (index: string, body: Record<string, unknown>, missingOk: boolean): Promise<T | null> {
+  protected async search<T> (index: string, body: Record<string, unknown>, missingOk: boolean, signal?: AbortSignal): Promise<T | null> {
     try {
-      return await this.engine.request<T>({ method: 'POST', path: `/${encodeURIComponent(index)}/_search`, body })
+      return await this.engine.request<T>({ method: 'POST', path: `/${encodeURIComponent(index)}/_search`, body }, signal ? { signal } : {})
     } catch (err) {
       if (missingOk && statusOf(err) === 404) return null
-      throw readError(err, this.engine.product)
+      throw readError(err, this.engine.product, signal)
     }
   }
 
@@ -253,6 +254,23 @@ export abstract class SearchStore implements LogStore {
       after = agg.after_key
     }
     return out.sort((a, b) => a.minute - b.minute || a.org.localeCompare(b.org) || a.app.localeCompare(b.app))
+  }
+
+  /** One composite aggregation per ROLLUP_PAGE buckets (rollups.ts rollupQuery). */
+  async usageRollup (req: UsageRollupRequest): Promise<UsageBucket[]> {
+    if (!validRollupStep(req.stepMs)) throw new DaytwoError('BAD_QUERY', `usage step ${req.stepMs} ms: give whole minutes dividing a day, or whole days`)
+    const out: UsageBucket[] = []
+    let after: unknown
+    for (;;) {
+      const r = await this.search<{ aggregations?: { usage?: CompositeAgg } }>(this.cfg.usageIndex, rollupQuery(req, after), true, req.signal)
+      const agg = r?.aggregations?.usage
+      if (!agg || agg.buckets.length === 0) break
+      out.push(...rollupBuckets(agg))
+      // A short page is the last: no request to learn that the next one is empty.
+      if (agg.after_key === undefined || agg.buckets.length < ROLLUP_PAGE) break
+      after = agg.after_key
+    }
+    return out.sort(rollupOrder)
   }
 
   async recordDrops (rows: DropRow[]): Promise<void> {

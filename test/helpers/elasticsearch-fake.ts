@@ -186,13 +186,22 @@ export async function startFakeEs (opts: FakeEsOptions = {}): Promise<FakeEs> {
     if (body.aggs?.usage) {
       const groups = new Map<string, { key: Record<string, unknown>, sums: Record<string, number> }>()
       for (const d of hits) {
-        const key = { minute: d.minute, org: d.org, app: d.app }
+        // The composite's sources: terms of a field, or a date_histogram at a fixed interval in ms.
+        const key: Record<string, unknown> = {}
+        for (const src of (body.aggs.usage.composite.sources ?? [{ minute: { terms: { field: 'minute' } } }, { org: { terms: { field: 'org' } } }, { app: { terms: { field: 'app' } } }]) as Array<Record<string, any>>) {
+          const [name, def] = Object.entries(src)[0]!
+          if (def.date_histogram) {
+            const step = Number(/^(\d+)ms$/.exec(def.date_histogram.fixed_interval)![1])
+            const t = Number(d[def.date_histogram.field])
+            key[name] = t - (((t % step) + step) % step)
+          } else key[name] = d[def.terms.field]
+        }
         const k = JSON.stringify(key)
         let g = groups.get(k)
         if (!g) { g = { key, sums: { lines: 0, bytes: 0, dropped_lines: 0, dropped_bytes: 0 } }; groups.set(k, g) }
         for (const f of Object.keys(g.sums)) g.sums[f]! += Number(d[f] ?? 0)
       }
-      const sorted = [...groups.values()].sort((a, b) => cmp(a.key.minute, b.key.minute) || cmp(a.key.org, b.key.org) || cmp(a.key.app, b.key.app))
+      const sorted = [...groups.values()].sort((a, b) => cmp(a.key.minute, b.key.minute) || cmp(a.key.org, b.key.org) || cmp(a.key.app ?? '', b.key.app ?? ''))
       const after = body.aggs.usage.composite.after as Record<string, unknown> | undefined
       const start = after ? sorted.findIndex((g) => JSON.stringify(g.key) === JSON.stringify(after)) + 1 : 0
       const page = sorted.slice(start, start + body.aggs.usage.composite.size)
