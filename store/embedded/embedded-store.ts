@@ -5,13 +5,14 @@ import type Database from 'better-sqlite3'
 import type { Entry, Source, StreamBatch } from '../../core/record.js'
 import { DaytwoError } from '../../core/errors.js'
 import { framed, type FramedBatch, type FramesBody } from '../../core/frames.js'
-import { selectorEquals, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageRequest, type UsageRow, type WriteResult } from '../log-store.js'
+import { selectorEquals, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageBucket, type UsageRequest, type UsageRollupRequest, type UsageRow, type WriteResult } from '../log-store.js'
 import type { SampleParams, SampleVariant, SelectLogsParams, SelectParams, SelectedLine, VariantTotals } from '../select-params.js'
 import { decodeBlock } from './block-codec.js'
 import { EmbeddedSelect } from './embedded-select.js'
 import { ScanPool } from './scan-pool.js'
 import { openDatabase } from './schema.js'
 import type { RecordBatch, RetentionOptions, RetentionResult, WriterResult } from './writer.js'
+import { sqlUsageRollup } from '../usage-rollup.js'
 
 interface StreamRow {
   sid: bigint, id: string, source: Source, node: string, deployment: string, job: string, idx: string, process: string, path: string,
@@ -172,6 +173,11 @@ export class EmbeddedStore implements LogStore {
   /** Scan workers terminated because their query was abandoned (for tests and metrics). */
   get scanStats (): { terminated: number, tasks: number } {
     return this.pool.stats
+  }
+
+  /** A usage report's buckets, summed by SQLite (one GROUP BY; store/usage-rollup.ts). */
+  async usageRollup (req: UsageRollupRequest): Promise<UsageBucket[]> {
+    return sqlUsageRollup(this.reader, req)
   }
 
   async usage (req: UsageRequest): Promise<UsageRow[]> {
