@@ -66,8 +66,8 @@ export function printMatrix (result: LokiMatrix, output: string): string {
   let out = ''
   for (const s of result) {
     out += terminalSafe(labelString(s.metric)) + '\n'
-    out += '  TIME                  VALUE\n'
-    for (const [t, v] of s.values) out += `  ${new Date(t * 1000).toISOString().replace('.000Z', 'Z').padEnd(20)}  ${v}\n`
+    out += '  TIME                      VALUE\n'
+    for (const [t, v] of s.values) out += `  ${new Date(t * 1000).toISOString().padEnd(24)}  ${v}\n`
     out += '\n'
   }
   return out || '(no series)\n'

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { DaytwoError } from '../core/errors.js'
 import type { StreamBatch } from '../core/record.js'
 import { compileRegex, type LineRegex } from '../core/regex.js'
+import { nsToRfc3339 } from '../core/time.js'
 import type { Command } from './main.js'
 import { QueryClient } from './client.js'
 import { parseFetchFlags, runText, type LineSink } from './fetch.js'
@@ -60,7 +61,7 @@ class FilteredSink implements LineSink {
     const file = s.path.slice(s.path.lastIndexOf('/') + 1)
     let chunk = ''
     // JSON escapes control characters itself; terminalLine is not needed for jsonl.
-    for (const e of entries) chunk += JSON.stringify({ deployment: s.deployment, job: s.job, index: s.index, process: s.process, file, ts: e[0], line: this.tty ? terminalLine(e[2]) : e[2] }) + '\n'
+    for (const e of entries) chunk += JSON.stringify({ deployment: s.deployment, job: s.job, index: s.index, process: s.process, file, ts: nsToRfc3339(e[0]), line: this.tty ? terminalLine(e[2]) : e[2] }) + '\n'
     if (!process.stdout.write(chunk)) await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error')])
   }
 }
