@@ -8,6 +8,7 @@ import { BundleWriter } from './bundle-writer.js'
 import { QueryClient, errorBodyMessage, type ClientResponse } from './client.js'
 import { FILE_FRAMES, fileFrames } from '../core/file-frames.js'
 import { logGroups } from './log-groups.js'
+import type { StreamBatch } from '../core/record.js'
 import { Progress, formatBytes } from './progress.js'
 import { TextWriter } from './text-writer.js'
 import { notFoundMessage } from './not-found.js'
@@ -45,7 +46,7 @@ const OPTIONS = {
   token: { type: 'string' }
 } as const
 
-interface FetchFlags {
+export interface FetchFlags {
   target: Target
   dir: string
   since?: string | undefined
@@ -215,9 +216,14 @@ export const fetchCommand: Command = {
   }
 }
 
+/** Where text lines go: stdout through TextWriter, or a `logs tail` format (tail.ts). */
+export interface LineSink {
+  write: (g: StreamBatch) => Promise<void>
+  readonly closed: boolean
+}
+
 /** Text to stdout; with --follow, reconnect after a drop and resume after the last line seen. */
-async function runText (client: QueryClient, f: FetchFlags): Promise<number> {
-  const out = new TextWriter(process.stdout, f.prefix)
+export async function runText (client: QueryClient, f: FetchFlags, out: LineSink = new TextWriter(process.stdout, f.prefix)): Promise<number> {
   const seen = new Map<string, number>()
   let res = await open(client, f)
   for (;;) {

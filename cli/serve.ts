@@ -10,6 +10,7 @@ import type { RoleStarter, RunningRole } from '../core/role.js'
 import type { LogStore } from '../store/log-store.js'
 import type { Command } from './main.js'
 import { VERSION } from '../core/version.js'
+import { DEMO_DEPLOYMENT, DEMO_JOB, rootsEmpty, startDemo, type DemoSource } from './demo-source.js'
 
 const ROLES = ['collector', 'query', 'forwarder'] as const // start order: sinks first
 type Role = typeof ROLES[number]
@@ -55,6 +56,17 @@ function fillLocalTokens (config: Config, roles: Role[]): void {
   }
 }
 
+/**
+ * The environment a `logs` command typed in this directory needs to reach this process:
+ * nothing at the defaults, else the query URL and the data dir holding the operator token.
+ */
+function cliEnv (queryUrl: string, dataDir: string): string {
+  let env = ''
+  if (queryUrl.replace(/\/+$/, '') !== 'http://127.0.0.1:9603') env += `DAYTWO_QUERY_URL=${queryUrl} `
+  if (dataDir !== resolve('.data')) env += `DAYTWO_DATA_DIR=${dataDir} `
+  return env
+}
+
 export const serveCommand: Command = {
   summary: 'logs serve — run daytwo roles in this process',
   usage: `Usage: logs serve <all | forwarder,collector,query> [--config FILE]
@@ -97,11 +109,15 @@ generated into <dataDir>, and the forwarder ships to this process's collector.
     }
     const running: RunningRole[] = []
     const stopAll = async () => {
+      demo?.stop()
       for (const r of running.reverse()) {
         try { await r.stop() } catch (err) { log.error({ err, role: r.name }, 'stopping failed') }
       }
       if (storePromise) await (await storePromise).close()
     }
+    // First run on a laptop: nothing to tail, so a demo job to look at (cli/demo-source.ts).
+    let demo: DemoSource | undefined
+    if (roles.length === ROLES.length && config.demo && rootsEmpty(config)) demo = startDemo(config)
     try {
       for (const role of roles) {
         if (role === 'forwarder') {
@@ -119,8 +135,12 @@ generated into <dataDir>, and the forwarder ships to this process's collector.
 
     const lines = [`daytwo ${VERSION} — ${roles.join(', ')} (data in ${config.dataDir})`]
     for (const r of running) lines.push(`  ${r.name.padEnd(10)} ${r.url}  ${r.summary}`)
+    if (demo) lines.push('', `No logs under the forwarder's roots here: tailing a demo job's files in ${demo.root} (deployment '${DEMO_DEPLOYMENT}'; config demo=false turns it off).`)
     if (roles.includes('query')) {
-      lines.push('', 'Try:', `  DAYTWO_QUERY_URL=${running.find((r) => r.name === 'query')!.url} npx logs fetch <deployment>/<job>`)
+      const target = demo ? `${DEMO_DEPLOYMENT}/${DEMO_JOB}` : '<deployment>/<job>'
+      const env = cliEnv(running.find((r) => r.name === 'query')!.url, config.dataDir)
+      lines.push('', 'Try (`npx logs` inside the checkout, `logs` after `npm install -g .`):')
+      lines.push(`  ${env}logs ls`, `  ${env}logs tail ${target}`, `  ${env}logs fetch ${target}`)
       lines.push(`  curl -s ${running[0]!.url}/metrics | head`)
     }
     process.stdout.write(lines.join('\n') + '\n')

@@ -107,6 +107,7 @@ export const configSchema = z.object({
   node: z.string().default(hostname()).describe('This node\'s name (host.name on every record). In Kubernetes, spec.nodeName.'),
   dataDir: z.string().default('.data').describe('Directory for checkpoints, spools, tokens and the embedded store.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Level of daytwo\'s own log (JSON lines on stderr).'),
+  demo: z.boolean().default(true).describe('First run on a laptop: when `serve all` finds every forwarder log root missing or empty, it writes a small demo job\'s logs (deployment `demo`, job `web`) into `<dataDir>/demo` and tails them, so there is something to look at. `false` never does.'),
   forwarder: forwarderSchema.prefault({}),
   collector: collectorSchema.prefault({}),
   query: querySchema.prefault({}),

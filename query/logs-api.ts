@@ -84,7 +84,7 @@ function bundleOrder (streams: StreamInfo[]): StreamInfo[] {
 /**
  * The query service's own API, used by the `logs` CLI:
  *   GET /api/v1/jobs                      known deployment/job/index triples
- *   GET /api/v1/instances?deployment&job  instances and their files
+ *   GET /api/v1/instances?deployment&job  instances and their files (lines, bytes, last line's time)
  *   GET /api/v1/logs?deployment[&job][&index][&since][&until][&num][&only…][&after][&follow]
  *       NDJSON in the wire format, file by file in bundle order, lines in original order.
  *       num: the last N lines of each file. only: file-name globs (repeatable).
@@ -106,12 +106,12 @@ export const logsApi: FastifyPluginAsync<LogsApiOptions> = async (app, opts) => 
 
   app.get<{ Querystring: IdentityQuery }>('/api/v1/instances', async (req) => {
     const streams = await store.streams(selector(req.query, orgScope(req)))
-    const instances = new Map<string, { deployment: string, job: string, index: string, files: Array<{ process: string, path: string, lines: number, bytes: number }> }>()
+    const instances = new Map<string, { deployment: string, job: string, index: string, files: Array<{ process: string, path: string, lines: number, bytes: number, lastTsNs: string }> }>()
     for (const s of streams) {
       const key = `${s.deployment}\0${s.job}\0${s.index}`
       let inst = instances.get(key)
       if (!inst) { inst = { deployment: s.deployment, job: s.job, index: s.index, files: [] }; instances.set(key, inst) }
-      inst.files.push({ process: s.process, path: s.path, lines: s.lines, bytes: s.bytes })
+      inst.files.push({ process: s.process, path: s.path, lines: s.lines, bytes: s.bytes, lastTsNs: s.lastTsNs })
     }
     return { instances: [...instances.values()] }
   })

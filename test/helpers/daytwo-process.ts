@@ -67,7 +67,9 @@ export async function startDaytwo (roles: string, config: Record<string, unknown
   // Test fixtures carry fixed times (2026-11-23…); a collector refuses lines older than the
   // store keeps (collector/limits/old-lines.ts), so tests keep lines forever unless they say.
   const store = (config.store ?? testStore().store ?? {}) as Record<string, unknown>
-  writeFileSync(cfgFile, JSON.stringify({ ...config, store: { retentionDays: 0, ...store } }))
+  // Tests that start on empty roots and write files later must not get the first-run demo job
+  // (cli/demo-source.ts) in their counts: off unless a test asks for it.
+  writeFileSync(cfgFile, JSON.stringify({ demo: false, ...config, store: { retentionDays: 0, ...store } }))
   const childEnv: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DAYTWO_')) childEnv[k] = v
   // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': Node flags for the daytwo process (profiling a benchmark).
