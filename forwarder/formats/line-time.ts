@@ -36,7 +36,8 @@ export function mayStartTime (buf: Buffer, start: number, end: number): boolean 
   const c = buf[start]!
   if (c >= 0x30 && c <= 0x39) return buf[start + 4] === 0x2d // YYYY-
   if (c === 0x5b) return isDigit(buf[start + 1]) && buf[start + 5] === 0x2d // [YYYY-
-  if (c === 0x49 || c === 0x57 || c === 0x45 || c === 0x46) return isDigit(buf[start + 1]) && buf[start + 5] === 0x20 // klog
+  // klog (I, W, E, F and four digits); F and the others may also begin a month (Feb).
+  if ((c === 0x49 || c === 0x57 || c === 0x45 || c === 0x46) && isDigit(buf[start + 1])) return buf[start + 5] === 0x20
   return c >= 0x41 && c <= 0x5a && buf[start + 3] === 0x20 && (buf[start + 1]! | 0x20) === buf[start + 1] // Mmm
 }
 
