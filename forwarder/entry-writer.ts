@@ -75,6 +75,14 @@ export class EntryWriter {
     this.len = p
   }
 
+  /** `n` (0 to 999999999) as nine digits, zero-padded (fractional seconds). */
+  digits9 (n: number): void {
+    const buf = this.buf
+    let p = this.len + 9
+    this.len = p
+    for (let i = 0; i < 9; i++) { const q = (n / 10) | 0; buf[--p] = 0x30 + n - q * 10; n = q }
+  }
+
   /** `n` ASCII zeros (padding fractional seconds to nine digits). */
   zeros (n: number): void {
     const buf = this.buf

@@ -38,7 +38,7 @@ export function forwarderMetrics (registry: Registry, log: Logger, maxQueuedBatc
     linesShipped: counter(registry, `${p}_lines_shipped_total`, 'Lines the collector acknowledged.'),
     bytesShipped: counter(registry, `${p}_bytes_shipped_total`, 'Message bytes the collector acknowledged.'),
     batches: counter(registry, `${p}_batches_total`, 'Batch send attempts, by result (ok, retry, rejected, split).', ['result']),
-    altered: counter(registry, `${p}_lines_altered_total`, 'Lines kept but changed, by reason (invalid_utf8 replaced, truncated, split in pieces, bad_timestamp replaced by the read time).', ['reason']),
+    altered: counter(registry, `${p}_lines_altered_total`, 'Lines kept but changed, by reason (invalid_utf8 replaced, truncated, split in pieces, bad_timestamp replaced by the read time; a plain line\'s leading time unparsed_timestamp or far_timestamp from the read time, which it then gets).', ['reason']),
     truncations: counter(registry, `${p}_file_truncations_total`, 'Files found truncated (copytruncate) and read again from their start.'),
     rotations: counter(registry, `${p}_file_rotations_total`, 'Files renamed or deleted away from their live name while being read.'),
     identityUnsure: counter(registry, `${p}_file_identity_unsure_total`, 'Files whose bytes the forwarder could not tie to a stream for sure, by reason (see README, "Rotation"): their lines may be shipped twice, or were lost before they were read.', ['reason']),
@@ -51,7 +51,7 @@ export function forwarderMetrics (registry: Registry, log: Logger, maxQueuedBatc
   // The bound beside the queue: at it, reading stops until the collector acknowledges (alerts compare the two).
   new Gauge({ name: `${p}_max_queued_batches`, help: 'Sealed batches the forwarder queues before it stops reading (forwarder.maxQueuedBatches).', registers: [registry] }).set(maxQueuedBatches)
   for (const r of ['ok', 'retry', 'rejected', 'split']) m.batches.inc({ result: r }, 0)
-  for (const r of ['invalid_utf8', 'truncated', 'split', 'bad_timestamp']) m.altered.inc({ reason: r }, 0)
+  for (const r of ['invalid_utf8', 'truncated', 'split', 'bad_timestamp', 'unparsed_timestamp', 'far_timestamp']) m.altered.inc({ reason: r }, 0)
   for (const r of IDENTITY_UNSURE_REASONS) m.identityUnsure.inc({ reason: r }, 0)
   return m
 }

@@ -10,6 +10,7 @@ import { FINGERPRINT_BYTES, fingerprint, fingerprintSync, firstLineHash, type Fi
 import { PartialAssembler } from '../formats/assembler.js'
 import { parseCri } from '../formats/cri.js'
 import { parseDocker } from '../formats/docker.js'
+import { lineTimeNs, mayStartTime } from '../formats/line-time.js'
 import { MultilineJoiner, type Piece } from '../formats/multiline.js'
 import { LineSplitter, SPLIT, TRUNCATED, type LineSink } from '../line-splitter.js'
 import type { ForwarderMetrics } from '../metrics.js'
@@ -108,7 +109,13 @@ export class Tailer {
   private chunk: Buffer | null = null
   private chunkUtf8 = false
   private chunkAscii = false
-  private readNs = ''
+  /**
+   * A plain line without a time of its own gets the read time, made strictly increasing
+   * within the stream (max(read time, previous + 1 ns)): no ties, and time order is file
+   * order. Kept as its seconds digits and a nanosecond count, so a line costs no string.
+   */
+  private seqSec = ''
+  private seqFrac = 0
   private nowMs = 0
   private chunkLines = 0
   /** The last CRI time's second (`YYYY-MM-DDTHH:MM:SS` bytes) and its Unix seconds digits. */
@@ -453,9 +460,7 @@ export class Tailer {
     // One check for all the chunk's whole lines, instead of one per line.
     this.chunkAscii = lastNl >= 0 && isAscii(chunk!.subarray(0, lastNl + 1))
     this.chunkUtf8 = this.chunkAscii || (lastNl >= 0 && isUtf8(chunk!.subarray(0, lastNl + 1)))
-    // Plain lines carry no time of their own: they get the time they were read, one per
-    // chunk (offsets order them; a BigInt per line would cost more than the split).
-    this.readNs = this.container ? '' : nowNs()
+    if (!this.container) this.advanceReadTime(nowNs())
     this.nowMs = nowMs
     this.chunkLines = 0
   }
@@ -484,7 +489,12 @@ export class Tailer {
     }
     if (this.init.multiline === null && !this.assembler.hasPending &&
         ((buf === this.chunk && this.chunkUtf8) || isUtf8(buf.subarray(start, end)))) {
-      if (!this.container) { this.writeDirect(buf, start, end, offset, next, this.readNs, '', '', 0); return }
+      if (!this.container) {
+        const ts = mayStartTime(buf, start, end) ? this.leadingTime(buf, start, end) : null
+        if (ts !== null) this.writeDirect(buf, start, end, offset, next, ts, '', '', 0)
+        else this.writeReadTime(buf, start, end, offset, next)
+        return
+      }
       if (this.writeCri(buf, start, end, offset, next)) return
     }
     this.generalLine(buf.subarray(start, end), offset, next)
@@ -563,6 +573,47 @@ export class Tailer {
     shipper.wrote(len, next)
   }
 
+  /**
+   * The time a plain line starts with (forwarder/formats/line-time.ts), or null: none, or
+   * one that is no real time or lies more than lineTimeMaxSkewMs from the read time — then
+   * the line keeps the read time, counted in lines_altered_total.
+   */
+  private leadingTime (buf: Buffer, start: number, end: number): string | null {
+    const t = lineTimeNs(buf, start, end, { zone: 'local', nowMs: this.nowMs })
+    if (t === 'none') return null
+    if (t === 'bad' || !storableNs(t)) { this.metrics.altered.inc({ reason: 'unparsed_timestamp' }); return null }
+    if (Math.abs(Number(t.slice(0, -6)) - this.nowMs) > this.init.cfg.lineTimeMaxSkewMs) { this.metrics.altered.inc({ reason: 'far_timestamp' }); return null }
+    return t
+  }
+
+  /** A new read time (Unix ns): the sequence moves to it unless it is not past the last one. */
+  private advanceReadTime (ns: string): void {
+    const sec = ns.slice(0, -9)
+    const frac = Number(ns.slice(-9))
+    const cur = this.seqSec
+    if (sec.length > cur.length || (sec.length === cur.length && (sec > cur || (sec === cur && frac > this.seqFrac)))) {
+      this.seqSec = sec
+      this.seqFrac = frac - 1 // nextReadTime adds the 1
+    }
+  }
+
+  private nextReadTime (): void {
+    if (++this.seqFrac > 999_999_999) { this.seqFrac = 0; this.seqSec = String(Number(this.seqSec) + 1) }
+  }
+
+  /** writeDirect at the next read time, its digits written without a string. */
+  private writeReadTime (buf: Buffer, start: number, end: number, offset: number, next: number): void {
+    this.nextReadTime()
+    const shipper = this.shipper
+    const w = shipper.writer(this.handle)
+    w.begin(end - start)
+    w.ascii(this.seqSec)
+    w.digits9(this.seqFrac)
+    w.finish(offset, '', buf, start, end)
+    if (shipper.observers.length > 0) shipper.observeBytes(this.handle, '', buf, start, end, buf === this.chunk && this.chunkAscii)
+    shipper.wrote(end - start, next)
+  }
+
   /** The general way: a string per line, the envelope parsed, partials joined. */
   private generalLine (bytes: Buffer, offset: number, next: number): void {
     const nowMs = this.nowMs
@@ -575,7 +626,9 @@ export class Tailer {
       this.metrics.altered.inc({ reason: 'invalid_utf8' })
     }
     if (!this.container) {
-      this.ship({ ts: this.readNs, stdio: '', message: text, truncated: false, offset, resume: offset }, next, nowMs)
+      let ts = mayStartTime(bytes, 0, bytes.length) ? this.leadingTime(bytes, 0, bytes.length) : null
+      if (ts === null) { this.nextReadTime(); ts = this.seqSec + String(this.seqFrac).padStart(9, '0') }
+      this.ship({ ts, stdio: '', message: text, truncated: false, offset, resume: offset }, next, nowMs)
       return
     }
     const docker = text.charCodeAt(0) === 0x7b

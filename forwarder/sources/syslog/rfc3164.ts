@@ -135,14 +135,24 @@ function bsdTimeToNsUncached (m: RegExpExecArray, opts: Rfc3164Options): string 
     const ms = wallToMs(Number(m[3]), month, day, h, min, sec, opts.zone)
     return real(ms) ? msToNs(ms, m[7]) : null
   }
-  // The latest year that does not put the time more than a day ahead of now; Feb 29 may
-  // take a few years back to find a year that has it.
+  const ms = zonelessYearMs(month, day, h, min, sec, opts)
+  return ms === null ? null : msToNs(ms, m[7])
+}
+
+/**
+ * Unix ms of a time written without its year (month 0-11), in the latest year that does
+ * not put it more than a day ahead of `opts.nowMs`; null if no year has that date (Apr 31).
+ * The one year rule for every zoneless timestamp (syslog here, plain file lines in
+ * forwarder/formats/line-time.ts).
+ */
+export function zonelessYearMs (month: number, day: number, h: number, min: number, sec: number, opts: Rfc3164Options): number | null {
+  // Feb 29 may take a few years back to find a year that has it.
   const nowYear = new Date(opts.nowMs).getUTCFullYear()
   for (let year = nowYear + 1; year >= nowYear - 8; year--) {
     const ms = wallToMs(year, month, day, h, min, sec, opts.zone)
     // Feb 29 in a year without it, or Apr 31: rolled over by Date, not a real date.
-    if (!real(ms)) continue
-    if (ms <= opts.nowMs + DAY_MS) return msToNs(ms, m[7])
+    if (new Date(ms + zoneShiftMs(ms, opts.zone)).getUTCDate() !== day) continue
+    if (ms <= opts.nowMs + DAY_MS) return ms
   }
   return null
 }
@@ -158,7 +168,7 @@ function isoToNs (m: RegExpExecArray, zone: Zone): string | null {
   return msToNs(ms, m[7])
 }
 
-function msToNs (ms: number, fracDigits: string | undefined): string {
+export function msToNs (ms: number, fracDigits: string | undefined): string {
   // More than nine digits (some senders write picoseconds): nanoseconds are what is kept.
   const frac = (fracDigits ?? '').slice(0, 9).padEnd(9, '0')
   const seconds = Math.floor(ms / 1000)
@@ -166,14 +176,14 @@ function msToNs (ms: number, fracDigits: string | undefined): string {
 }
 
 /** Unix ms of a wall-clock time in `zone`. */
-function wallToMs (y: number, mo: number, d: number, h: number, mi: number, s: number, zone: Zone): number {
+export function wallToMs (y: number, mo: number, d: number, h: number, mi: number, s: number, zone: Zone): number {
   if (zone === 'local') return new Date(y, mo, d, h, mi, s).getTime()
   const utc = Date.UTC(y, mo, d, h, mi, s)
   return utc - fixedOffsetMs(zone)
 }
 
 /** What to add to a Unix ms to get the wall clock of `zone` (as if it were UTC). */
-function zoneShiftMs (ms: number, zone: Zone): number {
+export function zoneShiftMs (ms: number, zone: Zone): number {
   if (zone === 'local') return -new Date(ms).getTimezoneOffset() * 60_000
   return fixedOffsetMs(zone)
 }
