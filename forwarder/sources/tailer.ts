@@ -491,8 +491,7 @@ export class Tailer {
         ((buf === this.chunk && this.chunkUtf8) || isUtf8(buf.subarray(start, end)))) {
       if (!this.container) {
         const ts = mayStartTime(buf, start, end) ? this.leadingTime(buf, start, end) : null
-        if (ts !== null) this.writeDirect(buf, start, end, offset, next, ts, '', '', 0)
-        else this.writeReadTime(buf, start, end, offset, next)
+        if (ts !== null) { this.followLineTime(ts); this.writeDirect(buf, start, end, offset, next, ts, '', '', 0) } else this.writeReadTime(buf, start, end, offset, next)
         return
       }
       if (this.writeCri(buf, start, end, offset, next)) return
@@ -597,6 +596,17 @@ export class Tailer {
     }
   }
 
+  /**
+   * A line that carries its time moves the sequence there, up or down: the lines after it that
+   * carry none (a stack trace's, a wrapped message's) get its time + 1 ns, + 2 ns…, and so
+   * sort right after it, as Promtail's timestamp stage does (action_on_failure: fudge). The
+   * next read moves the sequence on to the read time again (advanceReadTime).
+   */
+  private followLineTime (ns: string): void {
+    this.seqSec = ns.slice(0, -9)
+    this.seqFrac = Number(ns.slice(-9))
+  }
+
   private nextReadTime (): void {
     if (++this.seqFrac > 999_999_999) { this.seqFrac = 0; this.seqSec = String(Number(this.seqSec) + 1) }
   }
@@ -627,7 +637,7 @@ export class Tailer {
     }
     if (!this.container) {
       let ts = mayStartTime(bytes, 0, bytes.length) ? this.leadingTime(bytes, 0, bytes.length) : null
-      if (ts === null) { this.nextReadTime(); ts = this.seqSec + String(this.seqFrac).padStart(9, '0') }
+      if (ts === null) { this.nextReadTime(); ts = this.seqSec + String(this.seqFrac).padStart(9, '0') } else this.followLineTime(ts)
       this.ship({ ts, stdio: '', message: text, truncated: false, offset, resume: offset }, next, nowMs)
       return
     }
