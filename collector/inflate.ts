@@ -22,7 +22,7 @@ export class InflateBudget {
   get inUse (): number { return this.held }
 }
 
-export type InflateFailure = 'too_large' | 'busy' | 'malformed'
+export type InflateFailure = 'too_large' | 'busy' | 'malformed' | 'bad_encoding'
 
 /** Why inflating failed (the drop reason) and the error to answer with. */
 export class InflateError extends Error {
@@ -61,4 +61,21 @@ export async function inflate (raw: Buffer, limit: number, budget: InflateBudget
     throw err
   }
   return { body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), release }
+}
+
+/**
+ * A request's body as its Content-Encoding says (gzip or identity), for every receiver: the
+ * forwarder's endpoint and those of other agents' protocols. Throws InflateError; each
+ * receiver answers it in its protocol's shape, counted under `rejectReason`.
+ */
+export async function openBody (raw: Buffer, contentEncoding: string | undefined, limit: number, budget: InflateBudget): Promise<{ body: Buffer, release: () => void }> {
+  const encoding = (contentEncoding ?? 'identity').toLowerCase()
+  if (encoding === 'gzip') return await inflate(raw, limit, budget)
+  if (encoding === 'identity') return { body: raw, release: () => {} }
+  throw new InflateError('bad_encoding', new DaytwoError('BAD_ENCODING', encoding))
+}
+
+/** The refusal reason a failed body counts under (collector_rejected_requests_total). */
+export function rejectReason (failure: InflateFailure): 'inflate_busy' | 'too_large' | 'malformed_batch' | 'bad_encoding' {
+  return failure === 'busy' ? 'inflate_busy' : failure === 'too_large' ? 'too_large' : failure === 'bad_encoding' ? 'bad_encoding' : 'malformed_batch'
 }

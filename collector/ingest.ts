@@ -4,7 +4,7 @@ import { DaytwoError } from '../core/errors.js'
 import { FRAMES, decodeFrames } from '../core/frames.js'
 import { NDJSON, decodeBatch } from '../core/wire.js'
 import type { StreamBatch } from '../core/record.js'
-import { InflateBudget, InflateError, inflate } from './inflate.js'
+import { InflateBudget, InflateError, openBody, rejectReason } from './inflate.js'
 import type { CollectorMetrics } from './metrics.js'
 import type { Intake } from './intake.js'
 
@@ -56,25 +56,16 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       metrics.batches.inc({ code: '400' })
       throw new DaytwoError('BAD_BATCH', `expected a body of type ${FRAMES} or ${NDJSON}`)
     }
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
     let body: Buffer
-    let release = () => {}
-    if (encoding === 'gzip') {
-      try {
-        ({ body, release } = await inflate(raw, opts.maxBodyBytes, opts.inflateBudget))
-      } catch (err) {
-        if (!(err instanceof InflateError)) throw err
-        metrics.reject(err.failure === 'busy' ? 'inflate_busy' : err.failure === 'too_large' ? 'too_large' : 'malformed_batch', 1, err.message)
-        metrics.batches.inc({ code: String(err.error.statusCode) })
-        if (err.failure === 'busy') void reply.header('retry-after', '1')
-        throw err.error
-      }
-    } else if (encoding === 'identity') {
-      body = raw
-    } else {
-      metrics.reject('bad_encoding')
-      metrics.batches.inc({ code: '415' })
-      throw new DaytwoError('BAD_ENCODING', encoding)
+    let release: () => void
+    try {
+      ({ body, release } = await openBody(raw, req.headers['content-encoding'], opts.maxBodyBytes, opts.inflateBudget))
+    } catch (err) {
+      if (!(err instanceof InflateError)) throw err
+      metrics.reject(rejectReason(err.failure), 1, err.message)
+      metrics.batches.inc({ code: String(err.error.statusCode) })
+      if (err.failure === 'busy') void reply.header('retry-after', '1')
+      throw err.error
     }
     try {
       let batches: StreamBatch[]

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client'
 import type { TokenSet } from '../../../core/auth.js'
 import { DaytwoError } from '../../../core/errors.js'
 import { counter } from '../../../core/metrics.js'
-import { InflateBudget, InflateError, inflate } from '../../inflate.js'
+import { InflateBudget, InflateError, openBody, rejectReason } from '../../inflate.js'
 import type { Intake } from '../../intake.js'
 import type { CollectorMetrics } from '../../metrics.js'
 import { asBearer } from './bulk-auth.js'
@@ -79,22 +79,17 @@ export const bulkPlugin: FastifyPluginAsync<BulkOptions> = async (app: FastifyIn
       metrics.reject('malformed_batch', 1, '_bulk without a body')
       return esError(reply, 400, 'parse_exception', 'request body is required')
     }
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
-    let body = raw
-    let release = () => {}
-    if (encoding === 'gzip') {
-      try {
-        ({ body, release } = await inflate(raw, opts.maxBodyBytes, opts.inflateBudget))
-      } catch (err) {
-        if (!(err instanceof InflateError)) throw err
-        metrics.reject(err.failure === 'busy' ? 'inflate_busy' : err.failure === 'too_large' ? 'too_large' : 'malformed_batch', 1, `_bulk: ${err.message}`)
-        // 429 is what Elasticsearch senders retry on.
-        if (err.failure === 'busy') return esError(reply.header('retry-after', '1'), 429, 'es_rejected_execution_exception', err.message)
-        return esError(reply, err.failure === 'too_large' ? 413 : 400, 'parse_exception', err.message)
-      }
-    } else if (encoding !== 'identity') {
-      metrics.reject('bad_encoding', 1, `_bulk: ${encoding}`)
-      return esError(reply, 415, 'illegal_argument_exception', `content-encoding ${encoding}`)
+    let body: Buffer
+    let release: () => void
+    try {
+      ({ body, release } = await openBody(raw, req.headers['content-encoding'], opts.maxBodyBytes, opts.inflateBudget))
+    } catch (err) {
+      if (!(err instanceof InflateError)) throw err
+      metrics.reject(rejectReason(err.failure), 1, `_bulk: ${err.message}`)
+      // 429 is what Elasticsearch senders retry on.
+      if (err.failure === 'busy') return esError(reply.header('retry-after', '1'), 429, 'es_rejected_execution_exception', err.message)
+      if (err.failure === 'bad_encoding') return esError(reply, 415, 'illegal_argument_exception', err.message)
+      return esError(reply, err.error.statusCode, 'parse_exception', err.message)
     }
     try {
       const pathIndex = (req.params as { index?: string }).index

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { TokenSet } from '../../../core/auth.js'
 import { DaytwoError } from '../../../core/errors.js'
-import { InflateBudget, InflateError, inflate } from '../../inflate.js'
+import { InflateBudget, InflateError, openBody, rejectReason } from '../../inflate.js'
 import type { Intake } from '../../intake.js'
 import type { CollectorMetrics } from '../../metrics.js'
 import { senderToken } from '../sender-auth.js'
@@ -45,19 +45,15 @@ export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, o
     if (!type.startsWith('application/json')) return refuse(415, 'bad_content_type', `unsupported Content-Type ${type} (this collector takes application/json)`)
     const raw = req.body
     if (!Buffer.isBuffer(raw)) return refuse(400, 'malformed_batch', 'empty body')
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
-    let body = raw
-    let release = () => {}
-    if (encoding === 'gzip') {
-      try {
-        ({ body, release } = await inflate(raw, opts.maxBodyBytes, opts.inflateBudget))
-      } catch (err) {
-        if (!(err instanceof InflateError)) throw err
-        if (err.failure === 'busy') { void reply.header('retry-after', '1'); return refuse(429, 'inflate_busy', err.message) }
-        return refuse(err.failure === 'too_large' ? 413 : 400, err.failure === 'too_large' ? 'too_large' : 'malformed_batch', err.message)
-      }
-    } else if (encoding !== 'identity') {
-      return refuse(415, 'bad_encoding', `unsupported Content-Encoding ${encoding}`)
+    let body: Buffer
+    let release: () => void
+    try {
+      ({ body, release } = await openBody(raw, req.headers['content-encoding'], opts.maxBodyBytes, opts.inflateBudget))
+    } catch (err) {
+      if (!(err instanceof InflateError)) throw err
+      // 429 for a full budget: what Loki clients retry on.
+      if (err.failure === 'busy') void reply.header('retry-after', '1')
+      return refuse(err.failure === 'busy' ? 429 : err.error.statusCode, rejectReason(err.failure), err.message)
     }
     try {
       let batches
