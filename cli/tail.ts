@@ -45,7 +45,7 @@ class FilteredSink implements LineSink {
   private broken = false
   private readonly tty = process.stdout.isTTY === true
 
-  constructor (private readonly format: 'wide' | 'raw' | 'jsonl', private readonly grep: LineRegex | undefined) {
+  constructor (format: 'wide' | 'raw' | 'jsonl', private readonly grep: LineRegex | undefined) {
     if (format !== 'jsonl') this.text = new TextWriter(process.stdout, format === 'wide')
     else process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') this.broken = true; else throw err })
   }

@@ -1,4 +1,4 @@
-import { msToNs, wallToMs, zonelessYearMs, zoneShiftMs, type Zone } from '../sources/syslog/rfc3164.js'
+import { isoWallMs, msToNs, zonelessYearMs, type Zone } from '../sources/syslog/rfc3164.js'
 
 // The time a plain file's line (a BOSH job log, any file without a CRI/Docker envelope)
 // starts with, when it starts with one:
@@ -52,7 +52,7 @@ export function lineTimeNs (buf: Buffer, start: number, end: number, opts: LineT
   let m = ISO.exec(head)
   if (m !== null) {
     const iso = m
-    const ms = cached(iso[1]! + iso[2]! + iso[3]! + iso[4]! + iso[5]! + iso[6]! + (iso[8] ?? ''), opts, () => isoMs(iso, opts.zone))
+    const ms = cached(iso[1]! + iso[2]! + iso[3]! + iso[4]! + iso[5]! + iso[6]! + (iso[8] ?? ''), opts, () => isoWallMs(iso, opts.zone))
     return ms === null ? 'bad' : msToNs(ms, m[7])
   }
   m = KLOG.exec(head) ?? BSD.exec(head)
@@ -80,13 +80,4 @@ function cached (key: string, opts: LineTimeOptions, parse: () => number | null)
   return ms
 }
 
-function isoMs (m: RegExpExecArray, zone: Zone): number | null {
-  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]))
-  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return null
-  const z = m[8]
-  const fixed = z === undefined ? zone : z === 'Z' ? 'UTC' : z.length === 5 ? `${z.slice(0, 3)}:${z.slice(3)}` : z
-  const ms = wallToMs(y!, mo! - 1, d!, h!, mi!, s!, fixed)
-  // Feb 29 of a common year, Apr 31: Date rolls them over; they are no real time.
-  if (new Date(ms + zoneShiftMs(ms, fixed)).getUTCDate() !== d) return null
-  return ms
-}
+

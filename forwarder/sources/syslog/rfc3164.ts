@@ -157,15 +157,26 @@ export function zonelessYearMs (month: number, day: number, h: number, min: numb
   return null
 }
 
-/** An ISO date and time (`T` or a space between them), with its zone or in the configured one. */
-function isoToNs (m: RegExpExecArray, zone: Zone): string | null {
+/**
+ * The whole milliseconds of an ISO date and time matched as groups 1–6 (year … second) and 8
+ * (`Z` or an offset, else `zone`); null for a date that does not exist. Shared with plain
+ * lines' times (forwarder/formats/line-time.ts).
+ */
+export function isoWallMs (m: RegExpExecArray, zone: Zone): number | null {
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]))
   if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return null
   const z = m[8]
   const fixed = z === undefined ? zone : z === 'Z' ? 'UTC' : z.length === 5 ? `${z.slice(0, 3)}:${z.slice(3)}` : z
   const ms = wallToMs(y!, mo! - 1, d!, h!, mi!, s!, fixed)
+  // Feb 29 of a common year, Apr 31: Date rolls them over; they are no real time.
   if (new Date(ms + zoneShiftMs(ms, fixed)).getUTCDate() !== d) return null
-  return msToNs(ms, m[7])
+  return ms
+}
+
+/** An ISO date and time (`T` or a space between them), with its zone or in the configured one. */
+function isoToNs (m: RegExpExecArray, zone: Zone): string | null {
+  const ms = isoWallMs(m, zone)
+  return ms === null ? null : msToNs(ms, m[7])
 }
 
 export function msToNs (ms: number, fracDigits: string | undefined): string {
