@@ -187,7 +187,7 @@ export class Shipper {
       const outcome = await this.send(batch)
       if (outcome === 'retry') {
         batch.attempt++
-        await sleep(backoffMs(batch.attempt - 1, { initialMs: RETRY_INITIAL_MS, maxMs: this.cfg.retryMaxMs }), true)
+        await sleep(backoffMs(batch.attempt - 1, { initialMs: RETRY_INITIAL_MS, maxMs: this.cfg.retryMaxMs, floor: 0.5 }), true)
         continue
       }
       this.queue.shift()

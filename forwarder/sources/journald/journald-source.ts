@@ -161,7 +161,7 @@ export class JournaldSource {
   private failed (reason: RestartReason, detail: string): void {
     this.restarts.inc({ reason })
     this.attempt++
-    const wait = backoffMs(this.attempt - 1, { initialMs: 250, maxMs: this.cfg.retryMaxMs })
+    const wait = backoffMs(this.attempt - 1, { initialMs: 250, maxMs: this.cfg.retryMaxMs, floor: 0.5 })
     const hint = reason === 'missing' ? ' (is systemd\'s journalctl installed? forwarder.journald.journalctl names it)' : ''
     this.log.error({ reason, attempt: this.attempt }, `journald source: ${detail}${hint}; restarting in ${Math.round(wait)} ms after the last entry read`)
     this.restartTimer = setTimeout(() => { this.restartTimer = null; this.spawn() }, wait)
