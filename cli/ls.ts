@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util'
 import { DaytwoError } from '../core/errors.js'
 import { durationToNs, nowNs } from '../core/time.js'
 import type { Command } from './main.js'
@@ -7,6 +6,7 @@ import { lokiGet, logqlString, type LokiVector } from './loki-client.js'
 import { notFoundMessage } from './not-found.js'
 import { formatBytes } from './progress.js'
 import { terminalSafe } from './terminal-text.js'
+import { commandArgs } from './args.js'
 
 // `logs ls`: what is running and whether it still speaks, like `bosh instances`. The
 // instances and their files' last line times come from /api/v1/instances (the store's
@@ -133,16 +133,7 @@ export const lsCommand: Command = {
   summary: 'logs ls — deployments, jobs and instances, with last line age, rate, bytes today, up/silent',
   usage: USAGE,
   async run (argv) {
-    let parsed
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { output: { type: 'string', short: 'o' }, 'silent-after': { type: 'string' }, 'rate-window': { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } }
-      })
-    } catch (err) {
-      throw new DaytwoError('USAGE', (err as Error).message.split('. ')[0]!.replace(/\.$/, ''), 'ls')
-    }
+    const parsed = commandArgs(argv, { output: { type: 'string', short: 'o' }, 'silent-after': { type: 'string' }, 'rate-window': { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } }, 'ls')
     const { positionals, values } = parsed
     if (positionals.length > 1) throw new DaytwoError('USAGE', `one deployment[/job] at a time, got ${positionals.join(' ')}`, 'ls')
     const parts = positionals[0]?.split('/') ?? []

@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util'
 import { DaytwoError } from '../core/errors.js'
 import { nowNs, nsToRfc3339, parseTimeArg } from '../core/time.js'
 import type { Command } from './main.js'
 import { QueryClient } from './client.js'
 import { lokiGet, type LokiMatrix, type LokiStreams } from './loki-client.js'
 import { terminalLine, terminalSafe } from './terminal-text.js'
+import { commandArgs } from './args.js'
 
 // `logs query '<LogQL>'`: like `logcli query`, through the query service's Loki API
 // (GET /loki/api/v1/query_range), so a query answers here what it answers in Grafana.
@@ -77,16 +77,7 @@ export const queryCommand: Command = {
   summary: 'logs query — run a LogQL query, like `logcli query`',
   usage: USAGE,
   async run (argv) {
-    let parsed
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { since: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, step: { type: 'string' }, limit: { type: 'string' }, forward: { type: 'boolean' }, output: { type: 'string', short: 'o' }, url: { type: 'string' }, token: { type: 'string' } }
-      })
-    } catch (err) {
-      throw new DaytwoError('USAGE', (err as Error).message.split('. ')[0]!.replace(/\.$/, ''), 'query')
-    }
+    const parsed = commandArgs(argv, { since: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, step: { type: 'string' }, limit: { type: 'string' }, forward: { type: 'boolean' }, output: { type: 'string', short: 'o' }, url: { type: 'string' }, token: { type: 'string' } }, 'query')
     const { positionals, values } = parsed
     if (positionals.length !== 1) throw new DaytwoError('USAGE', positionals.length === 0 ? "give a LogQL query, e.g. '{deployment=\"cf\"}'" : 'one query at a time: quote it', 'query')
     const output = values.output ?? 'wide'

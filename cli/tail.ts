@@ -1,5 +1,4 @@
 import { once } from 'node:events'
-import { parseArgs } from 'node:util'
 import { DaytwoError } from '../core/errors.js'
 import type { StreamBatch } from '../core/record.js'
 import { compileRegex, type LineRegex } from '../core/regex.js'
@@ -9,6 +8,7 @@ import { QueryClient } from './client.js'
 import { parseFetchFlags, runText, type LineSink } from './fetch.js'
 import { TextWriter } from './text-writer.js'
 import { terminalLine } from './terminal-text.js'
+import { commandArgs } from './args.js'
 
 // `logs tail`: `logs fetch --follow` under the name people type, with tail's -n (10 by
 // default, per file) and a --grep applied here, line by line, before printing.
@@ -70,16 +70,7 @@ export const tailCommand: Command = {
   summary: 'logs tail — the last lines of a deployment, job or instance, then new ones as they come',
   usage: USAGE,
   async run (argv) {
-    let parsed
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { lines: { type: 'string', short: 'n' }, grep: { type: 'string' }, since: { type: 'string' }, only: { type: 'string', multiple: true }, output: { type: 'string', short: 'o' }, url: { type: 'string' }, token: { type: 'string' } }
-      })
-    } catch (err) {
-      throw new DaytwoError('USAGE', (err as Error).message.split('. ')[0]!.replace(/\.$/, ''), 'tail')
-    }
+    const parsed = commandArgs(argv, { lines: { type: 'string', short: 'n' }, grep: { type: 'string' }, since: { type: 'string' }, only: { type: 'string', multiple: true }, output: { type: 'string', short: 'o' }, url: { type: 'string' }, token: { type: 'string' } }, 'tail')
     const { positionals, values } = parsed
     const output = values.output ?? 'wide'
     if (output !== 'wide' && output !== 'raw' && output !== 'jsonl') throw new DaytwoError('USAGE', `-o ${output}: use wide, raw or jsonl`, 'tail')
