@@ -15,18 +15,19 @@ export const configCommand: Command = {
   summary: 'logs config — check the configuration, or print the reference of every key',
   usage: `Usage:
   logs config check [--config FILE]   load file + DAYTWO_* environment, validate, print the result (secrets hidden)
-  logs config reference [--readme F]  every key, its environment variable, type, default and meaning (Markdown);
-                                      with --readme, rewrite the table between F's config-reference markers
+  logs config reference [--write F]   every key, its environment variable, type, default and meaning (Markdown);
+                                      with --write, rewrite the table between F's config-reference markers
+                                      (npm run docs:config: docs/configuration.md)
 `,
   async run (argv) {
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, readme: { type: 'string' } } })
+    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, write: { type: 'string' } } })
     if (positionals[0] === 'reference') {
-      if (values.readme) {
-        // Rewrite the table between the README's config-reference markers.
-        const text = readFileSync(values.readme, 'utf8')
+      if (values.write) {
+        // Rewrite the table between the file's config-reference markers (docs/configuration.md).
+        const text = readFileSync(values.write, 'utf8')
         const re = /<!-- config-reference -->\n[\s\S]*?<!-- \/config-reference -->/
-        if (!re.test(text)) throw new Error(`${values.readme} has no <!-- config-reference --> markers`)
-        writeFileSync(values.readme, text.replace(re, () => `<!-- config-reference -->\n${configReferenceMarkdown()}\n<!-- /config-reference -->`))
+        if (!re.test(text)) throw new Error(`${values.write} has no <!-- config-reference --> markers`)
+        writeFileSync(values.write, text.replace(re, () => `<!-- config-reference -->\n${configReferenceMarkdown()}\n<!-- /config-reference -->`))
         return 0
       }
       process.stdout.write(configReferenceMarkdown() + '\n')

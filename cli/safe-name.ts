@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 // app-name): a job called `..` or a file called `x/../../authorized_keys` must not become a
 // tar member that escapes the folder it is extracted into. Each folder or file name of a
 // bundle is made of one name by percent-encoding the bytes that are not safe in a path
-// component (README "Bundle names"):
+// component (docs/fetch.md "Bundle names"):
 //   - `%`, `/`, `\`, NUL and other C0 controls, DEL and C1 controls → `%XX` (the UTF-8 bytes);
 //   - a name made only of dots (`.`, `..`, `...`) → every dot as `%2E`;
 //   - an empty name → `_`;

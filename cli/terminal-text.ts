@@ -2,7 +2,7 @@
 // `\x1b]0;owned\x07` would set the window title of the operator who lists jobs, a line with
 // `\x1b[2J` would clear the screen. Names from the server (jobs, processes, files, orgs, error
 // messages) are printed through `terminalSafe` always; log lines are when they go to a
-// terminal (README "Terminal output").
+// terminal (docs/fetch.md "Terminal output").
 
 // C0 controls but tab, DEL, C1 controls (0x9b is CSI on some terminals), and the Unicode
 // formatting characters that reorder or hide text (bidi overrides and isolates, line and

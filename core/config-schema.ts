@@ -9,7 +9,7 @@ import { syslogSchema } from './config/syslog.js'
 import { collectorTlsShape, tenantsSchema } from './config/tenants.js'
 
 // The configuration of every role, declared once: type, default and description beside each
-// field (Vector's way). The README's configuration table is generated from this schema, and
+// field (Vector's way). The configuration table in docs/configuration.md is generated from this schema, and
 // every key can also be set by an environment variable (see config.ts).
 
 const multilineRuleSchema = z.object({

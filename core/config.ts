@@ -146,7 +146,7 @@ export function loadConfig (opts: LoadOptions = {}): Config {
   return result.data
 }
 
-/** The README's configuration table, generated from the schema. */
+/** The configuration table of docs/configuration.md, generated from the schema. */
 export function configReferenceMarkdown (): string {
   const rows = configKeys().map((k) => {
     const def = k.path[0] === 'node' ? '(host name)' : JSON.stringify(k.default ?? '')

@@ -3,7 +3,7 @@ import type { Logger } from './logger.js'
 
 // Metrics helpers shared by every role. Each role has its own Registry so `serve all` can
 // serve three /metrics endpoints from one process; none of them has a label per pod, line
-// or file (bounded labels: README "Metrics").
+// or file (bounded labels: docs/metrics.md "Metrics").
 
 export function createRegistry (role: string): Registry {
   const registry = new Registry()

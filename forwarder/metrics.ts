@@ -41,7 +41,7 @@ export function forwarderMetrics (registry: Registry, log: Logger, maxQueuedBatc
     altered: counter(registry, `${p}_lines_altered_total`, 'Lines kept but changed, by reason (invalid_utf8 replaced, truncated, split in pieces, bad_timestamp replaced by the read time; a plain line\'s leading time unparsed_timestamp or far_timestamp from the read time, which it then gets).', ['reason']),
     truncations: counter(registry, `${p}_file_truncations_total`, 'Files found truncated (copytruncate) and read again from their start.'),
     rotations: counter(registry, `${p}_file_rotations_total`, 'Files renamed or deleted away from their live name while being read.'),
-    identityUnsure: counter(registry, `${p}_file_identity_unsure_total`, 'Files whose bytes the forwarder could not tie to a stream for sure, by reason (see README, "Rotation"): their lines may be shipped twice, or were lost before they were read.', ['reason']),
+    identityUnsure: counter(registry, `${p}_file_identity_unsure_total`, 'Files whose bytes the forwarder could not tie to a stream for sure, by reason (see docs/forwarder.md, "Rotation"): their lines may be shipped twice, or were lost before they were read.', ['reason']),
     partialsFlushed: counter(registry, `${p}_partial_lines_flushed_total`, 'Partial lines (CRI P, Docker log without a newline) shipped alone because no line finished them within forwarder.partialFlushMs, or the file ended.', ['format']),
     openFiles: new Gauge({ name: `${p}_open_files`, help: 'Files being tailed.', registers: [registry] }),
     queuedBatches: new Gauge({ name: `${p}_queued_batches`, help: 'Sealed batches waiting for the collector.', registers: [registry] }),

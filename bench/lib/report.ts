@@ -22,7 +22,7 @@ export function fmt (x: number, digits = 0): string {
   return x.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 }
 
-/** A Markdown table (it reads as plain text too and pastes into the README). */
+/** A Markdown table (it reads as plain text too and pastes into docs/benchmarks.md). */
 export function table (head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: string[]) => '| ' + cells.map((c, i) => i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!)).join(' | ') + ' |'

@@ -15,7 +15,7 @@ function engineFields (product: 'Elasticsearch' | 'OpenSearch', defaultUrl: stri
     deadLetterDataStream: z.string().default('logs-daytwo-deadletter').describe(`Data stream for records ${product} refused (4xx other than 409/429): the original record as text and the reason.`),
     usageIndex: z.string().default('daytwo-usage').describe('Index of per-minute usage and drop rollups per org/app.'),
     streamsIndex: z.string().default('daytwo-streams').describe('Index of one document per stream (its tags, first and last time, lines, bytes), read by `streams()` and by every query to find the streams a selector matches.'),
-    retentionDays: z.number().int().min(1).default(30).describe(product === 'Elasticsearch' ? 'Backing indices are deleted this many days after rollover.' : 'Backing indices are deleted this many days after they were created (ISM; see README "OpenSearch").'),
+    retentionDays: z.number().int().min(1).default(30).describe(product === 'Elasticsearch' ? 'Backing indices are deleted this many days after rollover.' : 'Backing indices are deleted this many days after they were created (ISM; see docs/stores.md "OpenSearch").'),
     rolloverMaxPrimaryShardSize: z.string().default('50gb').describe('Roll the data stream over when a primary shard reaches this size.'),
     rolloverMaxAge: z.string().default('1d').describe('Roll the data stream over at least this often.'),
     installTemplates: z.boolean().default(true).describe('Install the index templates and lifecycle policy at start (idempotent). Turn off when a cluster admin manages them.'),

@@ -24,7 +24,7 @@ export class OpenSearchStore extends SearchStore {
     await connect(store.engine, cfg.installTemplates
       ? async () => {
         store.ism = (await installOpenSearchTemplates(store.engine, cfg)).ism
-        if (!store.ism && cfg.ismPolicy) log.warn({ policy: cfg.ismPolicy }, 'opensearch: no Index State Management plugin; records are kept until deleted by the operator (README "OpenSearch")')
+        if (!store.ism && cfg.ismPolicy) log.warn({ policy: cfg.ismPolicy }, 'opensearch: no Index State Management plugin; records are kept until deleted by the operator (docs/stores.md "OpenSearch")')
       }
       : null, log)
     await store.checkWildcardMapping()

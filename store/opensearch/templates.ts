@@ -6,7 +6,7 @@ import { TEMPLATE_VERSION, putTemplates, type Dialect } from '../elasticsearch/t
 // OpenSearch's terms for what the Elasticsearch store installs: the same composable index
 // templates and data streams (OpenSearch has both), `flat_object` for `flattened`, and an
 // Index State Management policy instead of ILM. ISM is a plugin: where it is missing (e.g. a
-// bare test node) no policy is installed and retention is the operator's (README "OpenSearch").
+// bare test node) no policy is installed and retention is the operator's (docs/stores.md "OpenSearch").
 
 export const OPENSEARCH: Dialect = { flattened: 'flat_object', lifecycle: () => ({}) }
 

@@ -11,7 +11,7 @@ import { ecsRecord } from './ecs-record.js'
 //  - a document whose `_id` is a decimal integer below 2^50 is stored at that offset, in a
 //    stream of its own kind: a retry of it is recognised and not stored twice;
 //  - any other document gets a receive sequence (milliseconds × 512 + a counter, never going
-//    back): a client's retry of such a document is stored again (README "Elasticsearch _bulk").
+//    back): a client's retry of such a document is stored again (docs/receivers.md "Elasticsearch _bulk").
 
 export interface BulkItem {
   action: string

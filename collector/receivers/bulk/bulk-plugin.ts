@@ -10,7 +10,7 @@ import { asBearer } from './bulk-auth.js'
 import { ReceiveSequence, parseBulk, type BulkItem } from './bulk-items.js'
 
 // Elasticsearch's _bulk API on the collector, and the few endpoints senders probe before they
-// send (README "Elasticsearch _bulk"). Every request is authenticated before its body is read
+// send (docs/receivers.md "Elasticsearch _bulk"). Every request is authenticated before its body is read
 // (collector tokens, collector/receivers/bulk/bulk-auth.ts); bodies are bounded before and after
 // gzip (collector/inflate.ts, the budget shared with the forwarders' endpoint); documents go
 // through the one intake path (collector/intake.ts); each item is answered in Elasticsearch's

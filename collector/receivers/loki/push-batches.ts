@@ -10,7 +10,7 @@ import type { PushStream } from './push-json.js'
 // until the year 2109, and a retried line gets the offset it had, so the store sees a
 // duplicate. Two lines with the same time and text are one line, as in Loki itself; two
 // different lines of one stream in the same millisecond share an offset with odds 1/256 and
-// the second is then taken for a duplicate (README "Loki push": where duplicates remain).
+// the second is then taken for a duplicate (docs/receivers.md "Loki push": where duplicates remain).
 const BUCKETS = 256n
 
 export function lineOffset (ns: string, line: string): number {

@@ -3,7 +3,7 @@ import type { Attributes, StreamTags } from '../../../core/record.js'
 import { FACILITIES, SEVERITIES } from '../syslog/syslog-message.js'
 import type { DeploymentRule } from '../syslog/stream-tags.js'
 
-// Which stream a journal entry belongs to, and its tags (README "journald"):
+// Which stream a journal entry belongs to, and its tags (docs/forwarder.md "journald"):
 //   deployment  forwarder.journald.deployments (unit glob → deployment), else forwarder.journald.deployment
 //   job         the unit without its `.service` suffix (`kubelet`), else SYSLOG_IDENTIFIER, else _COMM
 //   index       _HOSTNAME (a host's journal, or each sender's in a journal-remote directory), else the node

@@ -6,7 +6,7 @@ import { parseSyslog, stripTrailer } from '../../../forwarder/sources/syslog/par
 // Vectors from other projects' test suites, each with its source, and what that suite
 // expects of it: facility, severity, time (to the nanosecond where the vector gives it),
 // hostname, tag/app-name, procid and message. Where daytwo reads a vector differently, the
-// vector says so (`differs`) and README.md ("Syslog conformance") argues it; the expected
+// vector says so (`differs`) and docs/syslog.md ("Syslog conformance") argues it; the expected
 // values are then daytwo's, so that a change either way shows here.
 //
 // Times: RFC 3164 vectors have no year and no zone; they are read in UTC here, as if
