@@ -1,11 +1,9 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { DaytwoError } from '../core/errors.js'
+import { readStateFile, writeStateFile } from '../core/state-file.js'
 
-// Acknowledged read positions, one per file fingerprint. Written to a temp file, fsynced and
-// renamed (Vector's checkpointer), on a timer and on stop (Promtail's positions), and only
-// when something changed. A file that exists but cannot be read stops the start, as Alloy
-// does: silently starting over would ship every file again.
+// Acknowledged read positions, one per file fingerprint, in a state file (core/state-file.ts:
+// temp file, fsync, rename; unreadable stops the start), written on a timer and on stop
+// (Promtail's positions), and only when something changed.
 
 export const CHECKPOINT_VERSION = 1
 /** How many bytes before a stream position identify it (checkpoints' `anchor`). */
@@ -60,20 +58,9 @@ export class FileCheckpoints implements CheckpointStore {
   private dirty = false
 
   constructor (private readonly file: string) {
-    let text: string | null = null
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DaytwoError('CONFIG', `cannot read checkpoints ${file}: ${(err as Error).message}`)
-    }
-    this.firstStart = text === null
-    if (text !== null) {
-      let doc: { version?: unknown, files?: unknown }
-      try {
-        doc = JSON.parse(text) as typeof doc
-      } catch (err) {
-        throw new DaytwoError('CONFIG', `checkpoints ${file} are corrupt (${(err as Error).message}); move the file away to re-read every file from its start`)
-      }
+    const doc = readStateFile(file, 'the checkpoints file', 'move the file away to re-read every file from its start') as { version?: unknown, files?: unknown } | null
+    this.firstStart = doc === null
+    if (doc !== null) {
       if (doc.version !== CHECKPOINT_VERSION || !Array.isArray(doc.files)) {
         throw new DaytwoError('CONFIG', `checkpoints ${file} have version ${String(doc.version)}; this daytwo reads version ${CHECKPOINT_VERSION}`)
       }
@@ -82,7 +69,6 @@ export class FileCheckpoints implements CheckpointStore {
         this.entries.set(key ?? cp.fingerprint, rest)
       }
     }
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   }
 
   get (fingerprint: string): Checkpoint | undefined { return this.entries.get(fingerprint) }
@@ -104,15 +90,7 @@ export class FileCheckpoints implements CheckpointStore {
 
   flush (): void {
     if (!this.dirty) return
-    const tmp = this.file + '.new'
-    const fd = openSync(tmp, 'w', 0o600)
-    try {
-      writeSync(fd, JSON.stringify({ version: CHECKPOINT_VERSION, files: [...this.entries].map(([key, cp]) => key === cp.fingerprint ? cp : { key, ...cp }) }))
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, this.file)
+    writeStateFile(this.file, { version: CHECKPOINT_VERSION, files: [...this.entries].map(([key, cp]) => key === cp.fingerprint ? cp : { key, ...cp }) })
     this.dirty = false
   }
 }
