@@ -110,8 +110,8 @@ test('Loki push, protobuf + snappy: winston-loki and hand-built pushes, identity
   const handBuilt = PushRequest.encode(PushRequest.create({
     streams: [
       { labels: '{namespace="pay", app="billing", pod="billing-0", note="say \\"hi\\"\\n\\x41\\u00e9"}', entries: [{ timestamp: ns(NOW_MS - 30_000, 123), line: 'with metadata', structuredMetadata: [{ name: 'trace_id', value: 'abc123' }, { name: 'user', value: 'ü' }] }] },
-      // The same label set a second time in one request: one stream.
-      { labels: '{app="billing",namespace="pay",pod="billing-0",note="say \\"hi\\"\\n\\x41\\u00e9"}', entries: [{ timestamp: ns(NOW_MS - 29_000, 0), line: 'second' }] }
+      // The same label set a second time in one request, with an earlier line: one stream, both lines.
+      { labels: '{app="billing",namespace="pay",pod="billing-0",note="say \\"hi\\"\\n\\x41\\u00e9"}', entries: [{ timestamp: ns(NOW_MS - 31_000, 0), line: 'earlier' }] }
     ]
   })).finish()
 
@@ -119,10 +119,10 @@ test('Loki push, protobuf + snappy: winston-loki and hand-built pushes, identity
     const r = await push(d, gzipSync(compressSync(Buffer.from(handBuilt))), { 'content-encoding': 'gzip' })
     assert.equal(r.status, 204, r.text)
     const got = await readLines(d, 'pay')
-    assert.deepEqual(got.map((l) => l.message), ['with metadata', 'second'])
-    assert.equal(got[0]!.ts, String(BigInt(NOW_MS - 30_000) * 1_000_000n + 123n))
-    assert.deepEqual(got[0]!.attrs, { trace_id: 'abc123', user: 'ü' })
-    assert.equal(got[1]!.attrs, undefined)
+    assert.deepEqual(got.map((l) => l.message), ['earlier', 'with metadata'])
+    assert.equal(got[1]!.ts, String(BigInt(NOW_MS - 30_000) * 1_000_000n + 123n))
+    assert.deepEqual(got[1]!.attrs, { trace_id: 'abc123', user: 'ü' })
+    assert.equal(got[0]!.attrs, undefined)
     assert.deepEqual(got[0]!.stream.labels, { note: 'say "hi"\nAé' })
     assert.equal(got[0]!.stream.id, got[1]!.stream.id)
   })
