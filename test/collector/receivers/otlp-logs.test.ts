@@ -73,7 +73,8 @@ test('OTLP/HTTP logs: the OpenTelemetry SDK exports protobuf and JSON, identity,
   const headers = { authorization: `Bearer ${TOKEN}` }
 
   const k8s = { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout', 'k8s.pod.name': 'checkout-5f7-abcde', 'k8s.container.name': 'app', 'service.name': 'checkout-svc', 'host.name': 'node-1', 'k8s.cluster.name': 'eu-1', 'process.pid': 4242 }
-  const severities = [SeverityNumber.INFO, SeverityNumber.ERROR, SeverityNumber.WARN2, SeverityNumber.DEBUG, SeverityNumber.FATAL]
+  // The last number of a range as well as the first: OTLP's ranges are four wide, from 1.
+  const severities = [SeverityNumber.INFO, SeverityNumber.ERROR4, SeverityNumber.WARN4, SeverityNumber.DEBUG, SeverityNumber.FATAL4]
   const shopRecords = Array.from({ length: 150 }, (_, i) => ({
     ms: NOW_MS - 60_000 + i,
     body: `checkout ${i} ünïcode ✓ "quoted" \\ tab\there  `,
