@@ -1,11 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
-import type { TokenSet } from '../../../core/auth.js'
 import { DaytwoError } from '../../../core/errors.js'
 import { counter } from '../../../core/metrics.js'
-import { InflateError, openBody, rejectReason, type InflateBudget } from '../../inflate.js'
-import type { Intake } from '../../intake.js'
-import type { CollectorMetrics } from '../../metrics.js'
+import { InflateError, openBody, rejectReason } from '../../inflate.js'
+import type { LokiPushOptions } from '../loki/push-plugin.js'
 import { senderToken } from '../sender-auth.js'
 import { otlpBatches } from './otlp-batches.js'
 import { decodeOtlpJson, decodeOtlpProtobuf, type OtlpResourceLogs } from './otlp-logs.js'
@@ -23,13 +21,9 @@ import { ExportLogsServiceResponse, RpcStatus } from './otlp-schema.js'
 //       which exporters retry.
 // The tenant is the collector's to decide (its tenant rules on the identity), never a header's.
 
-export interface OtlpOptions {
-  intake: Intake
-  tokens: TokenSet
-  metrics: CollectorMetrics
+/** What the Loki push takes (the same intake, tokens and bounds), and the registry for its own counter. */
+export interface OtlpOptions extends LokiPushOptions {
   registry: Registry
-  maxBodyBytes: number
-  inflateBudget: InflateBudget
 }
 
 /** google.rpc.Code values OTLP answers with. */

@@ -6,11 +6,9 @@ import protobuf from 'protobufjs'
 import { compressSync } from 'snappy'
 import winston from 'winston'
 import LokiTransport from 'winston-loki'
-import type { StreamTags } from '../../../core/record.js'
-import { decodeGroup } from '../../../core/wire.js'
-import { extract, runCli } from '../../helpers/bundle.js'
-import { startDaytwo, tempDir, waitFor, type DaytwoProcess } from '../../helpers/daytwo-process.js'
+import { tempDir, waitFor, type DaytwoProcess } from '../../helpers/daytwo-process.js'
 import { metricValue, metrics } from '../../helpers/faults.js'
+import { fetchedFiles, lokiLines, startReceiverDaytwo, storedLines } from '../../helpers/receivers.js'
 
 // Issue 17 item 1, protobuf + snappy: winston-loki (its default transport: protobuf, snappy's
 // block format, Basic auth) writes to a real `serve all`; the lines come back byte for byte
@@ -24,6 +22,8 @@ const OPERATOR = 'loki-proto-operator'
 const NOW_MS = Date.now()
 const MAX_BODY = 1 << 20
 
+// The test's own copy of Loki's push schema (grafana/loki pkg/push/push.proto), so that a wrong
+// field number in the receiver's (collector/receivers/loki/push-protobuf.ts) fails here.
 const PushRequest = protobuf.parse(`
 syntax = "proto3";
 message Timestamp { int64 seconds = 1; int32 nanos = 2; }
@@ -33,17 +33,7 @@ message LabelPairAdapter { string name = 1; string value = 2; }
 message EntryAdapter { Timestamp timestamp = 1; string line = 2; repeated LabelPairAdapter structuredMetadata = 3; }
 `).root.lookupType('PushRequest')
 
-interface Line { ts: string, message: string, stream: StreamTags, attrs?: Record<string, string> }
-
-async function readLines (d: DaytwoProcess, deployment: string): Promise<Line[]> {
-  const res = await fetch(`${d.urls.query}/api/v1/logs?deployment=${encodeURIComponent(deployment)}`, { headers: { authorization: `Bearer ${OPERATOR}` } })
-  if (res.status === 404) return []
-  const text = await res.text()
-  assert.equal(res.status, 200, text)
-  const out: Line[] = []
-  for (const l of text.split('\n')) if (l) { const g = decodeGroup(l); for (const e of g.entries) out.push({ ts: e[0], message: e[2], stream: g.stream, ...(e[4] ? { attrs: e[4] } : {}) }) }
-  return out
-}
+const readLines = (d: DaytwoProcess, deployment: string) => storedLines(d, OPERATOR, deployment)
 
 async function push (d: DaytwoProcess, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number, text: string }> {
   const res = await fetch(`${d.urls.collector}/loki/api/v1/push`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-protobuf', ...headers }, body: new Uint8Array(body) })
@@ -52,14 +42,8 @@ async function push (d: DaytwoProcess, body: Buffer, headers: Record<string, str
 
 test('Loki push, protobuf + snappy: winston-loki and hand-built pushes, identity, metadata, bounds', async (t) => {
   const tmp = tempDir('daytwo-loki-proto-')
-  const d = await startDaytwo('all', {
-    dataDir: join(tmp.path, 'data'),
-    logLevel: 'error',
-    forwarder: { podLogRoot: '', containerLogRoot: '', boshLogRoot: '', port: 0 },
-    // The inflate budget is one body's worth (collector/role.ts takes the largest of these three).
-    collector: { port: 0, tokens: [TOKEN], maxFutureSkewMs: 600_000, maxBodyBytes: MAX_BODY, inflateBudgetBytes: 1024, fleet: { maxReportBytes: 1024 } },
-    query: { port: 0, tokens: [OPERATOR] }
-  }, tmp.path)
+  // The inflate budget is one body's worth (collector/role.ts takes the largest of these three).
+  const d = await startReceiverDaytwo(tmp.path, TOKEN, OPERATOR, { maxBodyBytes: MAX_BODY, inflateBudgetBytes: 1024, fleet: { maxReportBytes: 1024 } })
   t.after(async () => { await d.kill(); tmp.cleanup() })
 
   // Lines a millisecond apart, so the store's offset order is their time order (push-batches.ts).
@@ -93,15 +77,8 @@ test('Loki push, protobuf + snappy: winston-loki and hand-built pushes, identity
   })
 
   await t.test('the Loki API and logs fetch give the same lines', async () => {
-    const q = new URLSearchParams({ query: '{deployment="shop", job="cart", index="cart-7d9f-x2", process="server"}', start: String((NOW_MS - 120_000) * 1e6), end: String((NOW_MS + 1000) * 1e6), limit: '1000', direction: 'forward' })
-    const res = await fetch(`${d.urls.query}/loki/api/v1/query_range?${q}`, { headers: { authorization: `Bearer ${OPERATOR}` } })
-    const body = await res.json() as { data: { result: Array<{ values: Array<[string, string]> }> } }
-    assert.equal(res.status, 200)
-    assert.deepEqual(body.data.result.flatMap((r) => r.values).sort((a, b) => a[0] < b[0] ? -1 : 1).map((v) => v[1]), lines)
-    const out = join(tmp.path, 'out')
-    const r = runCli(['fetch', 'shop/cart', '--dir', out], { DAYTWO_QUERY_URL: d.urls.query, DAYTWO_TOKEN: OPERATOR })
-    assert.equal(r.status, 0, r.stderr)
-    const files = [...extract(r.stdout.trim(), join(out, 'x')).values()]
+    assert.deepEqual(await lokiLines(d, OPERATOR, '{deployment="shop", job="cart", index="cart-7d9f-x2", process="server"}', NOW_MS - 120_000, NOW_MS + 1000), lines)
+    const files = fetchedFiles(d, OPERATOR, 'shop/cart', join(tmp.path, 'out'))
     assert.equal(files.length, 1)
     assert.equal(files[0]!.toString('utf8'), lines.map((l) => l + '\n').join(''))
   })

@@ -8,11 +8,9 @@ import { OTLPLogExporter as ProtoExporter } from '@opentelemetry/exporter-logs-o
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs'
 import protobuf from 'protobufjs'
-import type { StreamTags } from '../../../core/record.js'
-import { decodeGroup } from '../../../core/wire.js'
-import { extract, runCli } from '../../helpers/bundle.js'
-import { startDaytwo, tempDir, type DaytwoProcess } from '../../helpers/daytwo-process.js'
+import { tempDir, type DaytwoProcess } from '../../helpers/daytwo-process.js'
 import { metricValue, metrics } from '../../helpers/faults.js'
+import { fetchedFiles, lokiLines as lokiQuery, startReceiverDaytwo, storedLines } from '../../helpers/receivers.js'
 
 // Issue 17 item 3: OTLP/HTTP logs. The OpenTelemetry JS SDK (@opentelemetry/sdk-logs) exports
 // through both of its HTTP exporters — protobuf (exporter-logs-otlp-proto, gzip on) and JSON
@@ -26,25 +24,8 @@ const OPERATOR = 'otlp-operator-token'
 const NOW_MS = Date.now()
 const nsOf = (ms: number) => String(BigInt(ms) * 1_000_000n)
 
-interface Line { ts: string, message: string, stream: StreamTags, attrs?: Record<string, string> }
-
-async function readLines (d: DaytwoProcess, deployment: string): Promise<Line[]> {
-  const res = await fetch(`${d.urls.query}/api/v1/logs?deployment=${encodeURIComponent(deployment)}`, { headers: { authorization: `Bearer ${OPERATOR}` } })
-  if (res.status === 404) return []
-  const text = await res.text()
-  assert.equal(res.status, 200, text)
-  const out: Line[] = []
-  for (const l of text.split('\n')) if (l) { const g = decodeGroup(l); for (const e of g.entries) out.push({ ts: e[0], message: e[2], stream: g.stream, ...(e[4] ? { attrs: e[4] } : {}) }) }
-  return out
-}
-
-async function lokiLines (d: DaytwoProcess, query: string): Promise<string[]> {
-  const q = new URLSearchParams({ query, start: nsOf(NOW_MS - 120_000), end: nsOf(NOW_MS + 1000), limit: '1000', direction: 'forward' })
-  const res = await fetch(`${d.urls.query}/loki/api/v1/query_range?${q}`, { headers: { authorization: `Bearer ${OPERATOR}` } })
-  const body = await res.json() as { data: { result: Array<{ values: Array<[string, string]> }> } }
-  assert.equal(res.status, 200, JSON.stringify(body))
-  return body.data.result.flatMap((r) => r.values).sort((a, b) => a[0] < b[0] ? -1 : 1).map((v) => v[1])
-}
+const readLines = (d: DaytwoProcess, deployment: string) => storedLines(d, OPERATOR, deployment)
+const lokiLines = (d: DaytwoProcess, query: string) => lokiQuery(d, OPERATOR, query, NOW_MS - 120_000, NOW_MS + 1000)
 
 /** Emit `records` through a LoggerProvider with `exporter`, then flush and shut down. */
 async function exportWith (exporter: ProtoExporter | HttpJsonExporter, resource: Record<string, string | number>, records: Array<{ ms: number, body: unknown, severity?: SeverityNumber, text?: string, attributes?: Record<string, string | number | boolean> }>): Promise<void> {
@@ -61,13 +42,7 @@ const Status = protobuf.parse('syntax = "proto3"; message Status { int32 code = 
 
 test('OTLP/HTTP logs: the OpenTelemetry SDK exports protobuf and JSON, identity, levels, attributes', async (t) => {
   const tmp = tempDir('daytwo-otlp-')
-  const d = await startDaytwo('all', {
-    dataDir: join(tmp.path, 'data'),
-    logLevel: 'error',
-    forwarder: { podLogRoot: '', containerLogRoot: '', boshLogRoot: '', port: 0 },
-    collector: { port: 0, tokens: [TOKEN], maxFutureSkewMs: 600_000 },
-    query: { port: 0, tokens: [OPERATOR] }
-  }, tmp.path)
+  const d = await startReceiverDaytwo(tmp.path, TOKEN, OPERATOR)
   t.after(async () => { await d.kill(); tmp.cleanup() })
   const url = `${d.urls.collector}/v1/logs`
   const headers = { authorization: `Bearer ${TOKEN}` }
@@ -101,10 +76,7 @@ test('OTLP/HTTP logs: the OpenTelemetry SDK exports protobuf and JSON, identity,
   await t.test('levels from severities through the Loki API; logs fetch gives the bodies', async () => {
     assert.deepEqual(await lokiLines(d, '{deployment="shop", job="checkout"} | level="error"'), shopBodies.filter((_, i) => i < 150 && i % 5 === 1))
     assert.deepEqual(await lokiLines(d, '{deployment="shop"} | level="fatal"'), shopBodies.filter((_, i) => i < 150 && i % 5 === 4))
-    const out = join(tmp.path, 'out')
-    const r = runCli(['fetch', 'shop/checkout', '--dir', out], { DAYTWO_QUERY_URL: d.urls.query, DAYTWO_TOKEN: OPERATOR })
-    assert.equal(r.status, 0, r.stderr)
-    const files = [...extract(r.stdout.trim(), join(out, 'x')).values()]
+    const files = fetchedFiles(d, OPERATOR, 'shop/checkout', join(tmp.path, 'out'))
     assert.equal(files.length, 1)
     assert.equal(files[0]!.toString('utf8'), shopBodies.map((b) => b + '\n').join(''))
   })
