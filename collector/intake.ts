@@ -24,6 +24,8 @@ export interface IntakeResult {
   stored: number
   /** Lines the store already held (a retry). */
   duplicates: number
+  /** Lines refused here for their time or offset (counted as drops): what OTLP reports as rejected. */
+  refused: number
 }
 
 /**
@@ -76,6 +78,6 @@ export class Intake {
     metrics.recordsStored.inc(result.newLines)
     metrics.bytesStored.inc(result.newBytes)
     metrics.duplicates.inc(result.lines - result.newLines)
-    return { received: lines, stored: result.newLines, duplicates: result.lines - result.newLines }
+    return { received: lines, stored: result.newLines, duplicates: result.lines - result.newLines, refused: inRange.offsets + inRange.times }
   }
 }

@@ -9,6 +9,7 @@ import { ingestPlugin } from './ingest.js'
 import { bulkPlugin } from './receivers/bulk/bulk-plugin.js'
 import { Intake } from './intake.js'
 import { lokiPushPlugin } from './receivers/loki/push-plugin.js'
+import { otlpPlugin } from './receivers/otlp/otlp-plugin.js'
 import { OldLineFilter } from './limits/old-lines.js'
 import { collectorMetrics } from './metrics.js'
 import { storeMetrics } from './store-metrics.js'
@@ -44,6 +45,8 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   await app.register(lokiPushPlugin, { intake, inflateBudget, tokens, metrics, maxBodyBytes: cfg.maxBodyBytes })
   // Elasticsearch senders (Fluent Bit es, Filebeat, Vector): the same tokens, bounds and intake.
   await app.register(bulkPlugin, { intake, inflateBudget, tokens, metrics, registry, maxBodyBytes: cfg.maxBodyBytes })
+  // OpenTelemetry exporters and Collectors (OTLP/HTTP logs): the same tokens, bounds and intake.
+  await app.register(otlpPlugin, { intake, inflateBudget, tokens, metrics, registry, maxBodyBytes: cfg.maxBodyBytes })
   if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log, inflateBudget })
   app.server.on('tlsClientError', (err: Error) => metrics.reject('tls_refused', 1, err.message))
   const url = await listen(app, cfg.host, cfg.port)

@@ -6,7 +6,9 @@ import type { Intake } from '../../intake.js'
 import type { CollectorMetrics } from '../../metrics.js'
 import { senderToken } from '../sender-auth.js'
 import { pushBatches } from './push-batches.js'
-import { decodePushJson } from './push-json.js'
+import { decodePushJson, type PushStream } from './push-json.js'
+import { decodePushProtobuf } from './push-protobuf.js'
+import { unsnappy } from './push-snappy.js'
 
 export interface LokiPushOptions {
   intake: Intake
@@ -17,14 +19,16 @@ export interface LokiPushOptions {
 }
 
 /**
- * POST /loki/api/v1/push (JSON, gzip or identity): 204 once the store committed, as Loki
- * answers; refusals in Loki's plain-text shape. X-Scope-OrgID is ignored: the collector's
+ * POST /loki/api/v1/push, JSON or protobuf + snappy (gzip or identity around either): 204 once
+ * the store committed, as Loki answers; refusals in Loki's plain-text shape. X-Scope-OrgID is ignored: the collector's
  * tenant rules decide the tenant from the identity, never the sender's claim.
  */
 export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, opts) => {
   const { metrics } = opts
-  // Bodies as bytes: JSON is decoded by push-json.ts (checked field by field), protobuf is refused with 415 for now.
-  app.addContentTypeParser(['application/json', 'application/x-protobuf'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body))
+  // Bodies as bytes, whatever their type (a push without one is protobuf, as in Loki); the
+  // handler picks the decoder and answers 415 for other types.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body))
   app.post('/loki/api/v1/push', {
     bodyLimit: opts.maxBodyBytes,
     onRequest: async (req, reply) => {
@@ -41,27 +45,35 @@ export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, o
       metrics.reject(reason, 1, msg)
       return reply.code(code).type('text/plain').send(msg + '\n')
     }
-    const type = (req.headers['content-type'] ?? '').toLowerCase()
-    if (!type.startsWith('application/json')) return refuse(415, 'bad_content_type', `unsupported Content-Type ${type} (this collector takes application/json)`)
+    const type = (req.headers['content-type'] ?? '').toLowerCase().split(';')[0]!.trim()
+    const json = type === 'application/json'
+    if (!json && type !== 'application/x-protobuf' && type !== '') return refuse(415, 'bad_content_type', `unsupported Content-Type ${type} (this collector takes application/json and application/x-protobuf)`)
     const raw = req.body
     if (!Buffer.isBuffer(raw)) return refuse(400, 'malformed_batch', 'empty body')
-    let body: Buffer
-    let release: () => void
+    // Loki takes `Content-Encoding: snappy` on a protobuf body as saying what the body is anyway.
+    let encoding = req.headers['content-encoding']?.toLowerCase()
+    if (!json && encoding === 'snappy') encoding = undefined
+    const releases: Array<() => void> = []
     try {
-      ({ body, release } = await openBody(raw, req.headers['content-encoding'], opts.maxBodyBytes, opts.inflateBudget))
-    } catch (err) {
-      if (!(err instanceof InflateError)) throw err
-      // 429 for a full budget: what Loki clients retry on.
-      if (err.failure === 'busy') void reply.header('retry-after', '1')
-      return refuse(err.failure === 'busy' ? 429 : err.error.statusCode, rejectReason(err.failure), err.message)
-    }
-    try {
-      let batches
+      let streams: PushStream[]
       try {
-        batches = pushBatches(decodePushJson(body.toString('utf8')))
+        let { body, release } = await openBody(raw, encoding, opts.maxBodyBytes, opts.inflateBudget)
+        releases.push(release)
+        if (!json) {
+          ({ body, release } = await unsnappy(body, opts.maxBodyBytes, opts.inflateBudget))
+          releases.push(release)
+        }
+        streams = json ? decodePushJson(body.toString('utf8')) : decodePushProtobuf(body)
       } catch (err) {
-        return refuse(400, 'malformed_batch', (err as Error).message)
+        if (err instanceof InflateError) {
+          // 429 for a full budget: what Loki clients retry on.
+          if (err.failure === 'busy') void reply.header('retry-after', '1')
+          return refuse(err.failure === 'busy' ? 429 : err.error.statusCode, rejectReason(err.failure), err.message)
+        }
+        if (err instanceof DaytwoError) return refuse(400, 'malformed_batch', err.message)
+        throw err
       }
+      const batches = pushBatches(streams)
       try {
         await opts.intake.accept(batches, (req as { daytwoSender?: string }).daytwoSender!)
       } catch (err) {
@@ -72,7 +84,7 @@ export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, o
       }
       return reply.code(204).send()
     } finally {
-      release()
+      for (const r of releases) r()
     }
   })
 }
