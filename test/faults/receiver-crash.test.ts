@@ -64,8 +64,9 @@ test('kill -9 of the collector during Loki pushes retried by undici: every line 
     errorCodes: ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT']
   })
   t.after(() => dispatcher.close())
-  const REQUESTS = 60
-  const LINES = 200
+  const REQUESTS = 40
+  const LINES = 300
+  const SENDERS = 4
   const want: string[] = []
   const bodies: Buffer[] = []
   for (let r = 0; r < REQUESTS; r++) {
@@ -82,17 +83,16 @@ test('kill -9 of the collector during Loki pushes retried by undici: every line 
   }
   let done = 0
   const sender = async (k: number) => {
-    for (let r = k; r < REQUESTS; r += 2) {
+    for (let r = k; r < REQUESTS; r += SENDERS) {
       const res = await request(`${c.url}/loki/api/v1/push`, { method: 'POST', dispatcher, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: bodies[r]! })
       await res.body.text()
       assert.equal(res.statusCode, 204)
-      await sleep(15)
     }
     done++
   }
-  const senders = Promise.all([sender(0), sender(1)])
+  const senders = Promise.all(Array.from({ length: SENDERS }, (_, k) => sender(k)))
   const stored = count(c, 'crash-loki')
-  const at = await killTwice(c, stored, [2_000, 6_000], () => done < 2)
+  const at = await killTwice(c, stored, [2_000, 6_000], () => done < SENDERS)
   await senders
   t.diagnostic(`stored when killed: ${at.join(', ')} of ${want.length}`)
   assert.ok(await waitFor(async () => await stored() >= want.length, 60_000, 100))
