@@ -10,8 +10,8 @@ import { ecsRecord } from './ecs-record.js'
 // Each document's offset slot holds its record key (collector/receivers/record-key.ts): its
 // `_id` when the sender gave one, else its time and message. The store keeps a stream's
 // documents in the order they came and a retried one once — unless it has neither `_id` nor
-// `@timestamp`: its time is then the time it arrived, which a retry does not share (README
-// "Elasticsearch _bulk").
+// `@timestamp`: its time is then the time it arrived, which a retry does not share
+// (docs/receivers.md "Delivery guarantees").
 
 export interface BulkItem {
   action: string
