@@ -13,6 +13,17 @@ export function isSource (s: unknown): s is Source {
   return typeof s === 'string' && (SOURCES as readonly string[]).includes(s)
 }
 
+/** The forwarder's own sources, whose offsets are positions (bytes in a file, a persisted sequence). */
+const POSITIONED: readonly Source[] = ['file', 'syslog', 'journald']
+
+/**
+ * Whether a stream comes from a receiver of another agent's protocol: its lines carry record
+ * keys in the offset slot, and the store gives them their offsets (store/embedded/record-keys.ts).
+ */
+export function isReceiverSource (s: Source): boolean {
+  return !POSITIONED.includes(s)
+}
+
 /** Tags that are the same for every line of a stream. Field names follow ECS where it has one (docs/architecture.md "The record"). */
 export interface StreamTags {
   /** Deterministic stream id: hash of (node, source identity). Entry ids are `${id}:${offset}`. */
@@ -38,7 +49,7 @@ export interface StreamTags {
 
 /**
  * One line: [timestamp in Unix nanoseconds as a decimal string, byte offset (or receive
- * sequence for syslog), message, stdio stream ('stdout' | 'stderr' | ''), and optionally the
+ * sequence for syslog; a record key, on the way in, for a receiver's stream: isReceiverSource), message, stdio stream ('stdout' | 'stderr' | ''), and optionally the
  * line's own attributes (syslog facility, severity, msgid, structured data)].
  * A tuple rather than an object: it is what the hot path builds and what the wire carries.
  */
@@ -67,6 +78,14 @@ export const STDIO = 3
 /** The id of one record, deterministic across retries and restarts. */
 export function recordId (streamId: string, offset: number): string {
   return `${streamId}:${offset}`
+}
+
+/**
+ * A stored line's id (a search engine's document `_id`): (stream, offset), or for a receiver's
+ * stream (stream, time, record key), whose time and 48-bit key together name one line.
+ */
+export function entryId (stream: StreamTags, e: Entry): string {
+  return isReceiverSource(stream.source) ? `${stream.id}:${e[0]}:${e[1]}` : recordId(stream.id, e[1])
 }
 
 /** Identity tags that every query and every label set uses, in display order. */

@@ -31,8 +31,7 @@ export function streamTail (t: StreamTags): string {
  * The action line and the document of one record: `create` with the record id, and the
  * fields computed at ingest for queries (level, bytes, time in ms; search-engine/fields.ts).
  */
-export function encodeRecord (streamId: string, tail: string, e: Entry, bytes = Buffer.byteLength(e[2])): string {
-  const id = recordId(streamId, e[1])
+export function encodeRecord (streamId: string, tail: string, e: Entry, bytes = Buffer.byteLength(e[2]), id = recordId(streamId, e[1])): string {
   let s = '{"create":{"_id":' + JSON.stringify(id) + '}}\n{"@timestamp":"' + nsToIso(e[0]) + '","message":' + JSON.stringify(e[2]) + ingestFields(e, bytes)
   if (e[3]) s += ',"stream":' + JSON.stringify(e[3])
   if (e[4] !== undefined) s += attributeFields(e[4])

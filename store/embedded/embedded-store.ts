@@ -11,6 +11,7 @@ import { decodeBlock } from './block-codec.js'
 import { EmbeddedSelect } from './embedded-select.js'
 import { ScanPool } from './scan-pool.js'
 import { openDatabase } from './schema.js'
+import type { KeyWindow } from './record-keys.js'
 import type { RecordBatch, RetentionOptions, RetentionResult, WriterResult } from './writer.js'
 import { sqlUsageRollup } from '../usage-rollup.js'
 
@@ -50,10 +51,10 @@ export class EmbeddedStore implements LogStore {
     worker.on('exit', (code) => { if (!this.closed) this.fail(new Error(`store writer exited with code ${code}`)) })
   }
 
-  static async open (dir: string, opts: { blockLines?: number, retention?: RetentionOptions, scanWorkers?: number } = {}): Promise<EmbeddedStore> {
+  static async open (dir: string, opts: { blockLines?: number, retention?: RetentionOptions, scanWorkers?: number, keyWindow?: KeyWindow } = {}): Promise<EmbeddedStore> {
     mkdirSync(dir, { recursive: true })
     const file = join(dir, 'daytwo.sqlite')
-    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { file, blockLines: opts.blockLines ?? 1000, retention: opts.retention ?? null } })
+    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { file, blockLines: opts.blockLines ?? 1000, retention: opts.retention ?? null, keyWindow: opts.keyWindow } })
     // The worker creates the schema; wait for it before opening the read connection.
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: { id: number }) => { if (m.id === 0) { cleanup(); resolve() } }

@@ -1,12 +1,13 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
+import type { KeyWindow } from './record-keys.js'
 import { openDatabase } from './schema.js'
 import { BlockWriter, type RecordBatch, type RetentionOptions } from './writer.js'
 
 // better-sqlite3 is synchronous: the store's writes, and retention, run here, off the event loop.
 
-const { file, blockLines, retention } = workerData as { file: string, blockLines: number, retention: RetentionOptions | null }
+const { file, blockLines, retention, keyWindow } = workerData as { file: string, blockLines: number, retention: RetentionOptions | null, keyWindow?: KeyWindow }
 const db = openDatabase(file)
-const writer = new BlockWriter(db, blockLines)
+const writer = new BlockWriter(db, blockLines, keyWindow)
 const port = parentPort!
 
 interface Message { id: number, op: 'write' | 'drops' | 'retention' | 'close', batches?: RecordBatch[], rows?: never, nowMs?: number }

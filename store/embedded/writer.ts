@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3'
 import { RECORD_INDEX as X, tsBigInt, type TsParts } from '../../core/frames.js'
-import type { StreamTags } from '../../core/record.js'
+import { isReceiverSource, type StreamTags } from '../../core/record.js'
 import { BLOCK_FRAMES_LZ4, BlockEncoder } from './block-codec.js'
 import { BlockIndexer } from './block-indexer.js'
+import { RecordKeys, type KeyWindow } from './record-keys.js'
 
 import type { DropRow } from '../log-store.js'
 
@@ -16,7 +17,10 @@ export interface RetentionOptions {
 
 export interface RetentionResult { blocks: number, lines: number, bytes: number }
 
-/** A stream's lines as the writer takes them: E records (core/frames.ts), offsets increasing, and their index. */
+/**
+ * A stream's lines as the writer takes them: E records (core/frames.ts) and their index;
+ * offsets increasing, or for a receiver's stream record keys in arrival order (record-keys.ts).
+ */
 export interface RecordBatch {
   stream: StreamTags
   frames: Buffer
@@ -31,7 +35,10 @@ export interface WriterResult {
   perStream: Array<[string, number, number]>
 }
 
-/** Writes batches in one transaction, skipping lines at or below each stream's mark. */
+/**
+ * Writes batches in one transaction, skipping lines at or below each stream's mark, and for
+ * receiver streams lines whose record key was stored before (record-keys.ts).
+ */
 export class BlockWriter {
   private readonly getStream: Database.Statement
   private readonly insertStream: Database.Statement
@@ -44,8 +51,10 @@ export class BlockWriter {
   private readonly encoder = new BlockEncoder()
   private readonly indexer = new BlockIndexer()
   private readonly lowerTotals: Database.Statement
+  private readonly keys: RecordKeys
 
-  constructor (private readonly db: Database.Database, private readonly blockLines: number) {
+  constructor (private readonly db: Database.Database, private readonly blockLines: number, keyWindow?: KeyWindow) {
+    this.keys = new RecordKeys(db, keyWindow)
     this.getStream = db.prepare('SELECT sid, hwm, org, app, deployment, job, idx FROM streams WHERE id = ?').safeIntegers(false)
     this.insertStream = db.prepare(`INSERT INTO streams (id, source, node, deployment, job, idx, process, path, namespace, pod, container, org, space, app, labels, first_seen, last_ts)
       VALUES (@id, @source, @node, @deployment, @job, @idx, @process, @path, @namespace, @pod, @container, @org, @space, @app, @labels, @first, @first)`)
@@ -59,7 +68,10 @@ export class BlockWriter {
       ON CONFLICT (minute, org, app) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes`)
     this.addDrops = db.prepare(`INSERT INTO usage (minute, org, app, dropped_lines, dropped_bytes) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (minute, org, app) DO UPDATE SET dropped_lines = dropped_lines + excluded.dropped_lines, dropped_bytes = dropped_bytes + excluded.dropped_bytes`)
-    this.tx = db.transaction((writes: RecordBatch[][], nowMs: number) => writes.map((w) => this.writeAll(w, nowMs)))
+    this.tx = db.transaction((writes: RecordBatch[][], nowMs: number) => {
+      this.keys.prune(nowMs)
+      return writes.map((w) => this.writeAll(w, nowMs))
+    })
   }
 
   write (batches: RecordBatch[]): WriterResult {
@@ -130,9 +142,9 @@ export class BlockWriter {
     const res: WriterResult = { lines: 0, bytes: 0, newLines: 0, newBytes: 0, perStream: [] }
     const minute = Math.floor(nowMs / 60000) * 60000
     const usage = new Map<string, [string, string, number, number]>()
-    for (const { stream: t, frames, index } of batches) {
-      const count = index.length / X.width
-      if (count === 0) continue
+    for (const given of batches) {
+      const t = given.stream
+      if (given.index.length === 0) continue
       const org = t.org ?? ''
       const app = t.app ?? ''
       let row = this.getStream.get(t.id) as { sid: number, hwm: number, org: string, app: string, deployment: string, job: string, idx: string } | undefined
@@ -140,14 +152,18 @@ export class BlockWriter {
         this.insertStream.run({
           id: t.id, source: t.source, node: t.node, deployment: t.deployment, job: t.job, idx: t.index, process: t.process, path: t.path,
           namespace: t.namespace ?? null, pod: t.pod ?? null, container: t.container ?? null, org, space: t.space ?? '', app,
-          labels: t.labels ? JSON.stringify(t.labels) : null, first: tsBigInt({ hi: index[X.tsHi]!, lo: index[X.tsLo]! })
+          labels: t.labels ? JSON.stringify(t.labels) : null, first: tsBigInt({ hi: given.index[X.tsHi]!, lo: given.index[X.tsLo]! })
         })
         row = this.getStream.get(t.id) as { sid: number, hwm: number, org: string, app: string, deployment: string, job: string, idx: string }
       } else if (row.org !== org || row.app !== app || row.deployment !== t.deployment || row.job !== t.job || row.idx !== t.index) {
         this.updateTags.run({ sid: row.sid, deployment: t.deployment, job: t.job, idx: t.index, org, space: t.space ?? '', app })
       }
-      for (let i = 0; i < count; i++) res.bytes += index[i * X.width + X.msgLen]!
-      res.lines += count
+      const sent = given.index.length / X.width
+      for (let i = 0; i < sent; i++) res.bytes += given.index[i * X.width + X.msgLen]!
+      res.lines += sent
+      // A receiver's lines: those not stored before, renumbered from the mark on.
+      const { frames, index } = isReceiverSource(t.source) ? this.keys.admit(row.sid, row.hwm, given, nowMs) : given
+      const count = index.length / X.width
       // Offsets increase within a stream: lines at or below the mark were stored before.
       let from = 0
       while (from < count && index[from * X.width + X.offset]! <= row.hwm) from++

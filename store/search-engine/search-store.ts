@@ -2,7 +2,7 @@ import type { EngineConfig } from '../../core/config/elasticsearch.js'
 import { DaytwoError } from '../../core/errors.js'
 import type { Logger } from '../../core/logger.js'
 import type { Entry, StreamBatch } from '../../core/record.js'
-import { recordId } from '../../core/record.js'
+import { entryId } from '../../core/record.js'
 import { validRollupStep, type DropRow, type LogStore, type ReadRequest, type StreamInfo, type StreamSelector, type UsageBucket, type UsageRequest, type UsageRollupRequest, type UsageRow, type WriteResult } from '../log-store.js'
 import type { SampleParams, SampleVariant, SelectLogsParams, SelectParams, SelectedLine, VariantTotals } from '../select-params.js'
 import { BulkService, type BulkOp } from '../elasticsearch/bulk-service.js'
@@ -94,7 +94,9 @@ export abstract class SearchStore implements LogStore {
         const bytes = Buffer.byteLength(e[2])
         res.lines++
         res.bytes += bytes
-        ops.push({ ndjson: encodeRecord(stream.id, tail, e, bytes) })
+        // A receiver's line is named by its time and record key (core/record.ts entryId): a retry
+        // is refused with 409 as a forwarder's is.
+        ops.push({ ndjson: encodeRecord(stream.id, tail, e, bytes, entryId(stream, e)) })
         refs.push({ batch: b, entry: i })
         sizes.push(bytes)
       }
@@ -119,7 +121,7 @@ export abstract class SearchStore implements LogStore {
       } else if (r.status === 409) {
         this.stats.existing++
       } else {
-        const id = recordId(stream.id, e[1])
+        const id = entryId(stream, e)
         const original = ops[k]!.ndjson.slice(ops[k]!.ndjson.indexOf('\n') + 1, -1)
         dead.push({ ndjson: encodeDeadLetter(id, stream.id, original, r.status, r.error, nowIso) })
         deadRefs.push(k)
@@ -156,7 +158,7 @@ export abstract class SearchStore implements LogStore {
     const app = stream.app ?? ''
     const key = org + '\0' + app
     const u = usage.get(key)
-    const id = recordId(stream.id, e[1])
+    const id = entryId(stream, e)
     if (u) { u.lines++; u.bytes += bytes; u.ids.push(id) } else usage.set(key, { org, app, lines: 1, bytes, ids: [id] })
     const s = streams.get(stream.id)
     if (!s) streams.set(stream.id, { tags: stream, firstNs: e[0], lastNs: e[0], lines: 1, bytes })

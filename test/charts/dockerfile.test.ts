@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { ROOT } from "./helm.js";
@@ -88,6 +90,37 @@ describe("charts/Dockerfile", () => {
     const sourcesCopied = build.instructions.filter((i) => i.keyword === "COPY").map(parseCopy).map((c) => c.sources[0]);
     for (const d of shipped) assert.ok(sourcesCopied.includes(d), `the build stage copies ${d}/`);
     assert.ok(copies.some((c) => c.sources.includes("/app/package.json")), "package.json (\"type\": \"module\")");
+  });
+
+  it("ships journalctl for the journald source: gathered in a stage that installs systemd, checked in the runtime", () => {
+    const copies = runtime.instructions.filter((i) => i.keyword === "COPY").map(parseCopy);
+    const journal = copies.find((c) => c.sources.includes("/out/") && c.dest === "/");
+    assert.ok(journal?.from, "the runtime copies a stage's /out/ to /");
+    const stage = stageNamed(df, journal.from)!;
+    assert.equal(lineage(df, stage).length, 1, "that stage starts from the base image, as the runtime does (same libraries)");
+    const script = runs(stage).join(" ");
+    assert.match(script, /ldconfig -p[^&]*> \/tmp\/base-libs && apt-get update && apt-get install -y --no-install-recommends systemd\b/, "the base's libraries are listed before systemd is installed");
+    assert.match(script, /BASE=\/tmp\/base-libs OUT=\/out sh \/usr\/local\/bin\/journalctl-files\.sh/);
+    assert.ok(stage.instructions.some((i) => i.keyword === "COPY" && parseCopy(i).sources.includes("charts/journalctl-files.sh")), "the script is copied into that stage");
+    assert.ok(runs(runtime).some((r) => /^journalctl --version$/.test(r)), "the runtime runs journalctl once, so missing libraries fail the build");
+  });
+
+  it("journalctl-files.sh gathers journalctl and the libraries the base lacks (here: this machine's journalctl)", { skip: existsSync("/usr/bin/journalctl") ? false : "no journalctl on this machine" }, () => {
+    const dir = mkdtempSync(join(tmpdir(), "daytwo-journalctl-"));
+    try {
+      const base = join(dir, "base");
+      // A base without libsystemd-shared or libcrypto: both must be gathered, nothing the base has.
+      const all = execFileSync("ldconfig", ["-p"], { encoding: "utf8" }).split("\n").map((l) => l.split(" => ")[1]?.trim()).filter((p): p is string => p !== undefined && p.startsWith("/"));
+      writeFileSync(base, all.filter((p) => !/libcrypto\.so/.test(p)).join("\n") + "\n");
+      execFileSync("sh", [join(ROOT, "charts", "journalctl-files.sh")], { env: { ...process.env, BASE: base, OUT: join(dir, "out") } });
+      const files = execFileSync("find", [join(dir, "out"), "-type", "f"], { encoding: "utf8" }).trim().split("\n").map((f) => f.slice(join(dir, "out").length)).sort();
+      assert.ok(files.includes("/usr/bin/journalctl"), files.join(" "));
+      assert.ok(files.some((f) => /\/systemd\/libsystemd-shared-\d+\.so$/.test(f)), `libsystemd-shared: ${files.join(" ")}`);
+      assert.ok(files.some((f) => /^\/usr\/lib\/[^/]+\/libcrypto\.so\.3$/.test(f)), `libcrypto under /usr/lib, by its soname: ${files.join(" ")}`);
+      assert.equal(files.length, 3, `nothing the base has: ${files.join(" ")}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("runs as a numeric non-root user", () => {

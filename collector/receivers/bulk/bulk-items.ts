@@ -1,17 +1,17 @@
 import { streamId } from '../../../core/ids.js'
 import type { Entry, StreamBatch } from '../../../core/record.js'
+import { recordKey } from '../record-key.js'
 import { ecsRecord } from './ecs-record.js'
 
 // An Elasticsearch _bulk body (NDJSON: an action line, then for create/index a document line)
 // → stream batches, and one result slot per item in Elasticsearch's shape, so that a sender
 // retries only the items that failed.
 //
-// Offsets. The store keeps, per stream, a high-water mark: a line at or below it is a
-// duplicate (docs/architecture.md "Delivery"). So offsets must grow within a stream:
-//  - a document whose `_id` is a decimal integer below 2^50 is stored at that offset, in a
-//    stream of its own kind: a retry of it is recognised and not stored twice;
-//  - any other document gets a receive sequence (milliseconds × 512 + a counter, never going
-//    back): a client's retry of such a document is stored again (docs/receivers.md "Elasticsearch _bulk").
+// Each document's offset slot holds its record key (collector/receivers/record-key.ts): its
+// `_id` when the sender gave one, else its time and message. The store keeps a stream's
+// documents in the order they came and a retried one once — unless it has neither `_id` nor
+// `@timestamp`: its time is then the time it arrived, which a retry does not share
+// (docs/receivers.md "Delivery guarantees").
 
 export interface BulkItem {
   action: string
@@ -28,25 +28,11 @@ export interface ParsedBulk {
   droppedFields: number
 }
 
-const MAX_OFFSET = 2 ** 50
-
-/** The last receive sequence handed out per stream, so that offsets never go back within a process. */
-export class ReceiveSequence {
-  readonly #last = new Map<string, number>()
-  next (stream: string): number {
-    const n = Math.max((this.#last.get(stream) ?? -1) + 1, Date.now() * 512)
-    // Bounded: a stream forgotten restarts from the clock, which is ahead of what it handed out at under 512 lines/ms.
-    if (this.#last.size > 100_000) this.#last.clear()
-    this.#last.set(stream, n)
-    return n
-  }
-}
-
 function fail (action: string, index: string, id: string | undefined, type: string, reason: string): BulkItem {
   return { action, index, ...(id !== undefined ? { id } : {}), status: 400, error: { type, reason } }
 }
 
-export function parseBulk (body: Buffer, pathIndex: string | undefined, seq: ReceiveSequence, receivedNs: string): ParsedBulk {
+export function parseBulk (body: Buffer, pathIndex: string | undefined, receivedNs: string): ParsedBulk {
   const lines = body.toString('utf8').split('\n')
   const items: BulkItem[] = []
   const groups = new Map<string, StreamBatch>()
@@ -79,17 +65,15 @@ export function parseBulk (body: Buffer, pathIndex: string | undefined, seq: Rec
     const rec = ecsRecord(doc, index)
     if (typeof rec === 'string') { items.push(fail(kind, index, id, 'mapper_parsing_exception', rec)); continue }
     droppedFields += rec.droppedFields
-    const byId = id !== undefined && /^\d{1,16}$/.test(id) && Number(id) < MAX_OFFSET
     const t = rec.tags
-    const claimed = streamId('elasticsearch', byId ? 'id' : 'seq', index, t.node, t.deployment, t.job, t.index, t.process)
+    const claimed = streamId('elasticsearch', index, t.node, t.deployment, t.job, t.index, t.process)
     let g = groups.get(claimed)
     if (!g) { g = { stream: { id: claimed, ...t }, entries: [] }; groups.set(claimed, g) }
-    const entry: Entry = [rec.tsNs ?? receivedNs, byId ? Number(id) : seq.next(claimed), rec.message, rec.stdio]
+    const ts = rec.tsNs ?? receivedNs
+    const entry: Entry = [ts, recordKey(ts, rec.message, id), rec.message, rec.stdio]
     if (rec.attrs) entry.push(rec.attrs)
     g.entries.push(entry)
     items.push({ action: kind, index, ...(id !== undefined ? { id } : {}), status: 201 })
   }
-  // The store skips lines at or below a stream's high-water mark: a stream's lines go in offset order.
-  for (const g of groups.values()) g.entries.sort((a, b) => a[1] - b[1])
   return { batches: [...groups.values()], items, droppedFields }
 }

@@ -7,7 +7,7 @@ import { InflateBudget, InflateError, openBody, rejectReason } from '../../infla
 import type { Intake } from '../../intake.js'
 import type { CollectorMetrics } from '../../metrics.js'
 import { asBearer } from './bulk-auth.js'
-import { ReceiveSequence, parseBulk, type BulkItem } from './bulk-items.js'
+import { parseBulk, type BulkItem } from './bulk-items.js'
 
 // Elasticsearch's _bulk API on the collector, and the few endpoints senders probe before they
 // send (docs/receivers.md "Elasticsearch _bulk"). Every request is authenticated before its body is read
@@ -38,7 +38,6 @@ export const bulkPlugin: FastifyPluginAsync<BulkOptions> = async (app: FastifyIn
   const droppedFields = counter(opts.registry, 'daytwo_collector_bulk_dropped_fields_total', 'Document fields not kept as attributes, by reason.', ['reason'])
   droppedFields.inc({ reason: 'attributes_over_limit' }, 0)
   const senders = new WeakMap<object, string>()
-  const seq = new ReceiveSequence()
 
   // Senders use application/json, application/x-ndjson or the v8 client's vendor types: take any body as bytes.
   app.removeAllContentTypeParsers()
@@ -93,7 +92,7 @@ export const bulkPlugin: FastifyPluginAsync<BulkOptions> = async (app: FastifyIn
     }
     try {
       const pathIndex = (req.params as { index?: string }).index
-      const parsed = parseBulk(body, pathIndex, seq, String(BigInt(Date.now()) * 1_000_000n))
+      const parsed = parseBulk(body, pathIndex, String(BigInt(Date.now()) * 1_000_000n))
       if (parsed.droppedFields > 0) droppedFields.inc({ reason: 'attributes_over_limit' }, parsed.droppedFields)
       if (parsed.batches.length > 0) {
         try {

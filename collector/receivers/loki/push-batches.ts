@@ -1,22 +1,12 @@
-import { createHash } from 'node:crypto'
 import { streamId } from '../../../core/ids.js'
-import { OFFSET, type Attributes, type Entry, type StreamBatch } from '../../../core/record.js'
+import type { Attributes, Entry, StreamBatch } from '../../../core/record.js'
 import { identityFromLabels, type IdentityRules } from '../identity-rules.js'
+import { recordKey } from '../record-key.js'
 import type { PushStream } from './push-json.js'
 
-// Offsets: Loki lines have no byte offset, and a client retries a whole request, so a line's
-// offset must follow from the line alone: (its millisecond) × 256 + (8 bits of a hash of its
-// nanosecond time and text). Offsets then order a stream's lines by time, stay below 2^50
-// until the year 2109, and a retried line gets the offset it had, so the store sees a
-// duplicate. Two lines with the same time and text are one line, as in Loki itself; two
-// different lines of one stream in the same millisecond share an offset with odds 1/256 and
-// the second is then taken for a duplicate (docs/receivers.md "Loki push": where duplicates remain).
-const BUCKETS = 256n
-
-export function lineOffset (ns: string, line: string): number {
-  const h = createHash('sha1').update(ns).update('\0').update(line).digest()
-  return Number((BigInt(ns) / 1_000_000n) * BUCKETS + BigInt(h[0]!))
-}
+// A Loki line's offset slot holds its record key (collector/receivers/record-key.ts): the
+// store keeps a stream's lines in the order they came, out-of-order times included, and a
+// retried line once.
 
 /**
  * A receiver stream's lines as entries with their offsets: the one place where the Loki and
@@ -24,11 +14,7 @@ export function lineOffset (ns: string, line: string): number {
  * are told apart is made here alone.
  */
 export function lineEntries (values: Array<[ts: string, line: string, attrs: Attributes | undefined]>): Entry[] {
-  const all: Entry[] = values.map(([ts, line, meta]) => meta ? [ts, lineOffset(ts, line), line, '', meta] : [ts, lineOffset(ts, line), line, ''])
-  // A group's offsets must increase (core/wire.ts, the store's high-water mark): sort, and
-  // keep the first of lines that share an offset (the same line twice in one request).
-  all.sort((a, b) => a[OFFSET] - b[OFFSET])
-  return all.filter((e, i) => i === 0 || e[OFFSET] !== all[i - 1]![OFFSET])
+  return values.map(([ts, line, meta]) => meta ? [ts, recordKey(ts, line), line, '', meta] : [ts, recordKey(ts, line), line, ''])
 }
 
 /** Decoded push streams → daytwo batches: identity from labels, one stream id (and batch) per label set. */

@@ -96,10 +96,12 @@ test('Loki push, protobuf + snappy: winston-loki and hand-built pushes, identity
     const r = await push(d, gzipSync(compressSync(Buffer.from(handBuilt))), { 'content-encoding': 'gzip' })
     assert.equal(r.status, 204, r.text)
     const got = await readLines(d, 'pay')
-    assert.deepEqual(got.map((l) => l.message), ['earlier', 'with metadata'])
-    assert.equal(got[1]!.ts, String(BigInt(NOW_MS - 30_000) * 1_000_000n + 123n))
-    assert.deepEqual(got[1]!.attrs, { trace_id: 'abc123', user: 'ü' })
-    assert.equal(got[0]!.attrs, undefined)
+    // A stream's lines in the order they came (docs/receivers.md "Delivery guarantees"), the
+    // earlier time second.
+    assert.deepEqual(got.map((l) => l.message), ['with metadata', 'earlier'])
+    assert.equal(got[0]!.ts, String(BigInt(NOW_MS - 30_000) * 1_000_000n + 123n))
+    assert.deepEqual(got[0]!.attrs, { trace_id: 'abc123', user: 'ü' })
+    assert.equal(got[1]!.attrs, undefined)
     assert.deepEqual(got[0]!.stream.labels, { note: 'say "hi"\nAé' })
     assert.equal(got[0]!.stream.id, got[1]!.stream.id)
   })

@@ -14,8 +14,8 @@ import { metricValue, metrics } from '../../helpers/faults.js'
 const TOKEN = 'loki-sender-token'
 const OPERATOR = 'loki-operator'
 const NOW_NS = BigInt(Date.now()) * 1_000_000n
-// Lines a millisecond apart: within one millisecond a stream's offsets, and so the order the
-// logs API returns them in, follow a hash, not the time (collector/receivers/loki/push-batches.ts).
+// Lines a millisecond apart, in the order they are sent: the logs API returns a receiver's
+// lines in the order they came (store/embedded/record-keys.ts).
 const ts = (i: number) => String(NOW_NS + BigInt(i) * 1_000_000n)
 const basic = (pw: string) => `Basic ${Buffer.from(`promtail:${pw}`).toString('base64')}`
 
