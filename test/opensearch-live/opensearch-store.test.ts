@@ -284,8 +284,62 @@ describe('OpenSearch store: a cluster that is down, busy or slow', { skip }, () 
     try {
       const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url }))
       try {
+        const before = store.engine.stats.requests
         await assert.rejects(allLines(store.selectLogs(q)), (err: Error & { code?: string }) => err.code === 'DAYTWO_ERR_STORE_UNAVAILABLE' && /429/.test(err.message))
+        assert.equal(store.engine.stats.requests - before, 4, 'one try and three retries with backoff')
         await assert.rejects(store.variants(q), /overloaded \(HTTP 429/)
+      } finally { await store.close() }
+    } finally { p.server.close() }
+  })
+
+  test('429 and 503 (shards still starting) are retried with backoff: the answer is whole', async () => {
+    let searches = 0
+    const p = await proxy((res) => {
+      searches++
+      if (searches > 2) return false
+      res.writeHead(searches === 1 ? 429 : 503, { 'content-type': 'application/json' })
+      res.end(searches === 1
+        ? '{"error":{"type":"es_rejected_execution_exception","reason":"rejected"},"status":429}'
+        : '{"error":{"type":"search_phase_execution_exception","reason":"all shards failed"},"status":503}')
+      return true
+    })
+    try {
+      const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url }))
+      try {
+        const stream: StreamTags = { id: 'retry-1', source: 'file', node: 'n', deployment: 'd', job: 'j', index: '0', process: 'p', path: '/r.log' }
+        await store.write([{ stream, entries: [[String(BASE + 5n), 0, 'first', 'stdout'], [String(BASE + 6n), 10, 'second', 'stdout']] }])
+        await store.engine.request({ method: 'POST', path: `/${base.dataStream},${base.streamsIndex}/_refresh` })
+        const before = store.engine.stats.requests
+        assert.deepEqual((await allLines(store.selectLogs(q))).map((l) => l.split(' ').pop()), ['first', 'second'])
+        // The streams search three times (429, 503, answer), then the records once.
+        assert.equal(store.engine.stats.requests - before, 4)
+        assert.equal(searches, 4)
+      } finally {
+        await store.engine.request({ method: 'DELETE', path: `/_data_stream/${base.dataStream}` }).catch(() => {})
+        await store.engine.request({ method: 'DELETE', path: `/${base.usageIndex},${base.streamsIndex}` }).catch(() => {})
+        await store.close()
+      }
+    } finally { p.server.close() }
+  })
+
+  test('failed shards: tried again, then the question fails; never a partial answer', async () => {
+    let searches = 0
+    const p = await proxy((res) => {
+      searches++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      // What a search with one of two shards unavailable answers: what the other shard had.
+      res.end(JSON.stringify({ timed_out: false, _shards: { total: 2, successful: 1, failed: 1 }, hits: { hits: [] }, aggregations: { usage: { buckets: [{ key: { minute: 0, org: 'o' }, lines: { value: 1 }, bytes: { value: 1 }, dropped_lines: { value: 0 }, dropped_bytes: { value: 0 } }] } } }))
+      return true
+    })
+    try {
+      const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url }))
+      try {
+        await assert.rejects(store.usageRollup({ fromMs: 0, toMs: 86_400_000, stepMs: 86_400_000, byApp: false }),
+          (err: Error & { code?: string }) => err.code === 'DAYTWO_ERR_STORE_UNAVAILABLE' && /part of the data only \(1 shards failed, after 4 tries\)/.test(err.message))
+        assert.equal(searches, 4, 'one try and three retries')
+        searches = 0
+        await assert.rejects(store.variants(q), /part of the data only/)
+        assert.equal(searches, 4)
       } finally { await store.close() }
     } finally { p.server.close() }
   })
