@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createServer, request as httpRequest, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { opensearchSchema } from '../../core/config/elasticsearch.js'
 import type { Entry, StreamTags } from '../../core/record.js'
 import { OpenSearchStore } from '../../store/opensearch/opensearch-store.js'
 import type { LabelMatcher, LineFilter, SampleParams, SampleVariant, SelectLogsParams, SelectedLine } from '../../store/select-params.js'
+import { engineProxy } from './engine-proxy.js'
 import { bruteLogs, bruteSamples, bruteVariants, type Written } from '../store/search-engine/brute-force.js'
 
 // The OpenSearch store against a real OpenSearch node (`npm run test:opensearch`): for one
@@ -255,14 +256,7 @@ async function waitUntil (ok: () => boolean): Promise<void> {
 
 /** A proxy in front of the node that answers searches its own way. */
 async function proxy (onSearch: (res: import('node:http').ServerResponse) => boolean): Promise<{ url: string, server: Server }> {
-  const server = createServer((req, res) => {
-    if (req.url?.includes('_search') === true && onSearch(res)) { req.resume(); return }
-    const u = new URL(req.url ?? '/', url)
-    const up = httpRequest(u, { method: req.method, headers: req.headers }, (r) => { res.writeHead(r.statusCode ?? 502, r.headers); r.pipe(res) })
-    req.pipe(up)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+  return await engineProxy(url, onSearch)
 }
 
 describe('OpenSearch store: a cluster that is down, busy or slow', { skip }, () => {
