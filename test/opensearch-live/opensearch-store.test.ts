@@ -228,9 +228,26 @@ describe('OpenSearch store: queries in the engine', { skip }, () => {
     await store.selectSamples({ ...p, startNs: BASE, stepNs: SEC, steps: 10, rangeNs: SEC })
     assert.equal(e.stats.requests - before, 2)
 
+    // A regex with no literal to push down: the selected lines are paged and counted here.
+    const scan: SampleParams = { ...p, lineFilters: [{ op: '|~', value: '[0-9]+(ms|s)' }], startNs: BASE, stepNs: SEC, steps: 10, rangeNs: SEC }
+    const lo = scan.startNs - scan.rangeNs
+    const hi = scan.startNs + BigInt(scan.steps - 1) * scan.stepNs + 1n
+    const inRange = written.filter((w) => w.tags.deployment === 'prod' && BigInt(w.e[0]) > lo && BigInt(w.e[0]) < hi).length
+    before = e.stats.requests
+    await store.selectSamples(scan)
+    assert.equal(e.stats.requests - before, 1 + Math.floor(inRange / 7) + 1, 'the streams search, then one search per page of the range')
+
     before = e.stats.requests
     await store.variants({ matchers: p.matchers, fromNs, toNs })
     assert.equal(e.stats.requests - before, 2)
+
+    // read() (`logs fetch`): the streams search, then each stream's lines page by page.
+    before = e.stats.requests
+    let read = 0
+    for await (const chunk of store.read({ selector: {} })) read += chunk.entries.length
+    assert.equal(read, written.length)
+    const perStream = [...new Set(written.map((w) => w.tags.id))].map((id) => Math.floor(written.filter((w) => w.tags.id === id).length / 7) + 1)
+    assert.equal(e.stats.requests - before, 1 + perStream.reduce((a, b) => a + b, 0))
 
     before = e.stats.requests
     assert.deepEqual(await allLines(store.selectLogs({ ...p, matchers: [{ name: 'deployment', op: '=', value: 'none' }] })), [])
