@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { opensearchSchema } from '../../core/config/elasticsearch.js'
 import type { Entry, StreamTags } from '../../core/record.js'
 import { OpenSearchStore } from '../../store/opensearch/opensearch-store.js'
 import type { LabelMatcher, LineFilter, SampleParams, SampleVariant, SelectLogsParams, SelectedLine } from '../../store/select-params.js'
-import { engineProxy } from './engine-proxy.js'
+import { engineProxy, type EngineProxy } from './engine-proxy.js'
 import { bruteLogs, bruteSamples, bruteVariants, type Written } from '../store/search-engine/brute-force.js'
 
 // The OpenSearch store against a real OpenSearch node (`npm run test:opensearch`): for one
@@ -272,7 +272,7 @@ async function waitUntil (ok: () => boolean): Promise<void> {
 }
 
 /** A proxy in front of the node that answers searches its own way. */
-async function proxy (onSearch: (res: import('node:http').ServerResponse) => boolean): Promise<{ url: string, server: Server }> {
+async function proxy (onSearch: (res: import('node:http').ServerResponse) => boolean): Promise<EngineProxy> {
   return await engineProxy(url, onSearch)
 }
 
@@ -288,6 +288,17 @@ describe('OpenSearch store: a cluster that is down, busy or slow', { skip }, () 
     await new Promise<void>((resolve) => s.close(() => resolve()))
     await assert.rejects(OpenSearchStore.open(opensearchSchema.parse({ ...base, url: `http://127.0.0.1:${port}`, requestTimeoutMs: 2000 })),
       (err: Error & { code?: string }) => err.code === 'DAYTWO_ERR_UNREACHABLE' && err.message.includes(`127.0.0.1:${port}`))
+  })
+
+  test('down after start: a search is tried again, then fails naming the URL', async () => {
+    const p = await proxy(() => false)
+    const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url, requestTimeoutMs: 2000 }))
+    try {
+      p.close()
+      const before = store.engine.stats.requests
+      await assert.rejects(allLines(store.selectLogs(q)), (err: Error & { code?: string }) => err.code === 'DAYTWO_ERR_STORE_UNAVAILABLE' && err.message.includes(p.url))
+      assert.equal(store.engine.stats.requests - before, 4, 'one try and three retries')
+    } finally { await store.close() }
   })
 
   test('429 on a search: the question fails as overloaded, no partial answer', async () => {
