@@ -22,3 +22,20 @@ export function querySignal (reply: FastifyReply, timeoutMs: number): QuerySigna
     done: () => { clearTimeout(timer); res.off('close', onClose) }
   }
 }
+
+/**
+ * Runs a question under its query's signal. Once the signal fired, whatever the work threw
+ * (a store reports an aborted search its own way), the client is told why it stopped: the
+ * signal's reason.
+ */
+export async function underQuerySignal<T> (reply: FastifyReply, timeoutMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const qs = querySignal(reply, timeoutMs)
+  try {
+    return await fn(qs.signal)
+  } catch (err) {
+    if (qs.signal.aborted) throw qs.signal.reason
+    throw err
+  } finally {
+    qs.done()
+  }
+}

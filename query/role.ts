@@ -38,7 +38,7 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     requireToken(api, auth, () => rejected.inc({ reason: 'unauthorized' }))
     await api.register(logsApi, { store, onLines: (n) => linesServed.inc(n) })
     await api.register(lokiApi, { store, onLines: (n) => linesServed.inc(n), timeoutMs: cfg.timeoutMs })
-    await api.register(usageApi, { store, pricePerGiB: cfg.usage.pricePerGiB, currency: cfg.usage.currency })
+    await api.register(usageApi, { store, pricePerGiB: cfg.usage.pricePerGiB, currency: cfg.usage.currency, timeoutMs: cfg.timeoutMs })
   })
   await app.register(usagePage)
   const url = await listen(app, cfg.host, cfg.port)

@@ -3,7 +3,7 @@ import { DaytwoError } from '../../core/errors.js'
 import { nowNs } from '../../core/time.js'
 import type { LogStore } from '../../store/log-store.js'
 import type { VariantTotals } from '../../store/select-params.js'
-import { querySignal } from '../query-signal.js'
+import { underQuerySignal } from '../query-signal.js'
 import { orgScope } from '../auth.js'
 import { isLogExpr, type LogExpr, type MetricExpr } from './ast.js'
 import { labelsKey, sortedLabels, type Labels } from './labels.js'
@@ -49,16 +49,7 @@ export const lokiApi: FastifyPluginAsync<LokiApiOptions> = async (app, opts) => 
 
   /** Run a question under the query's deadline and its client's presence. */
   async function guarded<T> (reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const qs = querySignal(reply, timeoutMs)
-    try {
-      return await fn(qs.signal)
-    } catch (err) {
-      // Whatever the work threw once aborted, the client is told why it stopped.
-      if (qs.signal.aborted) throw qs.signal.reason
-      throw err
-    } finally {
-      qs.done()
-    }
+    return await underQuerySignal(reply, timeoutMs, fn)
   }
 
   async function answer (expr: ReturnType<typeof parseLogQL>, org: string | undefined, startNs: bigint, endNs: bigint, stepNs: bigint, instant: boolean, q: p.Query, signal: AbortSignal, headers: FastifyRequest['headers'] = {}) {

@@ -3,6 +3,7 @@ import { DaytwoError } from '../../core/errors.js'
 import { parseTimeParam, TIME_FORMS } from '../../core/time.js'
 import type { LogStore } from '../../store/log-store.js'
 import { orgScope } from '../auth.js'
+import { underQuerySignal } from '../query-signal.js'
 import { singleValuedQuery } from '../query-params.js'
 import { usageRollup } from '../../store/usage-rollup.js'
 import { GROUP_BY, buildReport, rollupFor, reportCsv, type GroupBy } from './report.js'
@@ -11,6 +12,8 @@ export interface UsageApiOptions {
   store: LogStore
   pricePerGiB: number
   currency: string
+  /** query.timeoutMs: a report still being summed after this is stopped and answered 504. */
+  timeoutMs?: number
 }
 
 interface UsageQuery { org?: string, from?: string, to?: string, by?: string, format?: string }
@@ -43,8 +46,10 @@ export const usageApi: FastifyPluginAsync<UsageApiOptions> = async (app, opts) =
     const fromMs = timeMs('from', q.from, DEFAULT_FROM)
     const toMs = q.to === undefined || q.to === '' ? Date.now() + 1 : timeMs('to', q.to, '0s')
     if (fromMs >= toMs) throw new DaytwoError('BAD_QUERY', 'from is not before to')
-    // Summed by the store (one aggregation on a search engine), not per-minute rows paged here.
-    const rows = await usageRollup(opts.store, { fromMs, toMs, ...rollupFor(fromMs, toMs, by), ...(org !== undefined ? { org } : {}) })
+    // Summed by the store (one aggregation on a search engine), not per-minute rows paged here;
+    // its searches stop when the client goes away or query.timeoutMs passes (499, 504).
+    const rows = await underQuerySignal(reply, opts.timeoutMs ?? 60000, async (signal) =>
+      await usageRollup(opts.store, { fromMs, toMs, ...rollupFor(fromMs, toMs, by), ...(org !== undefined ? { org } : {}), signal }))
     const report = buildReport(rows, { fromMs, toMs, by, org: org ?? null, pricePerGiB: opts.pricePerGiB, currency: opts.currency })
     if (format === 'csv') {
       void reply.header('content-type', 'text/csv; charset=utf-8')

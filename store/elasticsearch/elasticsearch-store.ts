@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../../core/logger.js'
 import type { Entry } from '../../core/record.js'
 import type { ReadRequest, StreamInfo } from '../log-store.js'
 import { readError, statusOf } from '../search-engine/engine-client.js'
+import { engineSearch } from '../search-engine/search.js'
 import { SearchStore, connect } from '../search-engine/search-store.js'
 import { createClient, engineClient } from './client.js'
 import { READ_FIELDS, hitToEntry, readQuery } from './reader.js'
@@ -61,12 +62,7 @@ export class ElasticsearchStore extends SearchStore {
             track_total_hits: false,
             ...(after ? { search_after: after } : {})
           }
-          let r: { pit_id?: string, hits: { hits: Array<{ _source?: Record<string, unknown>, sort?: unknown[] }> } }
-          try {
-            r = await this.engine.request({ method: 'POST', path: '/_search', body })
-          } catch (err) {
-            throw readError(err, 'Elasticsearch')
-          }
+          const r = (await engineSearch<{ pit_id?: string, hits: { hits: Array<{ _source?: Record<string, unknown>, sort?: unknown[] }> } }>(this.engine, '/_search', body))!
           if (r.pit_id) pitId = r.pit_id
           const hits = r.hits.hits
           if (hits.length > 0) yield { stream, entries: hits.map(hitToEntry) }

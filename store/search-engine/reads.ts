@@ -1,10 +1,10 @@
 import type { EngineConfig } from '../../core/config/elasticsearch.js'
-import { DaytwoError } from '../../core/errors.js'
 import type { StreamInfo } from '../log-store.js'
 import { hitToEntry } from '../elasticsearch/reader.js'
 import { isoToNs } from '../elasticsearch/timestamp.js'
 import type { SampleParams, SampleVariant, SelectLogsParams, SelectParams, SelectedLine, VariantTotals } from '../select-params.js'
-import { readError, statusOf, type EngineClient } from './engine-client.js'
+import type { EngineClient } from './engine-client.js'
+import { engineSearch } from './search.js'
 import { REC, STREAMS, lineLevel, nsToIsoClamped } from './fields.js'
 import { lineTest, prefilter } from './line-filter.js'
 import { compileSelector, perLineFilter, streamsQuery, type CompiledSelector } from './selector.js'
@@ -22,7 +22,8 @@ import { toStreamInfo } from '../elasticsearch/streams-query.js'
 //    subfield; start, step and range in whole milliseconds); otherwise the lines are paged
 //    as for selectLogs and counted here;
 //  - variants: one aggregation per 1 000 variants.
-// Every request carries the query's AbortSignal; a failed request fails the whole answer.
+// Every request carries the query's AbortSignal; a failed request fails the whole answer
+// (search.ts: after a few retries of 429, 503 and failed shards).
 
 /** Streams read per page of the streams index (the default index.max_result_window). */
 const STREAMS_PAGE = 10000
@@ -51,7 +52,7 @@ export function logSort (direction: 'forward' | 'backward'): Sort {
 const SOURCE = ['@timestamp', 'log.offset', 'message', 'stream', 'daytwo.stream_id', 'log.level', 'log.syslog.facility.name', 'log.syslog.severity.name', 'log.syslog.msgid', 'log.syslog.structured_data']
 
 interface Hit { _source?: Record<string, unknown>, sort?: unknown[] }
-interface SearchResponse { hits: { hits: Hit[] }, aggregations?: Record<string, any>, timed_out?: boolean, _shards?: { failed?: number, failures?: unknown[] } }
+interface SearchResponse { hits: { hits: Hit[] }, aggregations?: Record<string, any> }
 
 export interface ReaderOptions {
   /** Whether every backing index maps message's wildcard subfield (line filters are exact there). */
@@ -67,19 +68,7 @@ export class SearchReader {
   }
 
   private async search (index: string, body: Record<string, unknown>, signal: AbortSignal | undefined): Promise<SearchResponse | null> {
-    if (signal?.aborted === true) throw readError(undefined, this.engine.product, signal)
-    let r: SearchResponse
-    try {
-      r = await this.engine.request<SearchResponse>({ method: 'POST', path: `/${encodeURIComponent(index)}/_search`, body }, { signal })
-    } catch (err) {
-      if (statusOf(err) === 404 && !aborted(signal)) return null
-      throw readError(err, this.engine.product, signal)
-    }
-    // A search that timed out or lost shards answered part of the question: not an answer.
-    if (r.timed_out === true || (r._shards?.failed ?? 0) > 0) {
-      throw new DaytwoError('STORE_UNAVAILABLE', `${this.engine.product} answered for part of the data only (${r.timed_out === true ? 'timed out' : `${r._shards!.failed} shards failed`}); try again`)
-    }
-    return r
+    return await engineSearch<SearchResponse>(this.engine, `/${encodeURIComponent(index)}/_search`, body, { signal, missingOk: true })
   }
 
   /** The streams a selector matches over the range, by id (exact: labels tested here). */
@@ -314,11 +303,6 @@ export class SearchReader {
       after = agg.after_key
     }
   }
-}
-
-/** Read through a call: the signal may have been aborted while a request was in flight. */
-function aborted (signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true
 }
 
 function gcd (a: bigint, b: bigint): bigint {

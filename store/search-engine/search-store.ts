@@ -10,7 +10,8 @@ import { encodeDeadLetter, encodeRecord, streamTail } from '../elasticsearch/enc
 import { READ_FIELDS, hitToEntry, readQuery } from '../elasticsearch/reader.js'
 import { ROLLUP_PAGE, dropOps, rollupBuckets, rollupQuery, usageOps, usageQuery, usageRows, type CompositeAgg, type StreamAcc, type UsageAcc } from '../elasticsearch/rollups.js'
 import { streamsFilter, streamsSearch, toStreamInfo } from '../elasticsearch/streams-query.js'
-import { describe, fatal, readError, statusOf, type EngineClient } from './engine-client.js'
+import { describe, fatal, statusOf, type EngineClient } from './engine-client.js'
+import { engineSearch } from './search.js'
 import { REC } from './fields.js'
 import { order as rollupOrder } from '../usage-rollup.js'
 import { SearchReader } from './reads.js'
@@ -200,14 +201,9 @@ export abstract class SearchStore implements LogStore {
     }
   }
 
-  /** A search on one index; null when the index does not exist yet (nothing written). */
+  /** A search on one index (search.ts); null when the index does not exist yet (nothing written). */
   protected async search<T> (index: string, body: Record<string, unknown>, missingOk: boolean, signal?: AbortSignal): Promise<T | null> {
-    try {
-      return await this.engine.request<T>({ method: 'POST', path: `/${encodeURIComponent(index)}/_search`, body }, signal ? { signal } : {})
-    } catch (err) {
-      if (missingOk && statusOf(err) === 404) return null
-      throw readError(err, this.engine.product, signal)
-    }
+    return await engineSearch<T>(this.engine, `/${encodeURIComponent(index)}/_search`, body, { signal, missingOk })
   }
 
   /**

@@ -7,6 +7,8 @@ import { cliPath } from './repo.js'
 
 export interface DaytwoProcess {
   child: ChildProcess
+  /** The config file it was started with (a test may open the same store: store/open-store.ts). */
+  configFile: string
   /** Base URL per role, parsed from the start banner. */
   urls: Record<string, string>
   stdout: () => string
@@ -93,6 +95,7 @@ export async function startDaytwo (roles: string, config: Record<string, unknown
   })
   return {
     child,
+    configFile: cfgFile,
     urls,
     stdout: () => out,
     stderr: () => err,

@@ -1,12 +1,14 @@
-import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { loadConfig } from '../../core/config.js'
 import type { StreamBatch } from '../../core/record.js'
 import { encodeBatch } from '../../core/wire.js'
-import { EmbeddedStore } from '../../store/embedded/embedded-store.js'
-import { INGEST, type QueryFixture } from './query-fixture.js'
+import { openStore } from '../../store/open-store.js'
+import { waitFor } from './daytwo-process.js'
+import { INGEST, OPERATOR, type QueryFixture } from './query-fixture.js'
 
 // Tenant traffic for usage tests: batches tagged with org/app posted to the real collector
-// (as an enriching collector would store them), and rate-limit drops recorded in the store.
+// (as an enriching collector would store them), and rate-limit drops recorded in the store
+// the fixture's daytwo uses (embedded or, under `npm run test:opensearch`, OpenSearch).
 
 export interface TenantApp { org: string, app: string, lines: number, lineBytes: number }
 
@@ -38,9 +40,25 @@ export async function seedUsage (fx: QueryFixture): Promise<void> {
     body
   })
   if (!res.ok) throw new Error(`ingest: HTTP ${res.status} ${await res.text()}`)
-  // Rate-limit drops reach the store from the collector's limiter; record them the same way.
-  const store = await EmbeddedStore.open(join(fx.root, 'data', 'store'))
+  // Rate-limit drops reach the store from the collector's limiter; record them the same way,
+  // in the store daytwo was configured with.
+  const store = await openStore(loadConfig({ file: fx.daytwo.configFile, env: {} }))
   try { await store.recordDrops([DROPS]) } finally { await store.close() }
+  // A search engine shows new documents after its refresh interval (README "Elasticsearch
+  // store"): wait until the report holds every seeded line and drop, as the fixture waits
+  // for the corpus.
+  const lines = corpusBytes(fx).lines + TENANT_APPS.reduce((n, t) => n + t.lines, 0)
+  const seen = await waitFor(async () => {
+    const t = await usageTotals(fx)
+    return t.lines >= lines && t.droppedLines >= DROPS.lines
+  }, 30000, 200)
+  if (!seen) throw new Error(`the usage report did not show ${lines} lines and ${DROPS.lines} dropped: ${JSON.stringify(await usageTotals(fx))}`)
+}
+
+async function usageTotals (fx: QueryFixture): Promise<{ lines: number, droppedLines: number }> {
+  const res = await fetch(`${fx.daytwo.urls.query}/api/v1/usage`, { headers: { authorization: `Bearer ${OPERATOR}` } })
+  if (!res.ok) throw new Error(`usage: HTTP ${res.status} ${await res.text()}`)
+  return ((await res.json()) as { totals: { lines: number, droppedLines: number } }).totals
 }
 
 /** Bytes of the untenanted corpus (org ''), as the store counts them: message bytes. */

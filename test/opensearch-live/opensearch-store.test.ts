@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createServer, request as httpRequest, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { opensearchSchema } from '../../core/config/elasticsearch.js'
 import type { Entry, StreamTags } from '../../core/record.js'
 import { OpenSearchStore } from '../../store/opensearch/opensearch-store.js'
 import type { LabelMatcher, LineFilter, SampleParams, SampleVariant, SelectLogsParams, SelectedLine } from '../../store/select-params.js'
+import { engineProxy, type EngineProxy } from './engine-proxy.js'
 import { bruteLogs, bruteSamples, bruteVariants, type Written } from '../store/search-engine/brute-force.js'
 
 // The OpenSearch store against a real OpenSearch node (`npm run test:opensearch`): for one
@@ -227,9 +228,26 @@ describe('OpenSearch store: queries in the engine', { skip }, () => {
     await store.selectSamples({ ...p, startNs: BASE, stepNs: SEC, steps: 10, rangeNs: SEC })
     assert.equal(e.stats.requests - before, 2)
 
+    // A regex with no literal to push down: the selected lines are paged and counted here.
+    const scan: SampleParams = { ...p, lineFilters: [{ op: '|~', value: '[0-9]+(ms|s)' }], startNs: BASE, stepNs: SEC, steps: 10, rangeNs: SEC }
+    const lo = scan.startNs - scan.rangeNs
+    const hi = scan.startNs + BigInt(scan.steps - 1) * scan.stepNs + 1n
+    const inRange = written.filter((w) => w.tags.deployment === 'prod' && BigInt(w.e[0]) > lo && BigInt(w.e[0]) < hi).length
+    before = e.stats.requests
+    await store.selectSamples(scan)
+    assert.equal(e.stats.requests - before, 1 + Math.floor(inRange / 7) + 1, 'the streams search, then one search per page of the range')
+
     before = e.stats.requests
     await store.variants({ matchers: p.matchers, fromNs, toNs })
     assert.equal(e.stats.requests - before, 2)
+
+    // read() (`logs fetch`): the streams search, then each stream's lines page by page.
+    before = e.stats.requests
+    let read = 0
+    for await (const chunk of store.read({ selector: {} })) read += chunk.entries.length
+    assert.equal(read, written.length)
+    const perStream = [...new Set(written.map((w) => w.tags.id))].map((id) => Math.floor(written.filter((w) => w.tags.id === id).length / 7) + 1)
+    assert.equal(e.stats.requests - before, 1 + perStream.reduce((a, b) => a + b, 0))
 
     before = e.stats.requests
     assert.deepEqual(await allLines(store.selectLogs({ ...p, matchers: [{ name: 'deployment', op: '=', value: 'none' }] })), [])
@@ -254,15 +272,8 @@ async function waitUntil (ok: () => boolean): Promise<void> {
 }
 
 /** A proxy in front of the node that answers searches its own way. */
-async function proxy (onSearch: (res: import('node:http').ServerResponse) => boolean): Promise<{ url: string, server: Server }> {
-  const server = createServer((req, res) => {
-    if (req.url?.includes('_search') === true && onSearch(res)) { req.resume(); return }
-    const u = new URL(req.url ?? '/', url)
-    const up = httpRequest(u, { method: req.method, headers: req.headers }, (r) => { res.writeHead(r.statusCode ?? 502, r.headers); r.pipe(res) })
-    req.pipe(up)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+async function proxy (onSearch: (res: import('node:http').ServerResponse) => boolean): Promise<EngineProxy> {
+  return await engineProxy(url, onSearch)
 }
 
 describe('OpenSearch store: a cluster that is down, busy or slow', { skip }, () => {
@@ -279,13 +290,78 @@ describe('OpenSearch store: a cluster that is down, busy or slow', { skip }, () 
       (err: Error & { code?: string }) => err.code === 'DAYTWO_ERR_UNREACHABLE' && err.message.includes(`127.0.0.1:${port}`))
   })
 
+  test('down after start: a search is tried again, then fails naming the URL', async () => {
+    const p = await proxy(() => false)
+    const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url, requestTimeoutMs: 2000 }))
+    try {
+      p.close()
+      const before = store.engine.stats.requests
+      await assert.rejects(allLines(store.selectLogs(q)), (err: Error & { code?: string }) => err.code === 'DAYTWO_ERR_STORE_UNAVAILABLE' && err.message.includes(p.url))
+      assert.equal(store.engine.stats.requests - before, 4, 'one try and three retries')
+    } finally { await store.close() }
+  })
+
   test('429 on a search: the question fails as overloaded, no partial answer', async () => {
     const p = await proxy((res) => { res.writeHead(429, { 'content-type': 'application/json' }); res.end('{"error":{"type":"es_rejected_execution_exception","reason":"rejected"},"status":429}'); return true })
     try {
       const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url }))
       try {
+        const before = store.engine.stats.requests
         await assert.rejects(allLines(store.selectLogs(q)), (err: Error & { code?: string }) => err.code === 'DAYTWO_ERR_STORE_UNAVAILABLE' && /429/.test(err.message))
+        assert.equal(store.engine.stats.requests - before, 4, 'one try and three retries with backoff')
         await assert.rejects(store.variants(q), /overloaded \(HTTP 429/)
+      } finally { await store.close() }
+    } finally { p.server.close() }
+  })
+
+  test('429 and 503 (shards still starting) are retried with backoff: the answer is whole', async () => {
+    let searches = 0
+    const p = await proxy((res) => {
+      searches++
+      if (searches > 2) return false
+      res.writeHead(searches === 1 ? 429 : 503, { 'content-type': 'application/json' })
+      res.end(searches === 1
+        ? '{"error":{"type":"es_rejected_execution_exception","reason":"rejected"},"status":429}'
+        : '{"error":{"type":"search_phase_execution_exception","reason":"all shards failed"},"status":503}')
+      return true
+    })
+    try {
+      const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url }))
+      try {
+        const stream: StreamTags = { id: 'retry-1', source: 'file', node: 'n', deployment: 'd', job: 'j', index: '0', process: 'p', path: '/r.log' }
+        await store.write([{ stream, entries: [[String(BASE + 5n), 0, 'first', 'stdout'], [String(BASE + 6n), 10, 'second', 'stdout']] }])
+        await store.engine.request({ method: 'POST', path: `/${base.dataStream},${base.streamsIndex}/_refresh` })
+        const before = store.engine.stats.requests
+        assert.deepEqual((await allLines(store.selectLogs(q))).map((l) => l.split(' ').pop()), ['first', 'second'])
+        // The streams search three times (429, 503, answer), then the records once.
+        assert.equal(store.engine.stats.requests - before, 4)
+        assert.equal(searches, 4)
+      } finally {
+        await store.engine.request({ method: 'DELETE', path: `/_data_stream/${base.dataStream}` }).catch(() => {})
+        await store.engine.request({ method: 'DELETE', path: `/${base.usageIndex},${base.streamsIndex}` }).catch(() => {})
+        await store.close()
+      }
+    } finally { p.server.close() }
+  })
+
+  test('failed shards: tried again, then the question fails; never a partial answer', async () => {
+    let searches = 0
+    const p = await proxy((res) => {
+      searches++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      // What a search with one of two shards unavailable answers: what the other shard had.
+      res.end(JSON.stringify({ timed_out: false, _shards: { total: 2, successful: 1, failed: 1 }, hits: { hits: [] }, aggregations: { usage: { buckets: [{ key: { minute: 0, org: 'o' }, lines: { value: 1 }, bytes: { value: 1 }, dropped_lines: { value: 0 }, dropped_bytes: { value: 0 } }] } } }))
+      return true
+    })
+    try {
+      const store = await OpenSearchStore.open(opensearchSchema.parse({ ...base, url: p.url }))
+      try {
+        await assert.rejects(store.usageRollup({ fromMs: 0, toMs: 86_400_000, stepMs: 86_400_000, byApp: false }),
+          (err: Error & { code?: string }) => err.code === 'DAYTWO_ERR_STORE_UNAVAILABLE' && /part of the data only \(1 shards failed, after 4 tries\)/.test(err.message))
+        assert.equal(searches, 4, 'one try and three retries')
+        searches = 0
+        await assert.rejects(store.variants(q), /part of the data only/)
+        assert.equal(searches, 4)
       } finally { await store.close() }
     } finally { p.server.close() }
   })

@@ -10,7 +10,7 @@ import { startOpenSearch } from './node.js'
 // test/helpers/daytwo-process.ts give each daytwo indices of its own).
 
 /** The suites that run on both stores. */
-const BOTH_STORES = ['query/loki/grafana-api.test.js', 'query/loki/labels-and-pipeline.test.js']
+const BOTH_STORES = ['query/loki/grafana-api.test.js', 'query/loki/labels-and-pipeline.test.js', 'query/usage.test.js']
 
 function testFiles (dir: string): string[] {
   const out: string[] = []
