@@ -1,19 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { createServer, type RequestListener, type Server } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
-import { join } from 'node:path'
+import { createServer, type RequestListener } from 'node:http'
 import { HttpClient, HttpError, retryAfterMs, retryWaitMs, withRetry } from '../../core/http-client.js'
-import { tempDir } from '../helpers/daytwo-process.js'
+import { selfSignedServer, skipWithoutOpenssl } from '../helpers/self-signed.js'
 
 // The one HTTP client (core/http-client.ts) against real servers: TLS verified by default and
 // with a CA file, retries that honour Retry-After, the answer size limit, abort and deadline.
 
-const skipTls = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl not found: apt-get install openssl'
-
-async function listen (t: { after: (fn: () => unknown) => void }, handler: RequestListener, server: Server = createServer(handler)): Promise<string> {
+async function listen (t: { after: (fn: () => unknown) => void }, handler: RequestListener): Promise<string> {
+  const server = createServer(handler)
   t.after(() => { server.closeAllConnections(); server.close() })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return `127.0.0.1:${(server.address() as { port: number }).port}`
@@ -23,14 +18,9 @@ const rejects = async (p: Promise<unknown>, reason: string) => {
   await assert.rejects(p, (err: unknown) => err instanceof HttpError && err.reason === reason, `expected an HttpError for ${reason}`)
 }
 
-test('TLS: a self-signed server is refused without its CA file and accepted with it, or only when told not to verify', { skip: skipTls }, async (t) => {
-  const tmp = tempDir('daytwo-http-tls-')
-  t.after(tmp.cleanup)
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 's.key', '-out', 's.crt', '-subj', '/CN=daytwo-test', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2'], { cwd: tmp.path, stdio: ['ignore', 'ignore', 'pipe'] })
-  const ca = join(tmp.path, 's.crt')
+test('TLS: a self-signed server is refused without its CA file and accepted with it, or only when told not to verify', { skip: skipWithoutOpenssl }, async (t) => {
   let seen = 0
-  const https = createHttpsServer({ key: readFileSync(join(tmp.path, 's.key')), cert: readFileSync(ca) }, (_req, res) => { seen++; res.end('hello') })
-  const url = `https://${await listen(t, () => {}, https)}/`
+  const { url, ca } = await selfSignedServer(t, (_req, res) => { seen++; res.end('hello') })
 
   const system = new HttpClient()
   t.after(() => system.close())
@@ -47,7 +37,7 @@ test('TLS: a self-signed server is refused without its CA file and accepted with
   t.after(() => insecure.close())
   assert.equal((await insecure.request(url)).status, 200)
   assert.equal(seen, 2)
-  assert.throws(() => new HttpClient({ tls: { caFile: join(tmp.path, 'missing.crt') } }), /CA file .*missing\.crt/)
+  assert.throws(() => new HttpClient({ tls: { caFile: `${ca}.missing` } }), /CA file .*\.missing/)
 })
 
 test('withRetry: 503 is tried again until an answer that is not retryable; the last answer when tries run out', async (t) => {
