@@ -24,7 +24,7 @@ const TOKEN = 'bench-forwarder-token'
 const TIMEOUT = Math.max(120_000, N / 2) // ms
 const want = (name: string) => values.only === undefined || values.only.split(',').includes(name)
 
-function result (t0: bigint, doneMs: number, s: { cpuS: number, peakRssMB: number }, delivered: number): Figures {
+function result (doneMs: number, s: { cpuS: number, peakRssMB: number }, delivered: number): Figures {
   return { rate: N / (doneMs / 1000), secs: doneMs / 1000, cpuS: s.cpuS, rssMB: s.peakRssMB, delivered }
 }
 
@@ -66,7 +66,7 @@ async function main (): Promise<void> {
       const sampler = new TreeSampler(p.child.pid!)
       try {
         const ms = await until(() => sink.count() >= N, t0, TIMEOUT)
-        return result(t0, ms, sampler.stop(), sink.count())
+        return result(ms, sampler.stop(), sink.count())
       } finally {
         sampler.stop()
         await p.stop()
@@ -88,7 +88,7 @@ async function main (): Promise<void> {
           stored = metricValue(await (await fetch(`${p.urls.collector}/metrics`)).text(), 'daytwo_collector_records_stored_total')
           return stored >= N
         }, t0, TIMEOUT, 100)
-        return result(t0, ms, sampler.stop(), stored)
+        return result(ms, sampler.stop(), stored)
       } finally {
         sampler.stop()
         await p.stop()
@@ -106,7 +106,7 @@ async function main (): Promise<void> {
       const sampler = new TreeSampler(p.pid)
       try {
         const ms = await until(() => sink.count() >= N, t0, TIMEOUT).catch((err: Error) => { throw new Error(`${err.message}; sink has ${sink.count()}\n${p.output()}`) })
-        return result(t0, ms, sampler.stop(), sink.count())
+        return result(ms, sampler.stop(), sink.count())
       } finally {
         sampler.stop()
         await p.stop()

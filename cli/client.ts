@@ -1,15 +1,17 @@
 import { readFileSync } from 'node:fs'
-import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { DaytwoError } from '../core/errors.js'
+import { HttpClient, type StreamAnswer } from '../core/http-client.js'
 import { terminalMessage } from './terminal-text.js'
 import { userAgent } from '../core/version.js'
 
-// How the `logs` CLI finds and talks to the query service. Plain node:http(s) rather than
-// fetch(): fetch loads undici and web streams (~15 MB of RSS before the first byte, and a
-// promise per chunk through a web ReadableStream), which a bundle download does not need.
+// How the `logs` CLI finds and talks to the query service, on the one HTTP client
+// (core/http-client.ts): the answer is a Node stream (no web ReadableStream and its promise per
+// chunk, which a bundle download does not need). An https query service is verified with the
+// system CAs, or with the bundle named by DAYTWO_CA_FILE.
 
-export interface ClientOptions { url?: string | undefined, token?: string | undefined }
+export interface ClientOptions { url?: string | undefined, token?: string | undefined, caFile?: string | undefined }
 
 export interface ClientResponse {
   status: number
@@ -17,7 +19,7 @@ export interface ClientResponse {
   /** The media type, without parameters, lower case. */
   contentType: string
   /** The body, to be read once: as a stream, or with text()/json(). */
-  body: IncomingMessage
+  body: Readable
   text: () => Promise<string>
   json: <T>() => Promise<T>
 }
@@ -38,10 +40,13 @@ export function errorBodyMessage (text: string): string {
 export class QueryClient {
   readonly base: string
   private readonly token: string
+  private readonly caFile: string
+  private http: HttpClient | null = null
 
   constructor (opts: ClientOptions) {
     this.base = (opts.url ?? process.env.DAYTWO_QUERY_URL ?? 'http://127.0.0.1:9603').replace(/\/+$/, '')
     this.token = opts.token ?? process.env.DAYTWO_TOKEN ?? localOperatorToken()
+    this.caFile = opts.caFile ?? process.env.DAYTWO_CA_FILE ?? ''
   }
 
   async get (path: string, params: Record<string, string | undefined>): Promise<ClientResponse> {
@@ -60,33 +65,31 @@ export class QueryClient {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DaytwoError('USAGE', `--url ${this.base}: use http:// or https://`, 'fetch')
     url.search = query.toString()
-    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, 'user-agent': userAgent('cli') }
     if (accept !== undefined) headers.accept = accept
-    let res: IncomingMessage
+    let res: StreamAnswer
     try {
-      res = await new Promise<IncomingMessage>((resolve, reject) => {
-        // No keep-alive agent: one request at a time, and nothing left open to hold the CLI at exit.
-        const req = request(url, { headers, agent: false }, resolve)
-        req.once('error', reject)
-        req.end()
-      })
+      // Idle kept-alive connections are unref'd by undici: nothing holds the CLI at exit.
+      this.http ??= new HttpClient({ tls: this.caFile !== '' ? { caFile: this.caFile } : {} })
+      // No deadline of its own: the query service stops a query at query.timeoutMs and says so (504).
+      res = await this.http.stream(url, { headers, timeoutMs: 0 })
     } catch (err) {
+      if (err instanceof DaytwoError) throw err
       throw new DaytwoError('UNREACHABLE', `the query service at ${this.base}`, `${(err as Error).message} (set --url or DAYTWO_QUERY_URL)`)
     }
-    const status = res.statusCode ?? 0
-    if (status === 401) { res.resume(); throw new DaytwoError('UNAUTHORIZED') }
+    const status = res.status
+    if (status === 401) { res.body.resume(); throw new DaytwoError('UNAUTHORIZED') }
     const text = async () => {
       let s = ''
-      res.setEncoding('utf8')
-      for await (const chunk of res) s += chunk as string
+      res.body.setEncoding('utf8')
+      for await (const chunk of res.body) s += chunk as string
       return s
     }
     return {
       status,
       ok: status >= 200 && status < 300,
-      contentType: (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase(),
-      body: res,
+      contentType: String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase(),
+      body: res.body,
       text,
       json: async <T>() => JSON.parse(await text()) as T
     }

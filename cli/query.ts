@@ -1,5 +1,5 @@
 import { DaytwoError } from '../core/errors.js'
-import { nowNs, nsToRfc3339, parseTimeArg } from '../core/time.js'
+import { compareNs, nowNs, nsToRfc3339, parseTimeArg } from '../core/time.js'
 import type { Command } from './main.js'
 import { QueryClient } from './client.js'
 import { lokiGet, type LokiMatrix, type LokiStreams } from './loki-client.js'
@@ -46,10 +46,7 @@ function labelString (l: Record<string, string>): string {
 export function printStreams (result: LokiStreams, output: string, forward: boolean, limit: number): string {
   const lines: Array<{ ts: string, labels: Record<string, string>, line: string }> = []
   for (const s of result) for (const [ts, line] of s.values) lines.push({ ts, labels: s.stream, line })
-  lines.sort((a, b) => {
-    const d = BigInt(a.ts) - BigInt(b.ts)
-    return (forward ? 1 : -1) * (d < 0n ? -1 : d > 0n ? 1 : 0)
-  })
+  lines.sort((a, b) => (forward ? 1 : -1) * compareNs(a.ts, b.ts))
   const tty = process.stdout.isTTY === true
   const safe = (s: string) => tty ? terminalLine(s) : s
   let out = ''

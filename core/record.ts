@@ -62,7 +62,6 @@ export type Entry = [ts: string, offset: number, message: string, stdio: string,
  */
 export type Attributes = Record<string, string>
 
-export const ATTRS = 4
 export const MAX_ATTRIBUTES = 64
 
 export interface StreamBatch {
@@ -70,10 +69,8 @@ export interface StreamBatch {
   entries: Entry[]
 }
 
-export const TS = 0
+/** An entry's offset by name, for sorts and filters where `e[1]` would not say what it is. */
 export const OFFSET = 1
-export const MESSAGE = 2
-export const STDIO = 3
 
 /** The id of one record, deterministic across retries and restarts. */
 export function recordId (streamId: string, offset: number): string {

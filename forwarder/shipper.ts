@@ -6,10 +6,11 @@ import { FRAMES, decodeFrames, streamFrame } from '../core/frames.js'
 import { NDJSON, encodeBatch } from '../core/wire.js'
 import type { Logger } from '../core/logger.js'
 import { EntryWriter } from './entry-writer.js'
-import { Poster } from './http-client.js'
+import { Poster, collectorTls } from './http-client.js'
 import type { ForwarderMetrics } from './metrics.js'
 import { userAgent } from '../core/version.js'
-import { backoffMs, sleep } from '../core/backoff.js'
+import { sleep } from '../core/backoff.js'
+import { retryWaitMs, type Headers } from '../core/http-client.js'
 
 /** The first retry's longest wait; each further retry doubles it, up to forwarder.retryMaxMs. */
 const RETRY_INITIAL_MS = 250
@@ -90,6 +91,8 @@ export class Shipper {
   /** The collector answered 415 to frames: it predates them, so batches go as NDJSON. */
   private ndjson = false
   private failingSince = 0
+  /** The headers of the last answer that asks for a retry (its Retry-After lengthens the wait). */
+  private retryHeaders: Headers | undefined
   /** Called for every entry handed to the shipper (log-derived metrics hook in here). */
   readonly observers: LineObserver[] = []
   /** Called when an acknowledged batch made room: sources that stopped reading resume now. */
@@ -97,7 +100,7 @@ export class Shipper {
 
   constructor (private readonly cfg: ForwarderConfig, token: string, private readonly metrics: ForwarderMetrics, private readonly log: Logger) {
     this.url = new URL('/api/v1/ingest', cfg.collectorUrl).toString()
-    this.poster = new Poster(this.url, { 'content-type': FRAMES, 'content-encoding': cfg.compression === 'gzip' ? 'gzip' : 'identity', authorization: `Bearer ${token}`, 'user-agent': userAgent('forwarder') })
+    this.poster = new Poster(this.url, { 'content-type': FRAMES, 'content-encoding': cfg.compression === 'gzip' ? 'gzip' : 'identity', authorization: `Bearer ${token}`, 'user-agent': userAgent('forwarder') }, undefined, undefined, collectorTls(cfg))
   }
 
   get hasCapacity (): boolean { return this.queue.length < this.cfg.maxQueuedBatches }
@@ -187,7 +190,8 @@ export class Shipper {
       const outcome = await this.send(batch)
       if (outcome === 'retry') {
         batch.attempt++
-        await sleep(backoffMs(batch.attempt - 1, { initialMs: RETRY_INITIAL_MS, maxMs: this.cfg.retryMaxMs, floor: 0.5 }), true)
+        // The backoff, or the collector's Retry-After (503 while its inflate budget is spent) when longer.
+        await sleep(retryWaitMs(batch.attempt - 1, this.retryHeaders, { initialMs: RETRY_INITIAL_MS, maxMs: this.cfg.retryMaxMs, floor: 0.5 }), true)
         continue
       }
       this.queue.shift()
@@ -212,6 +216,7 @@ export class Shipper {
   private async send (batch: Batch): Promise<'ok' | 'retry' | 'split' | 'rejected'> {
     let status = 0
     let detail = ''
+    this.retryHeaders = undefined
     try {
       if (batch.w.count === 0) return 'ok'
       const res = this.ndjson
@@ -219,6 +224,7 @@ export class Shipper {
         : await this.poster.post((await (batch.body ??= encodeBody(batch, this.cfg.compression)))!)
       status = res.status
       detail = res.text
+      this.retryHeaders = res.headers
     } catch (err) {
       detail = (err as Error).message
     }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyPluginAsync } from 'fastify'
 import { DaytwoError } from '../core/errors.js'
 import type { Entry, StreamTags } from '../core/record.js'
-import { parseTimeParam, TIME_FORMS } from '../core/time.js'
+import { compareNs, parseTimeParam, TIME_FORMS } from '../core/time.js'
 import { NDJSON, encodeGroup, groupPrefix } from '../core/wire.js'
 import type { LogStore, StreamInfo, StreamSelector } from '../store/log-store.js'
 import { orgScope } from './auth.js'
@@ -77,7 +77,7 @@ function bundleOrder (streams: StreamInfo[]): StreamInfo[] {
     const ka = key(a)
     const kb = key(b)
     for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1
-    return BigInt(a.firstSeenNs) < BigInt(b.firstSeenNs) ? -1 : BigInt(a.firstSeenNs) > BigInt(b.firstSeenNs) ? 1 : 0
+    return compareNs(a.firstSeenNs, b.firstSeenNs)
   })
 }
 

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
+import { HttpClient, type HttpError } from '../../core/http-client.js'
 import { userAgent } from '../../core/version.js'
 
 export const USER_AGENT = userAgent('collector')
@@ -24,9 +23,10 @@ const MAX_BODY = 4 * 1024 * 1024
 
 /** A small GET-JSON client for directory APIs; 404 resolves to null. */
 export class JsonClient {
-  private readonly ca: Buffer | undefined
+  private readonly http: HttpClient
   constructor (private readonly opts: JsonClientOptions) {
-    this.ca = opts.caFile && existsSync(opts.caFile) ? readFileSync(opts.caFile) : undefined
+    // An absent CA file is ignored (kubernetesCaFile defaults to the in-cluster path, which a VM lacks): the system CAs then.
+    this.http = new HttpClient({ tls: opts.caFile && existsSync(opts.caFile) ? { caFile: opts.caFile } : {} })
   }
 
   private token (): string | null {
@@ -43,35 +43,19 @@ export class JsonClient {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json' }
     const token = this.token()
     if (token) headers.authorization = `Bearer ${token}`
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs)
-    const both = AbortSignal.any([signal, timeout])
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    return await new Promise((resolve, reject) => {
-      const req = send(url, { method: 'GET', headers, signal: both, ...(this.ca && url.protocol === 'https:' ? { ca: this.ca } : {}) }, (res) => {
-        const chunks: Buffer[] = []
-        let size = 0
-        res.on('data', (c: Buffer) => {
-          size += c.length
-          if (size > MAX_BODY) { req.destroy(); reject(new DirectoryError(`${url.pathname}: answer larger than ${MAX_BODY} bytes`, 'bad_answer')) } else chunks.push(c)
-        })
-        res.on('error', (err) => reject(new DirectoryError(`${url.pathname}: ${err.message}`, 'unreachable')))
-        res.on('end', () => {
-          const status = res.statusCode ?? 0
-          if (status === 404) { resolve(null); return }
-          if (status < 200 || status >= 300) { reject(new DirectoryError(`${url.pathname}: HTTP ${status}`, 'status')); return }
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
-          } catch (err) {
-            reject(new DirectoryError(`${url.pathname}: not JSON (${(err as Error).message})`, 'bad_answer'))
-          }
-        })
-      })
-      req.on('error', (err) => {
-        reject(timeout.aborted
-          ? new DirectoryError(`${url.pathname}: no answer in ${this.opts.timeoutMs} ms`, 'timeout')
-          : new DirectoryError(`${url.origin}: ${err.message}`, 'unreachable'))
-      })
-      req.end()
-    })
+    let res
+    try {
+      res = await this.http.request(url, { headers, signal, timeoutMs: this.opts.timeoutMs, maxBodyBytes: MAX_BODY })
+    } catch (err) {
+      const e = err as HttpError
+      throw new DirectoryError(`${url.pathname}: ${e.message}`, e.reason === 'timeout' ? 'timeout' : e.reason === 'too_large' ? 'bad_answer' : 'unreachable')
+    }
+    if (res.status === 404) return null
+    if (res.status < 200 || res.status >= 300) throw new DirectoryError(`${url.pathname}: HTTP ${res.status}`, 'status')
+    try {
+      return JSON.parse(res.body.toString('utf8'))
+    } catch (err) {
+      throw new DirectoryError(`${url.pathname}: not JSON (${(err as Error).message})`, 'bad_answer')
+    }
   }
 }

@@ -1,12 +1,5 @@
 import type { StreamTags } from '../../core/record.js'
 
-/** Who a stream belongs to. */
-export interface Tenant {
-  org: string
-  space: string
-  app: string
-}
-
 /** The org of records whose directory failed or did not answer in time. */
 export const UNKNOWN_ORG = 'unknown'
 

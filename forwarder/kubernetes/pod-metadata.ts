@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import type { Logger } from '../../core/logger.js'
-import { getJson, type GetOptions } from './http-get.js'
+import { KubernetesGet } from './http-get.js'
 
 const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'
 
@@ -63,9 +63,13 @@ export class PodMetadata {
   private readonly cache: LRUCache<string, PodMeta | false>
   private podList: Promise<Map<string, PodMeta>> | null = null
   private podListAt = 0
+  private readonly kubelet: KubernetesGet
+  private readonly apiServer: KubernetesGet
   requests = 0
 
   constructor (private readonly cfg: ForwarderConfig['kubernetes'], private readonly log: Logger) {
+    this.kubelet = new KubernetesGet({ tokenFile: cfg.tokenFile, caFile: cfg.caFile, insecureSkipVerify: cfg.kubeletInsecureSkipVerify })
+    this.apiServer = new KubernetesGet(this.apiServerTls())
     this.cache = new LRUCache<string, PodMeta | false>({
       max: 10000,
       ttl: cfg.cacheTtlMs,
@@ -98,7 +102,7 @@ export class PodMetadata {
       const [ns, name] = key.split('/')
       try {
         this.requests++
-        const pod = await getJson(`${this.cfg.apiServerUrl.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(ns!)}/pods/${encodeURIComponent(name!)}`, this.apiServerTls())
+        const pod = await this.apiServer.json(`${this.cfg.apiServerUrl.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(ns!)}/pods/${encodeURIComponent(name!)}`)
         return podIdentity(pod as Pod, this.cfg.deploymentLabel)
       } catch (err) {
         this.log.warn({ err: (err as Error).message, pod: key }, 'API server pod lookup failed; tags come from the log path')
@@ -111,7 +115,7 @@ export class PodMetadata {
    * The API server is always verified: with forwarder.kubernetes.caFile, else the in-cluster
    * service-account CA when it exists, else the system CAs.
    */
-  private apiServerTls (): GetOptions {
+  private apiServerTls (): { tokenFile: string, caFile?: string } {
     const caFile = this.cfg.caFile !== '' ? this.cfg.caFile : existsSync(IN_CLUSTER_CA) ? IN_CLUSTER_CA : undefined
     return { tokenFile: this.cfg.tokenFile, ...(caFile !== undefined ? { caFile } : {}) }
   }
@@ -121,7 +125,7 @@ export class PodMetadata {
     if (this.podList && Date.now() - this.podListAt < this.cfg.cacheTtlMs) return await this.podList
     this.podListAt = Date.now()
     this.requests++
-    this.podList = getJson(`${this.cfg.kubeletUrl.replace(/\/$/, '')}/pods`, { tokenFile: this.cfg.tokenFile, caFile: this.cfg.caFile, insecureSkipVerify: this.cfg.kubeletInsecureSkipVerify }).then((body) => {
+    this.podList = this.kubelet.json(`${this.cfg.kubeletUrl.replace(/\/$/, '')}/pods`).then((body) => {
       const out = new Map<string, PodMeta>()
       for (const pod of (body as { items?: Pod[] }).items ?? []) {
         const meta = podIdentity(pod, this.cfg.deploymentLabel)

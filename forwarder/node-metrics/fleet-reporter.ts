@@ -6,7 +6,7 @@ import { Gauge, type Registry } from 'prom-client'
 import type { ForwarderConfig } from '../../core/config-schema.js'
 import type { Logger } from '../../core/logger.js'
 import { counter } from '../../core/metrics.js'
-import { Poster } from '../http-client.js'
+import { Poster, collectorTls } from '../http-client.js'
 import { REPORT_CONTENT_TYPE, SampleSet, instanceKey, type Instance, type InstanceReport, type MetricsReport } from '../../core/metric-samples.js'
 import type { BoshIdentity } from '../tags.js'
 import { BoshProcesses } from './bosh-processes.js'
@@ -54,7 +54,7 @@ export class FleetReporter {
     this.processes = new BoshProcesses(m.boshRunRoot, m.procPath)
     this.kubelet = new Kubelet({ url: m.kubeletUrl, tokenFile: m.kubeletTokenFile, caFile: m.kubeletCaFile, insecureSkipVerify: m.kubeletInsecureSkipVerify, timeoutMs: Math.min(10000, m.intervalMs) })
     this.url = new URL('/api/v1/metrics', o.cfg.collectorUrl).toString()
-    this.poster = new Poster(this.url, { 'content-type': REPORT_CONTENT_TYPE, 'content-encoding': 'gzip', authorization: `Bearer ${o.token}`, 'user-agent': userAgent('forwarder') }, Math.max(1000, o.cfg.metrics.intervalMs))
+    this.poster = new Poster(this.url, { 'content-type': REPORT_CONTENT_TYPE, 'content-encoding': 'gzip', authorization: `Bearer ${o.token}`, 'user-agent': userAgent('forwarder') }, Math.max(1000, o.cfg.metrics.intervalMs), undefined, collectorTls(o.cfg))
     const p = 'daytwo_forwarder_fleet'
     this.reports = counter(o.registry, `${p}_reports_total`, 'Metric reports sent to the collector, by result (ok, failed).', ['result'])
     for (const r of ['ok', 'failed']) this.reports.inc({ result: r }, 0)

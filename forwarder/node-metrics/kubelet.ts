@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { Instance, SampleSet } from '../../core/metric-samples.js'
-import { request } from '../http-client.js'
+import { HttpClient } from '../../core/http-client.js'
 import { workloadOf } from '../tags.js'
 import { userAgent } from '../../core/version.js'
 
@@ -26,11 +26,6 @@ export interface KubeletOptions {
   timeoutMs: number
 }
 
-export async function getJson (url: string, headers: Record<string, string>, tls: { ca?: string, rejectUnauthorized: boolean }, timeoutMs: number): Promise<unknown> {
-  const res = await request(new URL(url), { method: 'GET', headers, ...tls, timeoutMs, maxAnswer: MAX_BODY })
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
-  return JSON.parse(res.body.toString('utf8'))
-}
 
 /** Samples for each container of each pod, tagged with the pod's deployment/job/index. */
 export function summarySamples (summary: StatsSummary, out: SampleSet): Instance[] {
@@ -54,8 +49,19 @@ export function summarySamples (summary: StatsSummary, out: SampleSet): Instance
 export class Kubelet {
   /** The last failure, logged once until the kubelet answers again. */
   lastError: string | null = null
+  /** The client and the CA it was made with: the CA file is read at every collect (it may rotate), the client remade when it changed. */
+  private client: { ca: string | undefined, http: HttpClient } | null = null
 
   constructor (private readonly opts: KubeletOptions) {}
+
+  private async http (): Promise<HttpClient> {
+    const ca = this.opts.caFile ? await readFile(this.opts.caFile, 'utf8') : undefined
+    if (this.client === null || this.client.ca !== ca) {
+      void this.client?.http.close()
+      this.client = { ca, http: new HttpClient({ connections: 1, tls: { ...(ca !== undefined ? { ca } : {}), insecureSkipVerify: this.opts.insecureSkipVerify } }) }
+    }
+    return this.client.http
+  }
 
   get enabled (): boolean { return this.opts.url !== '' }
 
@@ -66,9 +72,9 @@ export class Kubelet {
       const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent('forwarder') }
       const token = await readOptional(this.opts.tokenFile)
       if (token) headers.authorization = `Bearer ${token.trim()}`
-      const ca = this.opts.caFile ? await readFile(this.opts.caFile, 'utf8') : undefined
-      const tls = { ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: !this.opts.insecureSkipVerify }
-      const summary = await getJson(new URL('/stats/summary', this.opts.url).toString(), headers, tls, this.opts.timeoutMs) as StatsSummary
+      const res = await (await this.http()).request(new URL('/stats/summary', this.opts.url), { headers, timeoutMs: this.opts.timeoutMs, maxBodyBytes: MAX_BODY })
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
+      const summary = JSON.parse(res.body.toString('utf8')) as StatsSummary
       const instances = summarySamples(summary, out)
       out.add('daytwo_node_kubelet_up', nodeId, 1)
       this.lastError = null
@@ -83,5 +89,5 @@ export class Kubelet {
 
 async function readOptional (file: string): Promise<string | null> {
   if (!file) return null
-  try { return await readFile(file, 'utf8') } catch { return null }
+  try { return await readFile(file, 'utf8') } catch { return null } // no token file: anonymous, as a kubelet may allow
 }

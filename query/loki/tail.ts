@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { DaytwoError } from '../../core/errors.js'
-import { nowNs } from '../../core/time.js'
+import { compareNs, nowNs } from '../../core/time.js'
 import type { LogStore } from '../../store/log-store.js'
 import { orgScope } from '../auth.js'
 import { isLogExpr } from './ast.js'
@@ -31,7 +31,7 @@ export function tailMessage (lines: Line[]): string {
 }
 
 function byTs (a: Line, b: Line): number {
-  return a.ts.length !== b.ts.length ? a.ts.length - b.ts.length : a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0
+  return compareNs(a.ts, b.ts)
 }
 
 /**

@@ -60,18 +60,6 @@ function toEngineError (err: unknown, url: string): EngineError {
   return new EngineError('other', (err as Error).message)
 }
 
-/** HTTP status of a client error, or undefined when there was no response. */
-export function statusOf (err: unknown): number | undefined {
-  if (err instanceof EngineError) return err.status
-  if (err instanceof errors.ResponseError) return err.statusCode ?? undefined
-  return undefined
-}
-
-/** One readable line for an Elasticsearch client error. */
-export function describe (err: unknown, url: string): string {
-  return err instanceof EngineError ? err.message : toEngineError(err, url).message
-}
-
 /** Errors no retry can fix: a wrong URL (not Elasticsearch) or credentials. */
 export function fatal (err: unknown, url: string): DaytwoError | null {
   return engineFatal(err instanceof EngineError ? err : toEngineError(err, url), 'Elasticsearch')

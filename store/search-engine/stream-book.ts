@@ -1,3 +1,4 @@
+import { compareNs } from '../../core/time.js'
 import type { StreamAcc } from '../elasticsearch/rollups.js'
 import { streamOps } from '../elasticsearch/rollups.js'
 
@@ -30,8 +31,8 @@ export class StreamBook {
       p.tags = a.tags
       p.lines += a.lines
       p.bytes += a.bytes
-      if (BigInt(a.lastNs) > BigInt(p.lastNs)) p.lastNs = a.lastNs
-      if (BigInt(a.firstNs) < BigInt(p.firstNs)) p.firstNs = a.firstNs
+      if (compareNs(a.lastNs, p.lastNs) > 0) p.lastNs = a.lastNs
+      if (compareNs(a.firstNs, p.firstNs) < 0) p.firstNs = a.firstNs
     }
     return { ops: streamOps(this.index, now), ids: now.map((a) => a.tags.id) }
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { durationToNs, nsToRfc3339, parseTimeArg, rfc3339ToNs } from '../../core/time.js'
+import { compareNs, durationToNs, nsToRfc3339, parseTimeArg, rfc3339ToNs } from '../../core/time.js'
 
 test('RFC 3339 keeps every fractional digit', () => {
   assert.equal(rfc3339ToNs('2026-11-23T10:00:00.123456789Z'), '1795428000123456789')
@@ -40,4 +40,11 @@ test('durations and user time arguments', () => {
   assert.equal(parseTimeArg('1795428000123456789', now), 1_795_428_000_123_456_789n)
   assert.equal(parseTimeArg('2026-11-23T10:00:00Z', now), 1_795_428_000_000_000_000n)
   assert.equal(parseTimeArg('soon', now), null)
+})
+
+test('ns strings order as the numbers they spell, across lengths', () => {
+  const times = ['1764669600000000001', '999', '1764669600000000000', '0', '1000', '99999999999999999']
+  assert.deepEqual([...times].sort(compareNs), [...times].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0)))
+  assert.equal(compareNs('1000', '999') > 0, true)
+  assert.equal(compareNs('123', '123'), 0)
 })

@@ -1,3 +1,4 @@
+import { compareNs } from '../../../core/time.js'
 import type { LogStore } from '../../../store/log-store.js'
 import { orgScope } from '../../auth.js'
 import { labelsKey } from '../labels.js'
@@ -31,7 +32,7 @@ export async function patterns (store: LogStore, req: DrilldownRequest): Promise
   const merged = new Map<string, { pattern: string, level: string, samples: Map<number, number>, total: number }>()
   for (const s of r.result) {
     // Oldest first, as the pattern ingester sees lines.
-    const values = [...s.values].sort((a, b) => a[0].length !== b[0].length ? a[0].length - b[0].length : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+    const values = [...s.values].sort((a, b) => compareNs(a[0], b[0]))
     if (values.length === 0) continue
     const drain = new Drain(tokenizerFor(detectLogFormat(values[0]![1])))
     for (const [ts, line] of values) drain.train(line, Number(BigInt(ts) / 1_000_000n))
