@@ -68,8 +68,11 @@ export class DiskSpool {
         streams = scan.streams
       }
     }
-    // Acked past the end (the state outlived its segments): nothing is pending.
+    // Acked past the end (the state outlived its segments): nothing is pending. Acked below
+    // the first segment (deleted after an ack whose mark a crash kept from being saved): those
+    // messages are gone because they were acknowledged.
     if (l.acked > l.nextSeq) l.acked = l.nextSeq
+    if (l.acked < l.segments[0]!.firstSeq) l.acked = l.segments[0]!.firstSeq
     this.writer = new SpoolWriter(l, opts, streams)
     this.reader = new SpoolReader(l)
     l.deleteAcked()
@@ -130,7 +133,8 @@ export class DiskSpool {
     // The acknowledged mark is an optimisation (fewer messages resent after a restart): a
     // disk too full to save it must not stop the spool; the next sync tries again.
     try { this.ledger.save() } catch { /* see above: retried on the next sync */ }
-    this.ledger.retryUnlinks()
+    this.ledger.deleteAcked() // retries failed unlinks, and deletions a failed save held back
+
   }
 
   /** fsync now when the reader caught up and much waits (SpoolWriter.syncNow). */

@@ -86,8 +86,16 @@ export class SpoolLedger {
     this.deleteAcked()
   }
 
-  /** Delete segments all of whose messages were acknowledged (never the active one). */
+  /**
+   * Delete segments all of whose messages were acknowledged (never the active one). The mark
+   * is saved first, so a restart never finds a segment missing below its mark (it would count
+   * the messages it lacks as lost, or resend an older segment whose unlink had failed); when
+   * it cannot be saved, the segments stay until the next try.
+   */
   deleteAcked (): void {
+    if (this.segments.length > 1 && this.segments[1]!.firstSeq <= this.acked) {
+      try { this.save(true) } catch { return /* see above: the next sync tries again */ }
+    }
     while (this.segments.length > 1 && this.segments[1]!.firstSeq <= this.acked) {
       const s = this.segments.shift()!
       s.deleted = true
