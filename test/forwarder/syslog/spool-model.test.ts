@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import type { Attributes, StreamTags } from '../../../core/record.js'
 import { DiskSpool } from '../../../forwarder/spool/disk-spool.js'
 import { tempDir } from '../../helpers/daytwo-process.js'
+import { prng } from '../../helpers/equivalence-corpus.js'
 
 // Model-based test of the disk spool: random sequences of operations — append, read (some
 // refused), ack, sync, restart, crash (the object dropped without closing, the last segment's
@@ -21,17 +22,6 @@ const SEEDS = process.env.SPOOL_MODEL_SEED !== undefined ? [Number(process.env.S
 const STEPS = 300
 const OPTS = { maxBytes: 48 << 10, segmentBytes: 2048, fsyncIntervalMs: 1 << 30 }
 
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const tag = (id: string): StreamTags => ({ id, source: 'syslog', node: 'n', deployment: 'syslog', job: id, index: 'h', process: '', path: 'tcp://127.0.0.1:1' })
 const STREAMS = [tag('a'), tag('b'), tag('c')]
 const ATTRS: Attributes[] = [{ severity: 'err' }, { facility: 'local3', 'sd.x@1.k': 'v ü' }]
@@ -42,7 +32,7 @@ interface Msg { tags: StreamTags, tsNs: string, message: string, attrs: Attribut
 const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
 
 async function run (seed: number): Promise<void> {
-  const rand = rng(seed)
+  const rand = prng(seed)
   const int = (n: number): number => Math.floor(rand() * n)
   const dir = tempDir('daytwo-spool-model-')
   const steps: string[] = []
