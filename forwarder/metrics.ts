@@ -3,7 +3,7 @@ import { Gauge } from 'prom-client'
 import { counter, createDropCounter, type DropFn } from '../core/metrics.js'
 import type { Logger } from '../core/logger.js'
 
-export const FORWARDER_DROP_REASONS = ['unparsed_envelope', 'rejected_by_collector', 'spool_full', 'spool_write_failed', 'spool_corrupt', 'syslog_empty', 'syslog_truncated_frame', 'syslog_octet_count_mismatch', 'too_large_for_collector']
+export const FORWARDER_DROP_REASONS = ['unparsed_envelope', 'rejected_by_collector', 'spool_full', 'spool_write_failed', 'spool_corrupt', 'spool_checksum', 'syslog_empty', 'syslog_truncated_frame', 'syslog_octet_count_mismatch', 'too_large_for_collector']
 
 /**
  * Why a file's identity was unsure: truncated_while_down (shorter than its checkpoint at

@@ -1,37 +1,57 @@
+import { crc32c } from '@node-rs/crc32'
 import type { Attributes, StreamTags } from '../../core/record.js'
+import { matches, pattern, viewOf, type Pattern } from './byte-pattern.js'
 
-// Records in a spool segment file: TYPE (1 byte) LENGTH (u32 BE) PAYLOAD.
-//   'S' defines the segment's next stream: PAYLOAD is the stream's tags as JSON; streams are
-//       numbered 0, 1, … in the order of their 'S' records, afresh in each segment, so a
-//       segment can be read alone.
-//   'M' is one message: PAYLOAD = stream number (u32 BE), timestamp length (u8), timestamp
-//       (Unix ns, ASCII digits), message (UTF-8). Its sequence number is the segment's first
-//       sequence (the file name) plus the count of 'M' records before it.
-//   'A' is one message with attributes: like 'M', with after the timestamp the attributes'
-//       JSON length (u16 BE) and JSON, then the message.
-// A record cut short (the process died mid-write) or a byte that is no record type ends the
-// readable part of a segment; recovery truncates the file there.
+// The records of a spool segment file; this module is the only one that encodes or decodes them.
 //
-// The writer encodes straight into the spool's write buffer (writeMessageRecord), so a
-// message costs no allocation of its own; decodeAt is the plain reader for recovery and tests.
+// Version 2 (written since the spool had a checksum per record):
+//   TYPE (1 byte) LENGTH (u32 BE) BODY (LENGTH bytes) CRC32C (u32 BE, of TYPE, LENGTH and BODY)
+//   's' a stream: BODY = its number (u32 BE), its tags as JSON. Numbers are per segment, so a
+//       segment can be read alone.
+//   'm' a message: BODY = its index in the segment (u32 BE: its sequence number minus the
+//       segment's first, the file name), stream number (u32 BE), timestamp length (u8),
+//       timestamp (Unix ns, ASCII digits), message (UTF-8).
+//   'a' a message with attributes: like 'm', with after the timestamp the attributes' JSON
+//       length (u16 BE) and JSON, then the message.
+// Numbers and indexes are in the records, not implied by their order, so a record that fails
+// its checksum is skipped alone: the next record that passes is found by scanning on (resync),
+// and the index of the next message says exactly how many were lost.
+//
+// Version 1 (read only, for spools written before; no checksum):
+//   TYPE (1) LENGTH (u32 BE) PAYLOAD; 'S' a stream (tags JSON; numbered by order), 'M' and 'A'
+//   like 'm' and 'a' without the index (a message's index is the count of messages before it).
+//   A version-1 record that is no record cannot be skipped alone: the rest of its segment is
+//   (only version-2 records are looked for after it), and counted when the next segment starts.
+//
+// The writer encodes straight into its write buffer (writeMessageRecord, sealRecord), so a
+// message costs no allocation of its own; RecordDecoder is the reader's and recovery's decoder.
 
-export const TYPE_STREAM = 0x53
-export const TYPE_MESSAGE = 0x4d
-export const TYPE_ATTRIBUTED = 0x41
-export const HEADER_BYTES = 5
+export const TYPE_STREAM = 0x73 // 's'
+export const TYPE_MESSAGE = 0x6d // 'm'
+export const TYPE_ATTRIBUTED = 0x61 // 'a'
+const V1_STREAM = 0x53 // 'S'
+const V1_MESSAGE = 0x4d // 'M'
+const V1_ATTRIBUTED = 0x41 // 'A'
+/** TYPE and LENGTH. */
+const HEAD = 5
+const CRC = 4
+/** Bytes a version-2 record has besides its BODY. */
+export const FRAME_BYTES = HEAD + CRC
 /** Longest attributes JSON a record can hold (u16 length). */
 export const MAX_ATTRS_JSON = 0xffff
 
-export function encodeStream (tags: StreamTags): Buffer {
+/** A stream definition record, numbered `stream` in its segment. */
+export function encodeStream (stream: number, tags: StreamTags): Buffer {
   const json = Buffer.from(JSON.stringify(tags), 'utf8')
-  const b = Buffer.allocUnsafe(HEADER_BYTES + json.length)
+  const b = Buffer.allocUnsafe(FRAME_BYTES + 4 + json.length)
   b[0] = TYPE_STREAM
-  b.writeUInt32BE(json.length, 1)
-  json.copy(b, HEADER_BYTES)
+  b.writeUInt32BE(stream, HEAD)
+  json.copy(b, HEAD + 4)
+  sealRecord(b, 0, b.length - CRC)
   return b
 }
 
-/** The attributes as the JSON an 'A' record carries. */
+/** The attributes as the JSON an 'a' record carries. */
 export function encodeAttributes (attrs: Attributes): Buffer {
   const json = Buffer.from(JSON.stringify(attrs), 'utf8')
   if (json.length > MAX_ATTRS_JSON) throw new RangeError('syslog attributes longer than 64 KiB')
@@ -40,20 +60,22 @@ export function encodeAttributes (attrs: Attributes): Buffer {
 
 /** Most bytes writeMessageRecord may write for a message of `messageBytes` bytes. */
 export function messageRecordBound (tsNs: string, attrsJson: Buffer | null, messageBytes: number): number {
-  return HEADER_BYTES + 4 + 1 + tsNs.length + (attrsJson === null ? 0 : 2 + attrsJson.length) + messageBytes
+  return FRAME_BYTES + 4 + 4 + 1 + tsNs.length + (attrsJson === null ? 0 : 2 + attrsJson.length) + messageBytes
 }
 
 /**
  * Write one message record at `pos` in `buf` (which has room for messageRecordBound, with a
  * string message counted as 3 bytes per UTF-16 unit); returns where it ends. The message is
- * a string, or the bytes `message[start, end)` (valid UTF-8).
+ * a string, or the bytes `message[start, end)` (valid UTF-8). `messageAt` is set to where the
+ * message starts (what comes before it is the record's prefix, see setIndex).
  */
-export function writeMessageRecord (buf: Buffer, pos: number, stream: number, tsNs: string, attrsJson: Buffer | null, message: string | Buffer, start = 0, end = 0): number {
+export function writeMessageRecord (buf: Buffer, pos: number, index: number, stream: number, tsNs: string, attrsJson: Buffer | null, message: string | Buffer, start = 0, end = 0): number {
   buf[pos] = attrsJson === null ? TYPE_MESSAGE : TYPE_ATTRIBUTED
-  buf.writeUInt32BE(stream, pos + 5)
+  buf.writeUInt32BE(index, pos + HEAD)
+  buf.writeUInt32BE(stream, pos + HEAD + 4)
   const tsLen = tsNs.length
-  buf[pos + 9] = tsLen
-  let p = pos + 10
+  buf[pos + HEAD + 8] = tsLen
+  let p = pos + HEAD + 9
   for (let i = 0; i < tsLen; i++) buf[p + i] = tsNs.charCodeAt(i)
   p += tsLen
   if (attrsJson !== null) {
@@ -61,52 +83,254 @@ export function writeMessageRecord (buf: Buffer, pos: number, stream: number, ts
     attrsJson.copy(buf, p + 2)
     p += 2 + attrsJson.length
   }
+  messageAt = p - pos
   if (typeof message === 'string') p += buf.write(message, p, 'utf8')
   else p += message.copy(buf, p, start, end)
-  buf.writeUInt32BE(p - pos - HEADER_BYTES, pos + 1)
-  return p
+  return sealRecord(buf, pos, p)
 }
 
-export type DecodedRecord =
-  | { type: 'stream', tags: StreamTags, size: number }
-  | { type: 'message', stream: number, tsNs: string, message: string, attrs?: Attributes, size: number }
+/** Where the message of the record writeMessageRecord wrote last starts, from the record's start. */
+export let messageAt = 0
+
+/** Set the index of the message record at `pos` (a copied prefix of another record). */
+export function setIndex (buf: Buffer, pos: number, index: number): void {
+  buf.writeUInt32BE(index, pos + HEAD)
+}
+
+/** Finish the record at `pos` whose BODY ends at `bodyEnd`: its LENGTH and CRC32C; returns where it ends. */
+export function sealRecord (buf: Buffer, pos: number, bodyEnd: number): number {
+  buf.writeUInt32BE(bodyEnd - pos - HEAD, pos + 1)
+  buf.writeUInt32BE(crc32c(buf.subarray(pos, bodyEnd)), bodyEnd)
+  return bodyEnd + CRC
+}
+
+/** What RecordDecoder.decode found at a position. */
+export const MESSAGE = 0
+/** A stream definition (or a whole record that holds nothing to hand out). */
+export const STREAM = 1
+/** Bytes that are no record were passed over (`size` of them), or a message was lost. */
+export const SKIPPED = 2
+/** The record goes on past the bytes given: read more and decode again from the same position. */
+export const NEED_MORE = 3
+
+export type LossReason = 'checksum' | 'corrupt'
 
 /**
- * The record at `pos` in `buf`, or 'short' when `buf` ends inside it, or 'corrupt' when the
- * bytes there are no record.
+ * Decodes one segment's records in order. Holds what a segment's records refer to (its
+ * streams, the next message's index) and, for speed, the last message's head (stream number,
+ * timestamp, attributes): a record that starts with the same bytes is not decoded again, and
+ * equal timestamps and attributes read one after the other are the same string and object.
+ * Messages that cannot be handed out are added up in `lost` (not when already acknowledged).
  */
-export function decodeAt (buf: Buffer, pos: number, end: number): DecodedRecord | 'short' | 'corrupt' {
-  if (end - pos < HEADER_BYTES) return 'short'
-  const type = buf[pos]
-  const len = buf.readUInt32BE(pos + 1)
-  if (type !== TYPE_STREAM && type !== TYPE_MESSAGE && type !== TYPE_ATTRIBUTED) return 'corrupt'
-  if (end - pos - HEADER_BYTES < len) return 'short'
-  const p = pos + HEADER_BYTES
-  const size = HEADER_BYTES + len
-  if (type === TYPE_STREAM) {
-    try {
-      return { type: 'stream', tags: JSON.parse(buf.toString('utf8', p, p + len)) as StreamTags, size }
-    } catch {
-      return 'corrupt'
+export class RecordDecoder {
+  /** Stream tags by number. */
+  readonly streams: Array<StreamTags | undefined> = []
+  /** The index the next message should have. */
+  nextIndex = 0
+  /** Messages with a lower index are acknowledged: not counted when lost. */
+  ackedIndex = 0
+  /** Messages lost since the caller last reset it, why, and where the first loss began. */
+  lost = 0
+  lostReason: LossReason = 'checksum'
+  lostWhy = ''
+  /** After a bad record: passing bytes over until a version-2 record passes its checksum. */
+  resyncing = false
+  /**
+   * The segment's format, from its first good record (0 before): a segment is all version 1
+   * or all version 2, so in a version-2 segment a type byte that a bit flip turned into a
+   * version-1 type ('m' ^ 0x20 is 'M') is not taken for a record without a checksum.
+   */
+  version = 0
+  /** Bytes the last decode consumed. */
+  size = 0
+  // The message decode found (MESSAGE).
+  index = 0
+  tags: StreamTags | undefined = undefined
+  tsNs = ''
+  attrs: Attributes | undefined = undefined
+  messageStart = 0
+  messageEnd = 0
+
+  private head: Pattern | null = null
+  private headType = 0
+  private readAttrsJson = Buffer.alloc(0)
+  private readAttrs: Attributes | undefined = undefined
+  private view: DataView | null = null
+  private viewBuf: Buffer | null = null
+
+  /**
+   * Decode the record at `p` in `buf`, of which the bytes up to `n` were read and those up to
+   * `limit` (≥ n) exist (a record boundary: no record goes on past it).
+   */
+  decode (buf: Buffer, p: number, n: number, limit: number): number {
+    if (this.resyncing) return this.resync(buf, p, n, limit)
+    if (n - p < HEAD) return n < limit ? NEED_MORE : this.fail('corrupt', 'a record cut short')
+    const type = buf[p]!
+    const len = buf.readUInt32BE(p + 1)
+    if ((type === TYPE_MESSAGE || type === TYPE_ATTRIBUTED || type === TYPE_STREAM) && this.version !== 1) {
+      const end = p + HEAD + len + CRC
+      if (end > limit) return this.fail('checksum', 'a record runs past the end of the segment')
+      if (end > n) return NEED_MORE
+      if (crc32c(buf.subarray(p, end - CRC)) !== buf.readUInt32BE(end - CRC)) return this.fail('checksum', 'a record fails its checksum')
+      this.size = end - p
+      if (type === TYPE_STREAM) return this.stream(2, buf, p + HEAD + 4, end - CRC, len < 4 ? -1 : buf.readUInt32BE(p + HEAD))
+      if (len < 4) return this.fail('corrupt', 'a message record too short')
+      return this.message(2, buf, type === TYPE_ATTRIBUTED, p + HEAD + 4, end - CRC, buf.readUInt32BE(p + HEAD))
     }
+    if ((type === V1_MESSAGE || type === V1_ATTRIBUTED || type === V1_STREAM) && this.version !== 2) {
+      const end = p + HEAD + len
+      if (end > limit) return this.fail('corrupt', 'a record runs past the end of the segment')
+      if (end > n) return NEED_MORE
+      this.size = end - p
+      if (type === V1_STREAM) return this.stream(1, buf, p + HEAD, end, this.streams.length)
+      return this.message(1, buf, type === V1_ATTRIBUTED, p + HEAD, end, this.nextIndex)
+    }
+    return this.fail('corrupt', 'bytes that are no record')
   }
-  if (len < 5) return 'corrupt'
-  const tsLen = buf[p + 4]!
-  if (5 + tsLen > len) return 'corrupt'
-  if (type === TYPE_ATTRIBUTED) {
-    if (5 + tsLen + 2 > len) return 'corrupt'
-    const a = p + 5 + tsLen
-    const jsonLen = buf.readUInt16BE(a)
-    if (5 + tsLen + 2 + jsonLen > len) return 'corrupt'
+
+  /** Count the messages from nextIndex up to `index` as lost (the segment holds `index` messages, or the next one found has it). */
+  lose (index: number): void {
+    const from = Math.max(this.nextIndex, this.ackedIndex)
+    if (index > from) this.lost += index - from
+    if (index > this.nextIndex) this.nextIndex = index
+  }
+
+  private fail (reason: LossReason, why: string): number {
+    // Whatever is wrong in a version-2 segment, its checksums are what find it.
+    if (!this.resyncing && this.lost === 0) { this.lostReason = this.version === 2 ? 'checksum' : reason; this.lostWhy = why }
+    this.resyncing = true
+    this.head = null
+    this.size = 1
+    return SKIPPED
+  }
+
+  /** Pass over bytes up to the next version-2 record that passes its checksum. */
+  private resync (buf: Buffer, p: number, n: number, limit: number): number {
+    let q = p
+    for (; q < n; q++) {
+      const type = buf[q]
+      if (type !== TYPE_MESSAGE && type !== TYPE_ATTRIBUTED && type !== TYPE_STREAM) continue
+      if (n - q < HEAD) break
+      const end = q + HEAD + buf.readUInt32BE(q + 1) + CRC
+      if (end > limit) continue
+      if (end > n) break
+      if (crc32c(buf.subarray(q, end - CRC)) === buf.readUInt32BE(end - CRC)) {
+        this.resyncing = false
+        break
+      }
+    }
+    // At the end of what exists, nothing more can start a record here.
+    if (q >= n || (this.resyncing && n === limit)) q = n
+    this.size = q - p
+    return this.size === 0 ? NEED_MORE : SKIPPED
+  }
+
+  private stream (version: number, buf: Buffer, a: number, b: number, no: number): number {
+    let tags: StreamTags
+    try { tags = JSON.parse(buf.toString('utf8', a, b)) as StreamTags } catch { return this.fail('corrupt', 'a stream record that is no JSON') }
+    if (no < 0 || typeof tags !== 'object' || tags === null) return this.fail('corrupt', 'a stream record that is no stream')
+    this.streams[no] = tags
+    this.version = version
+    this.head = null // a number may be defined again: the cached head may no longer hold
+    return STREAM
+  }
+
+  /** The message whose BODY after the index is buf[h, e). */
+  private message (version: number, buf: Buffer, attributed: boolean, h: number, e: number, index: number): number {
+    if (index < this.nextIndex) return this.fail('corrupt', 'a message index that goes back')
+    const size = this.size
+    const type = attributed ? TYPE_ATTRIBUTED : TYPE_MESSAGE
+    if (this.viewBuf !== buf) { this.view = viewOf(buf); this.viewBuf = buf }
+    const head = this.head
+    let m: number
+    if (head !== null && type === this.headType && h + head.bytes.length <= e && matches(this.view!, buf, h, head)) {
+      m = h + head.bytes.length
+    } else {
+      if (e - h < 5) return this.fail('corrupt', 'a message record too short')
+      const tsLen = buf[h + 4]!
+      m = h + 5 + tsLen
+      if (m > e) return this.fail('corrupt', 'a timestamp longer than its record')
+      let attrs: Attributes | undefined
+      if (attributed) {
+        if (m + 2 > e) return this.fail('corrupt', 'attributes longer than their record')
+        const jsonLen = buf.readUInt16BE(m)
+        if (m + 2 + jsonLen > e) return this.fail('corrupt', 'attributes longer than their record')
+        attrs = this.attrsAt(buf, m + 2, m + 2 + jsonLen)
+        if (attrs === undefined) return this.fail('corrupt', 'attributes that are no JSON object')
+        m += 2 + jsonLen
+      }
+      const tags = this.streams[buf.readUInt32BE(h)]
+      const ts = this.tsAt(buf, h + 5, h + 5 + tsLen)
+      if (tags === undefined) {
+        // In version 1, streams are numbered by order: an unknown one means the bytes are no records.
+        if (version === 1) return this.fail('corrupt', `stream ${buf.readUInt32BE(h)} used before it is defined`)
+        // Its stream's record was lost (version 2 numbers streams, so the others still hold).
+        this.version = 2
+        this.lose(index + 1)
+        if (this.lost > 0 && this.lostWhy === '') { this.lostReason = 'checksum'; this.lostWhy = `stream ${buf.readUInt32BE(h)} is not defined` }
+        this.head = null
+        this.size = size
+        return SKIPPED
+      }
+      // Learn the head once two messages in a row decoded alike.
+      this.head = tags === this.tags && ts === this.tsNs && attrs === this.attrs && type === this.headType ? pattern(Buffer.from(buf.subarray(h, m))) : null
+      this.headType = type
+      this.tags = tags
+      this.tsNs = ts
+      this.attrs = attrs
+    }
+    this.lose(index)
+    this.nextIndex = index + 1
+    this.version = version
+    this.index = index
+    this.messageStart = m
+    this.messageEnd = e
+    this.size = size
+    return MESSAGE
+  }
+
+  /** The timestamp at buf[a, b): the last one's string when the bytes are the same. */
+  private tsAt (buf: Buffer, a: number, b: number): string {
+    const last = this.tsNs
+    if (last.length === b - a) {
+      let i = 0
+      while (i < last.length && last.charCodeAt(i) === buf[a + i]) i++
+      if (i === last.length) return last
+    }
+    return buf.toString('latin1', a, b)
+  }
+
+  /** The attributes JSON at buf[a, b) parsed (the last object when the bytes are the same), or undefined when it is no JSON object. */
+  private attrsAt (buf: Buffer, a: number, b: number): Attributes | undefined {
+    const last = this.readAttrsJson
+    if (this.readAttrs !== undefined && last.length === b - a && buf.compare(last, 0, last.length, a, b) === 0) return this.readAttrs
     let attrs: Attributes
-    try { attrs = JSON.parse(buf.toString('utf8', a + 2, a + 2 + jsonLen)) as Attributes } catch { return 'corrupt' }
-    return { type: 'message', stream: buf.readUInt32BE(p), tsNs: buf.toString('latin1', p + 5, p + 5 + tsLen), attrs, message: buf.toString('utf8', a + 2 + jsonLen, p + len), size }
+    try { attrs = JSON.parse(buf.toString('utf8', a, b)) as Attributes } catch { return undefined }
+    if (typeof attrs !== 'object' || attrs === null) return undefined
+    this.readAttrsJson = Buffer.from(buf.subarray(a, b))
+    this.readAttrs = attrs
+    return attrs
   }
-  return {
-    type: 'message',
-    stream: buf.readUInt32BE(p),
-    tsNs: buf.toString('latin1', p + 5, p + 5 + tsLen),
-    message: buf.toString('utf8', p + 5 + tsLen, p + len),
-    size
+}
+
+/** What recovery learns from a segment: how many of its bytes end in a whole record, the next message's index, its streams. */
+export interface SegmentScan { validBytes: number, nextIndex: number, streams: Array<StreamTags | undefined>, version: number }
+
+/**
+ * Scan a whole segment. A bad stretch followed by good records (a bit flip, a page written
+ * out of order) is passed over; one that runs to the end (a write cut short by a crash) is
+ * where the segment's valid bytes end.
+ */
+export function scanSegment (data: Buffer): SegmentScan {
+  const d = new RecordDecoder()
+  let p = 0
+  let valid = 0
+  let nextIndex = 0
+  while (p < data.length) {
+    const r = d.decode(data, p, data.length, data.length)
+    p += d.size
+    if (r !== SKIPPED || !d.resyncing) { valid = p; nextIndex = d.nextIndex }
+    if (r === NEED_MORE) break // cannot happen with n === limit; here so the loop always ends
   }
+  return { validBytes: valid, nextIndex, streams: d.streams, version: d.version }
 }

@@ -60,7 +60,9 @@ export class SyslogSource {
       if (message === null) this.log.info({ dir: this.spool.dir }, 'syslog spool is written again')
       else this.log.error({ dir: this.spool.dir, err: message }, 'cannot write the syslog spool; new messages are dropped and counted (reason spool_write_failed) until it can')
     }
-    this.spool.onCorrupt = (path, pos, why) => this.metrics.drop('spool_corrupt', 1, `${path} at byte ${pos}: ${why}; the rest of the segment is skipped`)
+    // A record that fails its checksum is skipped alone; a version-1 segment's bad bytes end what is read of it.
+    this.spool.onDropped = (reason, count, detail) => this.metrics.drop(reason === 'checksum' ? 'spool_checksum' : 'spool_corrupt', count, detail)
+    this.spool.onUnlinkError = (path, err) => this.log.warn({ path, err }, 'cannot delete an acknowledged syslog spool segment; it still counts in the spool\'s bytes and is tried again on the next fsync tick')
     this.feeder = new SpoolFeeder(this.spool, shipper)
     this.spool.onDurable = () => this.feeder.pump()
     this.m = syslogMetrics(registry, this.spool, s.spoolMaxBytes)

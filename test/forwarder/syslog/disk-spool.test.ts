@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -170,3 +170,94 @@ for (const segmentBytes of [1 << 20, 4096]) {
     }
   })
 }
+
+/** A version-1 record (before checksums), encoded here by hand as that code wrote it: TYPE LENGTH PAYLOAD. */
+function v1Record (type: string, payload: Buffer): Buffer {
+  const h = Buffer.alloc(5)
+  h[0] = type.charCodeAt(0)
+  h.writeUInt32BE(payload.length, 1)
+  return Buffer.concat([h, payload])
+}
+function v1Message (stream: number, ts: string, message: string, attrs?: Attributes): Buffer {
+  const head = Buffer.alloc(5)
+  head.writeUInt32BE(stream, 0)
+  head[4] = ts.length
+  const parts = [head, Buffer.from(ts, 'latin1')]
+  if (attrs !== undefined) {
+    const json = Buffer.from(JSON.stringify(attrs))
+    const l = Buffer.alloc(2)
+    l.writeUInt16BE(json.length)
+    parts.push(l, json)
+  }
+  parts.push(Buffer.from(message))
+  return v1Record(attrs === undefined ? 'M' : 'A', Buffer.concat(parts))
+}
+
+test('a spool written before records had checksums (version 1) is read after the upgrade; new messages go to a new segment', (t) => {
+  const dir = spoolDir(t)
+  const S = (tg: StreamTags): Buffer => v1Record('S', Buffer.from(JSON.stringify(tg)))
+  writeFileSync(join(dir.path, '0000000000000000.seg'), Buffer.concat([S(tags('a')), v1Message(0, '1', 'zero'), S(tags('b')), v1Message(1, '2', 'one ü', { severity: 'err' }), v1Message(0, '3', 'two')]))
+  writeFileSync(join(dir.path, '0000000000000003.seg'), Buffer.concat([S(tags('b')), v1Message(0, '4', 'three'), v1Message(0, '5', 'four')]))
+  writeFileSync(join(dir.path, 'spool.json'), JSON.stringify({ version: 1, epoch: 'e1', ackedBelow: 1 }))
+  const s = dir.open()
+  assert.equal(s.epoch, 'e1')
+  assert.equal(s.nextSeq, 5)
+  assert.deepEqual(readAll(s).map((m) => [m.seq, m.tags.id, m.tsNs, m.message, m.attrs]), [[1, 'b', '2', 'one ü', { severity: 'err' }], [2, 'a', '3', 'two', undefined], [3, 'b', '4', 'three', undefined], [4, 'b', '5', 'four', undefined]])
+  assert.equal(s.append(tags('a'), '6', 'five'), 5)
+  s.close()
+  assert.ok(readdirSync(dir.path).includes('0000000000000005.seg'), 'a version-2 segment of its own')
+  assert.equal(JSON.parse(readFileSync(join(dir.path, 'spool.json'), 'utf8')).version, 2, 'saved as version 2: an older daytwo refuses it rather than misread it')
+  assert.deepEqual(readAll(dir.open()).map((m) => [m.seq, m.message]), [[1, 'one ü'], [2, 'two'], [3, 'three'], [4, 'four'], [5, 'five']])
+})
+
+test('a record that fails its checksum is skipped alone and counted; the records after it are read', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  for (let i = 0; i < 6; i++) s.append(tags(i % 2 === 0 ? 'a' : 'b'), '1', `message ${i}`)
+  s.close()
+  const seg = join(dir.path, readdirSync(dir.path).find((n) => n.endsWith('.seg'))!)
+  const data = readFileSync(seg)
+  data[data.indexOf('message 2') + 3] ^= 0x01 // a bit flip inside message 2
+  data[data.indexOf('message 4') - 10] ^= 0x40 // and one in message 4's head (its record starts 15 bytes before the text)
+  writeFileSync(seg, data)
+  const s2 = dir.open()
+  const drops: Array<[string, number]> = []
+  s2.onDropped = (reason, count) => { drops.push([reason, count]) }
+  assert.deepEqual(readAll(s2).map((m) => [m.seq, m.message]), [[0, 'message 0'], [1, 'message 1'], [3, 'message 3'], [5, 'message 5']])
+  assert.deepEqual([...new Set(drops.map((d) => d[0]))], ['checksum'])
+  assert.equal(drops.reduce((n, d) => n + d[1], 0), 2, 'each skipped message counted once')
+  assert.equal(s2.nextSeq, 6, 'the sequence goes on after the last whole record')
+})
+
+test('an acknowledged segment whose unlink fails stays counted in bytes and is deleted by a later sync', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  for (let i = 0; i < 12; i++) s.append(tags('a'), '1', `m${i} ${'x'.repeat(1500)}`)
+  s.close()
+  const s2 = dir.open()
+  const segs = readdirSync(dir.path).filter((n) => n.endsWith('.seg')).sort()
+  assert.ok(segs.length >= 3, `${segs.length} segments`)
+  const first = join(dir.path, segs[0]!)
+  const size = statSync(first).size
+  const total = s2.bytes
+  assert.equal(readAll(s2).length, 12)
+  // A directory in its place: unlink fails (EISDIR), as root too.
+  renameSync(first, first + '.aside')
+  mkdirSync(first)
+  writeFileSync(join(first, 'x'), '')
+  const errors: string[] = []
+  s2.onUnlinkError = (path) => errors.push(path)
+  s2.ack(Number(segs[1]!.slice(0, 16)))
+  assert.equal(s2.segmentCount, segs.length - 1)
+  assert.equal(s2.bytes, total, 'its bytes still count: its space is still taken')
+  assert.equal(s2.unlinkFailures, 1)
+  assert.deepEqual(errors, [first])
+  s2.sync()
+  assert.equal(s2.bytes, total, 'still there, still counted')
+  assert.deepEqual(errors, [first], 'told once')
+  rmSync(first, { recursive: true })
+  renameSync(first + '.aside', first)
+  s2.sync()
+  assert.equal(s2.bytes, total - size, 'deleted on the retry, and no longer counted')
+  assert.ok(!readdirSync(dir.path).includes(segs[0]!))
+})
