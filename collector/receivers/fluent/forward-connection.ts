@@ -107,6 +107,8 @@ export async function serveConnection (socket: Socket, deps: ConnectionDeps): Pr
   } catch (err) {
     if (err instanceof TooLarge) refuse(sender === null ? 'unauthorized' : 'too_large', err.message)
     else if (err instanceof FrameError) refuse(err.reason, err.message)
+    // A length over the decoder's bounds is refused from its header, before its bytes come.
+    else if (err instanceof DecodeError && err.message.startsWith('Max length exceeded')) refuse('too_large', err.message)
     else if (err instanceof DecodeError || err instanceof RangeError) refuse('malformed_batch', `not msgpack: ${(err as Error).message}`)
     else if (!closed) { deps.log.warn({ err, peer }, 'fluent forward connection failed'); refuse('malformed_batch', (err as Error).message) }
     return

@@ -120,9 +120,9 @@ export class RawForward {
     return this.#answers.shift() ?? null
   }
 
-  /** Read HELO, send a PING with `key`, return the PONG. */
-  async handshake (key = FLUENT_KEY): Promise<unknown> {
-    const helo = await this.next() as [string, { nonce: Uint8Array }]
+  /** Read HELO (unless already read), send a PING with `key`, return the PONG. */
+  async handshake (key = FLUENT_KEY, heloRead?: unknown): Promise<unknown> {
+    const helo = (heloRead ?? await this.next()) as [string, { nonce: Uint8Array }]
     const salt = 'raw-salt'
     const hex = createHash('sha512').update(salt).update('raw-client').update(helo[1].nonce).update(key).digest('hex')
     this.send(['PING', 'raw-client', salt, hex, '', ''])
