@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { configReferenceMarkdown, loadConfig } from '../core/config.js'
 import type { Command } from './main.js'
 
-const SECRET = /token|password|apikey/i
+const SECRET = /token|password|apikey|sharedkey/i
 
 function redact (v: unknown, key = ''): unknown {
   if (Array.isArray(v)) return SECRET.test(key) ? v.map(() => '***') : v

@@ -7,6 +7,7 @@ import { fleetPlugin } from './fleet/fleet-plugin.js'
 import { InflateBudget } from './inflate.js'
 import { ingestPlugin } from './ingest.js'
 import { bulkPlugin } from './receivers/bulk/bulk-plugin.js'
+import { startFluentReceiver, type FluentReceiver } from './receivers/fluent/forward-listener.js'
 import { Intake } from './intake.js'
 import { lokiPushPlugin } from './receivers/loki/push-plugin.js'
 import { otlpPlugin } from './receivers/otlp/otlp-plugin.js'
@@ -50,13 +51,25 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
   if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log, inflateBudget })
   app.server.on('tlsClientError', (err: Error) => metrics.reject('tls_refused', 1, err.message))
   const url = await listen(app, cfg.host, cfg.port)
-  const extras = [tls ? (tls.requestCert ? 'mTLS' : 'TLS') : '', tenants.summary].filter((s) => s)
+  // Fluent Bit's and Fluentd's forward output: a TCP listener of its own, the same intake.
+  let fluent: FluentReceiver | undefined
+  if (cfg.fluent.port !== 0) {
+    try {
+      fluent = await startFluentReceiver({ cfg: cfg.fluent, node: config.node, intake, metrics, registry, inflateBudget, log })
+    } catch (err) {
+      tenants.stop()
+      await app.close()
+      throw err
+    }
+  }
+  const extras = [tls ? (tls.requestCert ? 'mTLS' : 'TLS') : '', fluent ? `Fluent forward at ${fluent.url}` : '', tenants.summary].filter((s) => s)
   return {
     name: 'collector',
     url,
     summary: `ingest at ${url}/api/v1/ingest → ${store.kind} store${extras.length ? ` (${extras.join('; ')})` : ''}`,
     async stop () {
       tenants.stop()
+      await fluent?.stop()
       await app.close()
     }
   }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { z } from 'zod'
 import { elasticsearchSchema, opensearchSchema } from './config/elasticsearch.js'
 import { fleetSchema, nodeMetricsSchema } from './config/fleet.js'
+import { fluentSchema } from './config/fluent.js'
 import { httpLimitsSchema } from './config/http.js'
 import { journaldSchema } from './config/journald.js'
 import { tenantTokensSchema, usageSchema } from './config/query-extras.js'
@@ -81,7 +82,8 @@ export const collectorSchema = z.object({
   inflateBudgetBytes: z.number().int().min(1024).default(268435456).describe('Decompressed bytes all gzip requests in flight (batches and metric reports) may hold at once, at least maxBodyBytes; a request that would pass it gets 503 with Retry-After (`daytwo_collector_rejected_requests_total{reason="inflate_busy"}`).'),
   ...collectorTlsShape,
   tenants: tenantsSchema.prefault({}),
-  fleet: fleetSchema.prefault({})
+  fleet: fleetSchema.prefault({}),
+  fluent: fluentSchema.prefault({})
 }).strict()
 
 export const querySchema = z.object({
