@@ -1,9 +1,11 @@
-import { EntryView, readEntry } from '../../core/frames.js'
+import { EntryView, readEntry, type TsParts } from '../../core/frames.js'
 import { detectLevelBytes, levelIndex, syslogSeverityLevel } from '../../core/level.js'
 import { BloomBuilder, CELLS, cell, encodeSummary, stdioIndex } from './block-index.js'
+import { LineIndexBuilder, MAX_SPAN_NS } from './line-index.js'
 
 // What the writer keeps beside a block (schema 3): each line's level, found once here, the
-// block's summary and its bloom (block-index.ts). One walk over the block's E records.
+// block's summary and its bloom (block-index.ts), and (schema 4) its line index: each line's
+// time, message position and stdio (line-index.ts). One walk over the block's E records.
 
 /** A bloom takes at most this share of its compressed block, and never more than 8 KiB. */
 const BLOOM_SHARE = 0.15
@@ -15,6 +17,8 @@ export interface BlockIndex {
   /** null when a line has a stdio the summary has no cell for (the reader then decodes). */
   summary: Buffer | null
   bloom: Buffer
+  /** null when the block's times span too much or a line has a stdio the index cannot hold. */
+  lineIndex: Buffer | null
 }
 
 const SEVERITY_KEY = Buffer.from('"severity":"')
@@ -26,13 +30,18 @@ export class BlockIndexer {
   private readonly view = new EntryView()
   private readonly bloom = new BloomBuilder()
   private readonly cells = new Float64Array(2 * CELLS)
+  private readonly lineIndex = new LineIndexBuilder()
+  private readonly t: TsParts = { hi: 0, lo: 0 }
 
   /**
    * The index of the E records frames[start, end), `lines` of them; `compressedBytes` is the
-   * block's stored size, which bounds its bloom.
+   * block's stored size, which bounds its bloom; `min`, `max`: the block's time bounds, without
+   * which it gets no line index.
    */
-  index (frames: Buffer, start: number, end: number, lines: number, compressedBytes: number): BlockIndex {
+  index (frames: Buffer, start: number, end: number, lines: number, compressedBytes: number, min?: TsParts, max?: TsParts): BlockIndex {
     const v = this.view
+    const t = this.t
+    const indexed = min !== undefined && max !== undefined && (max.hi - min.hi) * 1e9 + (max.lo - min.lo) <= MAX_SPAN_NS
     const cells = this.cells
     cells.fill(0)
     const levels = Buffer.allocUnsafe(lines)
@@ -51,13 +60,19 @@ export class BlockIndexer {
         cells[c]!++
         cells[c + 1]! += v.msgLen
       }
+      if (indexed) {
+        v.tsParts(frames, t)
+        // Positions in the block's records, which start at `start` here.
+        this.lineIndex.add((t.hi - min!.hi) * 1e9 + (t.lo - min!.lo), v.msgStart - start, v.msgLen, s)
+      }
       this.bloom.add(frames, v.msgStart, msgEnd)
     }
     if (n !== lines) throw new Error(`a block of ${lines} lines holds ${n} records`)
     return {
       levels,
       summary: summarized ? encodeSummary(cells) : null,
-      bloom: this.bloom.finish(Math.min(BLOOM_MAX_BYTES, Math.floor(BLOOM_SHARE * compressedBytes)))
+      bloom: this.bloom.finish(Math.min(BLOOM_MAX_BYTES, Math.floor(BLOOM_SHARE * compressedBytes))),
+      lineIndex: indexed ? this.lineIndex.finish() : null
     }
   }
 }

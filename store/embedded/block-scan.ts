@@ -50,10 +50,21 @@ export interface ScanStats { lines: number, bytes: number }
 export interface CompiledSpec {
   spec: ScanSpec
   filters: BytesFilter[]
+  /**
+   * The `|=` needle a scan through a line index searches the whole block for (the longest: the
+   * fewest hits), and its place among the filters; null when no filter is a non-empty `|=`.
+   */
+  driver: { k: number, needle: Buffer } | null
 }
 
 export function compileSpec (spec: ScanSpec): CompiledSpec {
-  return { spec, filters: compileLineFilters(spec.filters) }
+  let driver: CompiledSpec['driver'] = null
+  spec.filters.forEach((f, k) => {
+    if (f.op !== '|=' || f.value === '') return
+    const needle = Buffer.from(f.value)
+    if (driver === null || needle.length > driver.needle.length) driver = { k, needle }
+  })
+  return { spec, filters: compileLineFilters(spec.filters), driver }
 }
 
 /**

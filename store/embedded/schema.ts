@@ -17,8 +17,13 @@ import Database from 'better-sqlite3'
 // order, an index into core/level.ts's LEVELS), lines and message bytes per (stdio, level)
 // (`summary`), and a bloom of its messages' trigrams (`bloom`). Blocks written before have
 // NULL there. `blocks_sid_max_ts` lists a set of streams' blocks in time order.
+//
+// Since version 4 a block also carries its line index (`line_index`, store/embedded/line-index.ts):
+// each line's time, message position and stdio, so that a metric query counts a block that
+// straddles a step without reading `data`, and a needle's matches map to their lines without
+// walking the records. Blocks written before have NULL there and are scanned record by record.
 
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 /** What each version adds to the one before; run in order inside one transaction. */
 const MIGRATIONS: Record<number, string> = {
@@ -32,7 +37,9 @@ ALTER TABLE blocks ADD COLUMN bloom BLOB;
 CREATE INDEX IF NOT EXISTS blocks_sid_max_ts ON blocks (sid, max_ts);
 UPDATE streams SET
   lines = coalesce((SELECT sum(lines) FROM blocks WHERE blocks.sid = streams.sid), 0),
-  bytes = coalesce((SELECT sum(bytes) FROM blocks WHERE blocks.sid = streams.sid), 0);`
+  bytes = coalesce((SELECT sum(bytes) FROM blocks WHERE blocks.sid = streams.sid), 0);`,
+  // Line indexes of blocks written from now on; older blocks are walked record by record.
+  4: 'ALTER TABLE blocks ADD COLUMN line_index BLOB'
 }
 
 const DDL = `
@@ -67,6 +74,7 @@ CREATE TABLE IF NOT EXISTS blocks (
   levels BLOB,
   summary BLOB,
   bloom BLOB,
+  line_index BLOB,
   UNIQUE (sid, first_offset)
 );
 CREATE INDEX IF NOT EXISTS blocks_max_ts ON blocks (max_ts);

@@ -61,8 +61,8 @@ export class BlockWriter {
     this.updateStream = db.prepare('UPDATE streams SET hwm = ?, lines = lines + ?, bytes = bytes + ?, last_ts = max(last_ts, ?) WHERE sid = ?')
     // Tags may be refined after a stream started (kubelet metadata, tenant directory).
     this.updateTags = db.prepare('UPDATE streams SET deployment = @deployment, job = @job, idx = @idx, org = @org, space = @space, app = @app WHERE sid = @sid')
-    this.insertBlock = db.prepare(`INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data, format, levels, summary, bloom)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${BLOCK_FRAMES_LZ4}, ?, ?, ?)`)
+    this.insertBlock = db.prepare(`INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data, format, levels, summary, bloom, line_index)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${BLOCK_FRAMES_LZ4}, ?, ?, ?, ?)`)
     this.lowerTotals = db.prepare('UPDATE streams SET lines = max(0, lines - ?), bytes = max(0, bytes - ?) WHERE sid = ?')
     this.addUsage = db.prepare(`INSERT INTO usage (minute, org, app, lines, bytes) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (minute, org, app) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes`)
@@ -175,8 +175,8 @@ export class BlockWriter {
         if (before(maxTs, b.max)) { maxTs.hi = b.max.hi; maxTs.lo = b.max.lo }
         newBytes += b.bytes
         const data = this.encoder.encode(frames.subarray(b.start, b.end))
-        const ix = this.indexer.index(frames, b.start, b.end, b.lines, data.length)
-        this.insertBlock.run(row.sid, b.firstOffset, b.lastOffset, tsBigInt(b.min), tsBigInt(b.max), b.lines, b.bytes, data, ix.levels, ix.summary, ix.bloom)
+        const ix = this.indexer.index(frames, b.start, b.end, b.lines, data.length, b.min, b.max)
+        this.insertBlock.run(row.sid, b.firstOffset, b.lastOffset, tsBigInt(b.min), tsBigInt(b.max), b.lines, b.bytes, data, ix.levels, ix.summary, ix.bloom, ix.lineIndex)
       }
       const newLines = count - from
       this.updateStream.run(index[(count - 1) * X.width + X.offset]!, newLines, newBytes, tsBigInt(maxTs), row.sid)

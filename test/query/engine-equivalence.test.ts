@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -199,6 +200,14 @@ test('the corpus has what the shapes need: ties across and within streams, late 
   const levels = new Set(brute.lines.map((l) => l.labels.level))
   for (const l of ['error', 'warn', 'info', 'debug', 'trace', 'unknown']) assert.ok(levels.has(l), `no ${l} line`)
   assert.ok(levels.has('critical') || levels.has('fatal'), 'no fatal or critical line')
+})
+
+test('the store\'s blocks carry line indexes (schema 4), so what is compared is the indexed scan; blocks without one are compared in test/store/embedded-schema4.test.ts', () => {
+  const db = new Database(join(dir.path, 'data', 'store', 'daytwo.sqlite'), { readonly: true })
+  try {
+    const r = db.prepare('SELECT count(*) AS blocks, count(line_index) AS indexed FROM blocks').get() as { blocks: number, indexed: number }
+    assert.ok(r.blocks > 300 && r.indexed === r.blocks, `${r.indexed} of ${r.blocks} blocks have a line index`)
+  } finally { db.close() }
 })
 
 test('log and metric queries equal the brute force', async () => {

@@ -9,6 +9,7 @@ import { DaytwoError } from '../../core/errors.js'
 import { FramedBatch, decodeFrames, encodeEntries, encodeFrames, streamFrame } from '../../core/frames.js'
 import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
 import { EmbeddedStore } from '../../store/embedded/embedded-store.js'
+import { SCHEMA_VERSION } from '../../store/embedded/schema.js'
 import { Rng } from '../helpers/faults.js'
 
 // Schema 2 of the embedded store (commit 00c4b78), driven as a user would: through
@@ -153,7 +154,7 @@ test('schema 1 → 3: old lines read back exactly, writes continue after the old
 
   const store = await open(t, dir, 4)
   // The migration ran in the writer before open resolved.
-  assert.equal(metaVersion(file), '3')
+  assert.equal(metaVersion(file), String(SCHEMA_VERSION))
 
   // Old format-1 blocks read back exactly, attributes, empty messages and all.
   assert.deepEqual(await readAll(store, { selector: { job: 'router' } }), old)
@@ -197,7 +198,7 @@ test('schema 1 → 3: old lines read back exactly, writes continue after the old
   const formats = db.prepare('SELECT first_offset, format FROM blocks WHERE sid = (SELECT sid FROM streams WHERE id = ?) ORDER BY first_offset').all('s1') as Array<{ first_offset: number, format: number }>
   db.close()
   assert.deepEqual(formats.map((r) => [r.first_offset, r.format]), [[0, 1], [40, 1], [80, 1], [100, 2], [140, 2]])
-  assert.equal(metaVersion(file), '3')
+  assert.equal(metaVersion(file), String(SCHEMA_VERSION))
 
   // Opening the upgraded file again changes nothing.
   const again = await EmbeddedStore.open(dir, { blockLines: 4 })
@@ -209,16 +210,18 @@ test('schema 1 → 3: old lines read back exactly, writes continue after the old
   }
 })
 
-test('a store with a newer schema (4) is refused, naming the version, and is left at its version', async (t) => {
+const NEWER = String(SCHEMA_VERSION + 1)
+
+test('a store with a newer schema is refused, naming the version, and is left at its version', async (t) => {
   const dir = tempDir(t)
   const file = join(dir, 'daytwo.sqlite')
-  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, '4')
+  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, NEWER)
   await assert.rejects(EmbeddedStore.open(dir, { blockLines: 4 }), (err: Error) => {
-    assert.match(err.message, /schema version 4/)
-    assert.match(err.message, /up to 3/)
+    assert.match(err.message, new RegExp(`schema version ${NEWER}`))
+    assert.match(err.message, new RegExp(`up to ${SCHEMA_VERSION}`))
     return true
   })
-  assert.equal(metaVersion(file), '4')
+  assert.equal(metaVersion(file), NEWER)
   const db = new Database(file, { readonly: true })
   const cols = (db.prepare('PRAGMA table_info(blocks)').all() as Array<{ name: string }>).map((c) => c.name)
   db.close()
@@ -229,11 +232,11 @@ test('a newer file refused is left in its own journal mode; a version-1 file tha
   // Refused before anything changes: buildV1 leaves WAL, so make it "delete" first.
   const dir = tempDir(t)
   const file = join(dir, 'daytwo.sqlite')
-  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, '4')
+  buildV1(file, [{ tags: TAGS, entries: oldLines(0, 3) }], 4, NEWER)
   const db = new Database(file)
   db.pragma('journal_mode = DELETE')
   db.close()
-  await assert.rejects(EmbeddedStore.open(dir, { blockLines: 4 }), /schema version 4/)
+  await assert.rejects(EmbeddedStore.open(dir, { blockLines: 4 }), new RegExp(`schema version ${NEWER}`))
   const after = new Database(file, { readonly: true })
   assert.equal(after.pragma('journal_mode', { simple: true }), 'delete')
   after.close()
@@ -249,7 +252,7 @@ test('a newer file refused is left in its own journal mode; a version-1 file tha
   const store = await open(t, dir1, 4)
   assert.equal((await store.write([{ stream: TAGS, entries: oldLines(6, 3) }])).newLines, 3)
   assert.deepEqual(await readAll(store), oldLines(0, 9))
-  assert.equal(metaVersion(file1), '3')
+  assert.equal(metaVersion(file1), String(SCHEMA_VERSION))
 
   // Not an SQLite file at all: the error says which file and why.
   const dir2 = tempDir(t)
@@ -275,7 +278,7 @@ test('a new store file is schema 3 with 16 KiB pages', async (t) => {
   db.close()
   assert.equal(pageSize, 16384)
   assert.deepEqual(formats, [{ format: 2 }])
-  assert.equal(metaVersion(file), '3')
+  assert.equal(metaVersion(file), String(SCHEMA_VERSION))
 })
 
 // ---------------------------------------------------------------------------------------

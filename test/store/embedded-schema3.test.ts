@@ -12,7 +12,7 @@ import { BlockEncoder, decodeBlock } from '../../store/embedded/block-codec.js'
 import { CELLS, bloomMayContain, cell, decodeSummary, stdioIndex } from '../../store/embedded/block-index.js'
 import { EmbeddedStore } from '../../store/embedded/embedded-store.js'
 import { severityOf } from '../../store/embedded/block-indexer.js'
-import { openDatabase } from '../../store/embedded/schema.js'
+import { openDatabase, SCHEMA_VERSION } from '../../store/embedded/schema.js'
 import { BlockWriter, type RecordBatch } from '../../store/embedded/writer.js'
 import { Rng } from '../helpers/faults.js'
 
@@ -157,7 +157,7 @@ for (const version of [1, 2] as const) {
 
     const db = new Database(file, { readonly: true })
     t.after(() => db.close())
-    assert.equal((db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, '3')
+    assert.equal((db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, String(SCHEMA_VERSION))
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'blocks'").all() as Array<{ name: string }>).map((r) => r.name)
     assert.ok(indexes.includes('blocks_sid_max_ts'), `indexes: ${indexes.join(', ')}`)
     const rows = blockRows(db)
