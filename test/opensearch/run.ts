@@ -10,7 +10,7 @@ import { startOpenSearch } from './node.js'
 // test/helpers/daytwo-process.ts give each daytwo indices of its own).
 
 /** The suites that run on both stores. */
-const BOTH_STORES = ['query/loki/grafana-api.test.js', 'query/loki/labels-and-pipeline.test.js', 'query/usage.test.js']
+const BOTH_STORES = ['query/loki/grafana-api.test.js', 'query/loki/labels-and-pipeline.test.js', 'query/usage.test.js', 'query/fetch.test.js']
 
 function testFiles (dir: string): string[] {
   const out: string[] = []
@@ -27,7 +27,9 @@ process.stdout.write(`OpenSearch at ${node.url}\n`)
 let code = 1
 try {
   const dist = join(repoRoot(), 'dist', 'test')
-  const files = [...testFiles(join(dist, 'opensearch-live')), ...BOTH_STORES.map((f) => join(dist, f))]
+  // DAYTWO_OPENSEARCH_ONLY=query/fetch.test.js,… runs only those (paths below dist/test), for work on one suite.
+  const only = process.env.DAYTWO_OPENSEARCH_ONLY
+  const files = only ? only.split(',').map((f) => join(dist, f)) : [...testFiles(join(dist, 'opensearch-live')), ...BOTH_STORES.map((f) => join(dist, f))]
   const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, OPENSEARCH_URL: node.url, TEST_STORE_KIND: 'opensearch' }
