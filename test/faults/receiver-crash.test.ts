@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { Client } from '@elastic/elasticsearch'
 import { Agent, RetryAgent, request } from 'undici'
-import { freePort, startDaytwo, tempDir, waitFor, type DaytwoProcess } from '../helpers/daytwo-process.js'
+import { waitFor } from '../helpers/daytwo-process.js'
 import { multisetDiff, sleep, storedMessages } from '../helpers/faults.js'
+import { OPERATOR, TOKEN, collector, count, killTwice } from './receiver-crash-setup.js'
 
 // Issue 17: kill -9 of `serve collector,query` twice while real clients that retry send to it
 // — Loki push through undici's RetryAgent (no Loki client on npm retries a push), and _bulk
@@ -13,45 +13,7 @@ import { multisetDiff, sleep, storedMessages } from '../helpers/faults.js'
 // answered: their retries must be recognised (store/embedded/record-keys.ts). Afterwards every
 // line is stored exactly once.
 
-const TOKEN = 'receiver-crash-token'
-const OPERATOR = 'receiver-crash-operator'
 const NOW_MS = Date.now()
-
-interface Collector { d: DaytwoProcess, url: string, query: string, restart: () => Promise<void> }
-
-async function collector (t: { after: (fn: () => unknown) => void }): Promise<Collector> {
-  const tmp = tempDir('daytwo-receiver-crash-')
-  const [cport, qport] = [await freePort(), await freePort()]
-  const config = {
-    dataDir: join(tmp.path, 'data'),
-    logLevel: 'warn',
-    collector: { port: cport, tokens: [TOKEN], maxFutureSkewMs: 600_000 },
-    query: { port: qport, tokens: [OPERATOR] }
-  }
-  const c = { url: `http://127.0.0.1:${cport}`, query: `http://127.0.0.1:${qport}` } as Collector
-  c.restart = async () => { c.d = await startDaytwo('collector,query', config, tmp.path) }
-  await c.restart()
-  t.after(async () => { await c.d.kill(); tmp.cleanup() })
-  return c
-}
-
-/** Kill -9 twice, each time once `stored()` passed a mark and while the senders still send. */
-async function killTwice (c: Collector, stored: () => Promise<number>, marks: [number, number], sending: () => boolean): Promise<number[]> {
-  const at: number[] = []
-  for (const mark of marks) {
-    assert.ok(await waitFor(async () => await stored() >= mark, 60_000, 10), `${mark} lines stored before a kill`)
-    assert.ok(sending(), 'the senders are still sending at the kill')
-    at.push(await stored())
-    await c.d.kill()
-    await sleep(400) // the clients retry against a closed port meanwhile
-    await c.restart()
-  }
-  return at
-}
-
-const count = (c: Collector, deployment: string) => async () => {
-  try { return (await storedMessages(c.query, OPERATOR, deployment)).length } catch { return -1 }
-}
 
 test('kill -9 of the collector during Loki pushes retried by undici: every line stored once, out-of-order lines too', { timeout: 180_000 }, async (t) => {
   const c = await collector(t)
