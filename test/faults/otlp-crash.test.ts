@@ -42,8 +42,8 @@ class RetryFailedExports implements LogRecordExporter {
 
 test('kill -9 of the collector during OTLP/HTTP exports of the OpenTelemetry SDK: every line stored once', { timeout: 180_000 }, async (t) => {
   const c = await collector(t)
-  const SENDERS = 2
-  const LINES = 8000
+  const SENDERS = 4
+  const LINES = 5000
   const want: string[] = []
   let done = 0
   const exporters: RetryFailedExports[] = []
@@ -53,14 +53,14 @@ test('kill -9 of the collector during OTLP/HTTP exports of the OpenTelemetry SDK
     const provider = new LoggerProvider({
       resource: resourceFromAttributes({ 'k8s.namespace.name': 'crash-otlp', 'k8s.deployment.name': 'exporter', 'k8s.pod.name': `o-${k}` }),
       // A queue that holds every line, so that none is dropped while the collector is down,
-      // and an export timeout longer than the wrapper's retries.
-      processors: [new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 200, maxQueueSize: LINES, scheduledDelayMillis: 20, exportTimeoutMillis: 120_000 })]
+      // and an export timeout longer than the wrapper's retries. The lines are emitted at
+      // once: each processor has a full batch to export as soon as the last was answered, so
+      // requests are in flight at every moment, killed ones among them.
+      processors: [new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 500, maxQueueSize: LINES, scheduledDelayMillis: 20, exportTimeoutMillis: 120_000 })]
     })
     const logger = provider.getLogger('crash-scope')
     for (let i = 0; i < LINES; i++) {
-      // A slow source: the SDK keeps exporting while the collector is killed. Lines share
-      // milliseconds.
-      if (i % 50 === 0) await sleep(50)
+      // Lines share milliseconds.
       const body = `otlp s${k} i${i} ${'x'.repeat(i % 40)}`
       want.push(body)
       logger.emit({ timestamp: NOW_MS - 60_000 + i / 4, body })
@@ -71,7 +71,7 @@ test('kill -9 of the collector during OTLP/HTTP exports of the OpenTelemetry SDK
   }
   const senders = Promise.all(Array.from({ length: SENDERS }, (_, k) => sender(k)))
   const stored = count(c, 'crash-otlp')
-  const at = await killTwice(c, stored, [2_000, 8_000], () => done < SENDERS)
+  const at = await killTwice(c, stored, [3_000, 10_000], () => done < SENDERS)
   await senders
   t.diagnostic(`stored when killed: ${at.join(', ')} of ${SENDERS * LINES}; exports retried by the wrapper: ${exporters.map((e) => e.retried).join(', ')}`)
   assert.ok(await waitFor(async () => await stored() >= SENDERS * LINES, 60_000, 100))
