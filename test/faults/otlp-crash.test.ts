@@ -42,8 +42,8 @@ class RetryFailedExports implements LogRecordExporter {
 
 test('kill -9 of the collector during OTLP/HTTP exports of the OpenTelemetry SDK: every line stored once', { timeout: 180_000 }, async (t) => {
   const c = await collector(t)
-  const SENDERS = 4
-  const LINES = 5000
+  const SENDERS = 6
+  const LINES = 4000
   const want: string[] = []
   let done = 0
   const exporters: RetryFailedExports[] = []
@@ -71,7 +71,7 @@ test('kill -9 of the collector during OTLP/HTTP exports of the OpenTelemetry SDK
   }
   const senders = Promise.all(Array.from({ length: SENDERS }, (_, k) => sender(k)))
   const stored = count(c, 'crash-otlp')
-  const at = await killTwice(c, stored, [3_000, 10_000], () => done < SENDERS)
+  const at = await killTwice(c, stored, [4_000, 13_000], () => done < SENDERS)
   await senders
   t.diagnostic(`stored when killed: ${at.join(', ')} of ${SENDERS * LINES}; exports retried by the wrapper: ${exporters.map((e) => e.retried).join(', ')}`)
   assert.ok(await waitFor(async () => await stored() >= SENDERS * LINES, 60_000, 100))
