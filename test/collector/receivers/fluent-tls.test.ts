@@ -10,7 +10,7 @@ import { RawForward, sender, startFluentDaytwo, stored } from './fluent-helpers.
 // to tls.connect) with the shared-key handshake inside it; a sender speaking plain TCP to the
 // TLS port is refused in the handshake and counted, and nothing of it is stored.
 
-test('Fluent forward over TLS: fluent-logger with tls and a shared key is acknowledged; plain TCP to the TLS port is refused and counted', { skip: skipWithoutOpenssl, timeout: 120_000 }, async (t) => {
+test('Fluent forward over TLS: fluent-logger with tls and a shared key is acknowledged; plain TCP to the TLS port is refused and counted', { skip: skipWithoutOpenssl, timeout: 60_000 }, async (t) => {
   const { cert, key } = selfSignedCert(t)
   const f = await startFluentDaytwo(t, { tlsCertFile: cert, tlsKeyFile: key })
   const refused = async () => metricValue(await metrics(f.d.urls.collector!), 'daytwo_collector_rejected_requests_total', { reason: 'tls_refused' })
