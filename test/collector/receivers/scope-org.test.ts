@@ -4,10 +4,10 @@ import { join } from 'node:path'
 import { OTLPLogExporter as HttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs'
-import protobuf from 'protobufjs'
 import { compressSync } from 'snappy'
 import { startDaytwo, tempDir, waitFor, type DaytwoProcess } from '../../helpers/daytwo-process.js'
 import { metricValue, metrics } from '../../helpers/faults.js'
+import { PushRequest } from '../../helpers/loki-push-schema.js'
 import { storedLines } from '../../helpers/receivers.js'
 
 // Issue 17 item 1: `X-Scope-OrgID` names a push's tenant only when the token's collector.tokens
@@ -25,14 +25,6 @@ const TENANT_A = 'scope-tenant-a'
 const TENANT_B = 'scope-tenant-b'
 const NOW_NS = BigInt(Date.now()) * 1_000_000n
 const ts = (i: number) => String(NOW_NS + BigInt(i) * 1_000_000n)
-
-const PushRequest = protobuf.parse(`
-syntax = "proto3";
-message Timestamp { int64 seconds = 1; int32 nanos = 2; }
-message PushRequest { repeated StreamAdapter streams = 1; }
-message StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; uint64 hash = 3; }
-message EntryAdapter { Timestamp timestamp = 1; string line = 2; }
-`).root.lookupType('PushRequest')
 
 function jsonPush (namespace: string, lines: string[]): Buffer {
   return Buffer.from(JSON.stringify({ streams: [{ stream: { namespace, app: 'api', pod: 'api-0' }, values: lines.map((l, i) => [ts(i), l]) }] }))
