@@ -12,9 +12,14 @@ export interface IntakeOptions {
   /** How far ahead of this clock a line's time may be (collector.maxFutureSkewMs). */
   maxFutureSkewMs?: number
   /** Enrichment and limits run here, between validation and the store. */
-  transform?: (batches: StreamBatch[]) => StreamBatch[] | Promise<StreamBatch[]>
+  transform?: (batches: StreamBatch[], scope?: PushScope) => StreamBatch[] | Promise<StreamBatch[]>
   /** After the store committed (accounting); not called when the write failed. */
   committed?: (batches: StreamBatch[], result: WriteResult) => void
+}
+
+/** The org a push named and its token may name (collector/receivers/scope-org.ts). */
+export interface PushScope {
+  org: string
 }
 
 export interface IntakeResult {
@@ -45,10 +50,11 @@ export class Intake {
   }
 
   /**
-   * Store `batches` sent by `sender` (TokenSet.identify's name for the token). Frames decoded
-   * from an owned body (core/frames.ts) may be taken by the store: do not read them after.
+   * Store `batches` sent by `sender` (TokenSet.identify's name for the token), in the org of
+   * `scope` when the push named one its token may name. Frames decoded from an owned body
+   * (core/frames.ts) may be taken by the store: do not read them after.
    */
-  async accept (batches: StreamBatch[], sender: string): Promise<IntakeResult> {
+  async accept (batches: StreamBatch[], sender: string, scope?: PushScope): Promise<IntakeResult> {
     const { store, metrics } = this.#opts
     let lines = 0
     let bytes = 0
@@ -57,12 +63,12 @@ export class Intake {
       bytes += messageBytes(b)
     }
     // Identity before anything reads the tags: stream ids bound to the sender, lines in range.
-    bindStreams(batches, sender)
+    bindStreams(batches, sender, scope?.org)
     const inRange = this.#bounds.apply(batches)
     if (inRange.offsets > 0) metrics.drop(OFFSET_OUT_OF_RANGE, inRange.offsets, 'offset at or above 2^50')
     if (inRange.times > 0) metrics.drop(TIME_OUT_OF_RANGE, inRange.times, 'time before 1970 or later than collector.maxFutureSkewMs ahead')
     batches = inRange.batches
-    if (this.#opts.transform) batches = await this.#opts.transform(batches)
+    if (this.#opts.transform) batches = await this.#opts.transform(batches, scope)
     let result: WriteResult
     try {
       result = await store.write(batches)

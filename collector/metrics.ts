@@ -3,7 +3,7 @@ import { counter, createDropCounter, type DropFn } from '../core/metrics.js'
 import type { Logger } from '../core/logger.js'
 import { OFFSET_OUT_OF_RANGE, TIME_OUT_OF_RANGE } from './identity/entry-bounds.js'
 
-export const REJECT_REASONS = ['unauthorized', 'malformed_batch', 'too_large', 'bad_encoding', 'bad_content_type', 'store_unavailable', 'tls_refused', 'inflate_busy']
+export const REJECT_REASONS = ['unauthorized', 'tenant_not_allowed', 'bad_org_id', 'malformed_batch', 'too_large', 'bad_encoding', 'bad_content_type', 'store_unavailable', 'tls_refused', 'inflate_busy']
 
 export interface CollectorMetrics {
   batches: ReturnType<typeof counter>

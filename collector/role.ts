@@ -1,4 +1,5 @@
 import { TokenSet, serverTls } from '../core/auth.js'
+import { tokenSecret } from '../core/config/collector-tokens.js'
 import { DaytwoError } from '../core/errors.js'
 import { createRegistry } from '../core/metrics.js'
 import type { RoleContext, RunningRole } from '../core/role.js'
@@ -10,6 +11,7 @@ import { bulkPlugin } from './receivers/bulk/bulk-plugin.js'
 import { startFluentReceiver, type FluentReceiver } from './receivers/fluent/forward-listener.js'
 import { Intake } from './intake.js'
 import { lokiPushPlugin } from './receivers/loki/push-plugin.js'
+import { OrgGrants } from './receivers/scope-org.js'
 import { otlpPlugin } from './receivers/otlp/otlp-plugin.js'
 import { OldLineFilter } from './limits/old-lines.js'
 import { collectorMetrics } from './metrics.js'
@@ -19,7 +21,9 @@ import { createTenantPipeline } from './tenants/pipeline.js'
 export async function start (ctx: RoleContext): Promise<RunningRole> {
   const { config, log } = ctx
   const cfg = config.collector
-  const tokens = new TokenSet(cfg.tokens)
+  const tokens = new TokenSet(cfg.tokens.map(tokenSecret))
+  // Which tokens may name their pushes' org with X-Scope-OrgID (Loki push, OTLP).
+  const grants = new OrgGrants(cfg.tokens)
   if (tokens.size === 0) throw new DaytwoError('CONFIG', 'collector.tokens (DAYTWO_COLLECTOR_TOKENS) is empty: no forwarder could authenticate')
   const tls = serverTls(cfg)
   if (!ctx.store) throw new DaytwoError('CONFIG', 'the collector needs a store')
@@ -38,16 +42,16 @@ export async function start (ctx: RoleContext): Promise<RunningRole> {
     store,
     metrics,
     maxFutureSkewMs: cfg.maxFutureSkewMs,
-    transform: (b) => tenants.transform(b),
+    transform: (b, scope) => tenants.transform(b, scope),
     committed: (b, r) => tenants.committed(b, r)
   })
   await app.register(ingestPlugin, { intake, inflateBudget, tokens, metrics, maxBodyBytes: cfg.maxBodyBytes })
   // Receivers of other agents' protocols: same tokens, limits and intake as the forwarder's endpoint.
-  await app.register(lokiPushPlugin, { intake, inflateBudget, tokens, metrics, maxBodyBytes: cfg.maxBodyBytes })
+  await app.register(lokiPushPlugin, { intake, inflateBudget, tokens, grants, metrics, maxBodyBytes: cfg.maxBodyBytes })
   // Elasticsearch senders (Fluent Bit es, Filebeat, Vector): the same tokens, bounds and intake.
   await app.register(bulkPlugin, { intake, inflateBudget, tokens, metrics, registry, maxBodyBytes: cfg.maxBodyBytes })
   // OpenTelemetry exporters and Collectors (OTLP/HTTP logs): the same tokens, bounds and intake.
-  await app.register(otlpPlugin, { intake, inflateBudget, tokens, metrics, registry, maxBodyBytes: cfg.maxBodyBytes })
+  await app.register(otlpPlugin, { intake, inflateBudget, tokens, grants, metrics, registry, maxBodyBytes: cfg.maxBodyBytes })
   if (cfg.fleet.enabled) await app.register(fleetPlugin, { cfg: cfg.fleet, tokens, registry, log, inflateBudget })
   app.server.on('tlsClientError', (err: Error) => metrics.reject('tls_refused', 1, err.message))
   const url = await listen(app, cfg.host, cfg.port)

@@ -31,6 +31,11 @@ export class TokenSet {
   }
 }
 
+/** The name TokenSet.identify gives a token: hex of its SHA-256. */
+export function tokenName (token: string): string {
+  return digest(token).toString('hex')
+}
+
 export function bearer (header: string | undefined): string | null {
   if (header === undefined) return null
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header)

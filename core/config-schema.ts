@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { z } from 'zod'
+import { collectorTokenSchema } from './config/collector-tokens.js'
 import { elasticsearchSchema, opensearchSchema } from './config/elasticsearch.js'
 import { fleetSchema, nodeMetricsSchema } from './config/fleet.js'
 import { fluentSchema } from './config/fluent.js'
@@ -76,7 +77,7 @@ export const forwarderSchema = z.object({
 export const collectorSchema = z.object({
   host,
   port: port(9602),
-  tokens: z.array(z.string()).default([]).describe('Tokens forwarders may present (secret; comma-separated in the environment). `serve all` adds the forwarder\'s own.'),
+  tokens: z.array(collectorTokenSchema).default([]).describe('Tokens forwarders and other senders may present (secret; comma-separated in the environment, or a JSON array). `serve all` adds the forwarder\'s own. An entry `{"token":"…","orgIds":["org-a"]}` (or `["*"]` for any org) may also name the org of a Loki or OTLP push with `X-Scope-OrgID`; a plain token may not.'),
   maxBodyBytes: z.number().int().min(1024).default(67108864).describe('Largest batch accepted, once decompressed; larger ones get 413 so the forwarder splits them.'),
   maxFutureSkewMs: z.number().int().min(1000).default(3600000).describe('How far ahead of the collector\'s clock a line\'s time may be; later lines (and lines before 1970, or at offsets from 2^50) are dropped and counted in daytwo_collector_dropped_total{reason}.'),
   inflateBudgetBytes: z.number().int().min(1024).default(268435456).describe('Decompressed bytes all gzip requests in flight (batches and metric reports) may hold at once, at least maxBodyBytes; a request that would pass it gets 503 with Retry-After (`daytwo_collector_rejected_requests_total{reason="inflate_busy"}`).'),

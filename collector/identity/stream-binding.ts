@@ -13,12 +13,17 @@ import type { StreamBatch } from '../../core/record.js'
 // out of reach by construction (no lookup, no race), and a retry of the same batch by the same
 // forwarder maps to the same ids, so writes stay idempotent.
 
-/** The id under which a stream claimed as `claimed` by the forwarder `forwarder` is stored. */
-export function boundStreamId (forwarder: string, claimed: string): string {
-  return streamId('forwarder', forwarder, claimed)
+/**
+ * The id under which a stream claimed as `claimed` by the forwarder `forwarder` is stored. A
+ * push that named its org (`X-Scope-OrgID`, collector/receivers/scope-org.ts) stores under an id
+ * of that org too: the same labels pushed into two orgs are two streams, not one moved between
+ * tenants by the later write.
+ */
+export function boundStreamId (forwarder: string, claimed: string, org?: string): string {
+  return org === undefined ? streamId('forwarder', forwarder, claimed) : streamId('scoped', forwarder, org, claimed)
 }
 
 /** Rewrite each group's stream id to its bound one, in place. */
-export function bindStreams (batches: StreamBatch[], forwarder: string): void {
-  for (const b of batches) b.stream.id = boundStreamId(forwarder, b.stream.id)
+export function bindStreams (batches: StreamBatch[], forwarder: string, org?: string): void {
+  for (const b of batches) b.stream.id = boundStreamId(forwarder, b.stream.id, org)
 }

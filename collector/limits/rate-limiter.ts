@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
+import { isReceiverSource, type Entry, type StreamBatch, type StreamTags } from '../../core/record.js'
 import type { DropRow } from '../../store/log-store.js'
 import { DecisionLog } from './decision-log.js'
 import { noticeBatch, noticeMessage } from './notice.js'
@@ -74,11 +74,15 @@ export class RateLimiter {
       if (!appLimit && !orgLimit) { out.push(group); continue }
       const appBucket = appLimit ? this.bucket(this.appBuckets, org + '/' + app, appLimit.bytesPerSecond, now) : undefined
       const orgBucket = orgLimit ? this.bucket(this.orgBuckets, org!, orgLimit.bytesPerSecond, now) : undefined
-      const dec = this.decisions.for(t.id)
+      // A receiver's offsets are record keys, not positions (core/record.ts isReceiverSource):
+      // the decision log's high-water mark would take every key below the highest seen as
+      // decided and admitted, so nothing after that key would ever be limited. Its lines are
+      // decided afresh each time instead (a retry of an admitted line is charged again).
+      const dec = isReceiverSource(t.source) ? undefined : this.decisions.for(t.id)
       const kept: Entry[] = []
       for (const e of group.entries) {
         const off = e[1]
-        if (off <= dec.decided) {
+        if (dec !== undefined && off <= dec.decided) {
           if (!dec.wasDropped(off)) kept.push(e)
           continue
         }
@@ -88,11 +92,11 @@ export class RateLimiter {
         if (appOk && orgOk) {
           appBucket?.take(bytes)
           orgBucket?.take(bytes)
-          dec.admit(off)
+          dec?.admit(off)
           kept.push(e)
           continue
         }
-        dec.drop(off)
+        dec?.drop(off)
         droppedLines++
         droppedBytes += bytes
         const key = org + '\0' + app

@@ -8,6 +8,7 @@ import { OrgMetrics } from '../accounting/org-metrics.js'
 import type { OldLineFilter } from '../limits/old-lines.js'
 import { RateLimiter } from '../limits/rate-limiter.js'
 import { LimitRules } from '../limits/rules.js'
+import type { PushScope } from '../intake.js'
 import type { CollectorMetrics } from '../metrics.js'
 import { CachedDirectory } from './cached-directory.js'
 import { CloudFoundryApps } from './cloud-foundry-apps.js'
@@ -15,13 +16,14 @@ import { enrichMetrics } from './enrich-metrics.js'
 import { Enricher } from './enricher.js'
 import { JsonClient } from './http-json.js'
 import { KubernetesNamespaces, kubernetesApiUrl } from './kubernetes-namespaces.js'
+import { applyScopeOrg } from './scope-org.js'
 import { StaticMapping } from './static-mapping.js'
 import { DaytwoError } from '../../core/errors.js'
 import { glob, type TenantDirectory } from './tenant.js'
 
 export interface TenantPipeline {
-  /** Between validation and the store: enrich, then rate-limit (drops are counted here). */
-  transform (batches: StreamBatch[]): Promise<StreamBatch[]>
+  /** Between validation and the store: enrich (then the org a push named), then rate-limit (drops are counted here). */
+  transform (batches: StreamBatch[], scope?: PushScope): Promise<StreamBatch[]>
   /** After the store committed: per-org accounting. */
   committed (batches: StreamBatch[], result: WriteResult): void
   stop (): void
@@ -78,9 +80,11 @@ export function createTenantPipeline (cfg: CollectorConfig, deps: PipelineDeps):
   const parts = [mapping ? `mapping (${mapping.size} rules)` : '', ...dirs.map((d) => d.name), limiter.enabled ? 'rate limits' : ''].filter((s) => s)
   return {
     summary: parts.length ? `tenants: ${parts.join(', ')}` : '',
-    async transform (batches) {
+    async transform (batches, scope) {
       // Always: it also removes the tenant names forwarders may not give.
       batches = await enricher.enrich(batches)
+      // Before the limits, so the lines are limited and counted under the org they are stored in.
+      if (scope !== undefined) applyScopeOrg(batches, scope.org)
       if (deps.oldLines?.enabled === true) {
         const o = deps.oldLines.apply(batches)
         if (o.droppedLines > 0) {

@@ -52,3 +52,10 @@ test('the configuration table in docs/configuration.md is the generated one', ()
   assert.ok(m, 'docs/configuration.md has the config-reference markers')
   assert.equal(m[1], configReferenceMarkdown(), 'docs/configuration.md config table is stale: run `npm run docs:config`')
 })
+
+test('collector.tokens: plain tokens as before, entries with orgIds (JSON in the environment), bad org ids refused by key', () => {
+  const c = loadConfig({ env: { DAYTWO_COLLECTOR_TOKENS: '["plain", {"token":"scoped","orgIds":["org-a","*"]}]' } })
+  assert.deepEqual(c.collector.tokens, ['plain', { token: 'scoped', orgIds: ['org-a', '*'] }])
+  assert.throws(() => loadConfig({ env: { DAYTWO_COLLECTOR_TOKENS: '[{"token":"t","orgIds":["a|b"]}]' } }), /collector\.tokens\.0\.orgIds\.0: an org id is at most 150/)
+  assert.throws(() => loadConfig({ env: { DAYTWO_COLLECTOR_TOKENS: '[{"token":"t","orgIds":[]}]' } }), /collector\.tokens\.0\.orgIds/)
+})

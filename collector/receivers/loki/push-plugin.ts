@@ -4,6 +4,8 @@ import { DaytwoError } from '../../../core/errors.js'
 import { InflateBudget, InflateError, openBody, rejectReason } from '../../inflate.js'
 import type { Intake } from '../../intake.js'
 import type { CollectorMetrics } from '../../metrics.js'
+import type { PushScope } from '../../intake.js'
+import type { OrgGrants } from '../scope-org.js'
 import { senderToken } from '../sender-auth.js'
 import { pushBatches } from './push-batches.js'
 import { decodePushJson, type PushStream } from './push-json.js'
@@ -13,6 +15,8 @@ import { unsnappy } from './push-snappy.js'
 export interface LokiPushOptions {
   intake: Intake
   tokens: TokenSet
+  /** Which tokens may name the org with X-Scope-OrgID. */
+  grants: OrgGrants
   metrics: CollectorMetrics
   maxBodyBytes: number
   inflateBudget: InflateBudget
@@ -20,8 +24,10 @@ export interface LokiPushOptions {
 
 /**
  * POST /loki/api/v1/push, JSON or protobuf + snappy (gzip or identity around either): 204 once
- * the store committed, as Loki answers; refusals in Loki's plain-text shape. X-Scope-OrgID is ignored: the collector's
- * tenant rules decide the tenant from the identity, never the sender's claim.
+ * the store committed, as Loki answers; refusals in Loki's plain-text shape. The tenant is the
+ * collector's tenant rules' (from the identity), unless the push names an org in X-Scope-OrgID
+ * that its token may name (collector/receivers/scope-org.ts): then the lines are that org's; an
+ * org the token may not name is 403, before the body is read.
  */
 export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, opts) => {
   const { metrics } = opts
@@ -38,7 +44,13 @@ export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, o
         metrics.reject('unauthorized', 1, req.ip)
         return reply.code(401).type('text/plain').send('unauthorized\n')
       }
+      const named = opts.grants.check(sender, req.headers['x-scope-orgid'])
+      if (!named.ok) {
+        metrics.reject(named.reason, 1, `${named.message} (${req.ip})`)
+        return reply.code(named.status).type('text/plain').send(named.message + '\n')
+      }
       ;(req as { daytwoSender?: string }).daytwoSender = sender
+      ;(req as { daytwoScope?: PushScope }).daytwoScope = named.scope
     }
   }, async (req, reply) => {
     const refuse = (code: number, reason: string, msg: string) => {
@@ -75,7 +87,7 @@ export const lokiPushPlugin: FastifyPluginAsync<LokiPushOptions> = async (app, o
       }
       const batches = pushBatches(streams)
       try {
-        await opts.intake.accept(batches, (req as { daytwoSender?: string }).daytwoSender!)
+        await opts.intake.accept(batches, (req as { daytwoSender?: string }).daytwoSender!, (req as { daytwoScope?: PushScope }).daytwoScope)
       } catch (err) {
         // Intake counted it (store_unavailable); a 5xx makes Promtail/Alloy retry. Rate limits
         // do not refuse here: the tenant pipeline drops over-limit lines with a counted notice.

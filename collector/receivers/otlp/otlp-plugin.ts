@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client'
 import { DaytwoError } from '../../../core/errors.js'
 import { counter } from '../../../core/metrics.js'
 import { InflateError, openBody, rejectReason } from '../../inflate.js'
+import type { PushScope } from '../../intake.js'
 import type { LokiPushOptions } from '../loki/push-plugin.js'
 import { senderToken } from '../sender-auth.js'
 import { otlpBatches } from './otlp-batches.js'
@@ -16,10 +17,12 @@ import { ExportLogsServiceResponse, RpcStatus } from './otlp-schema.js'
 // intake (collector/intake.ts). Answers as the spec says, in the request's encoding:
 //   200 ExportLogsServiceResponse once the store committed, with `partial_success` when lines
 //       were refused (times out of range) or attributes left out;
-//   400/401/413/415 google.rpc.Status, not retried by exporters;
+//   400/401/403/413/415 google.rpc.Status, not retried by exporters;
 //   429 (inflate budget full) and 503 (store unavailable) google.rpc.Status with Retry-After,
 //       which exporters retry.
-// The tenant is the collector's to decide (its tenant rules on the identity), never a header's.
+// The tenant is the collector's to decide: its tenant rules on the identity, or the org named in
+// X-Scope-OrgID (as Loki's OTLP endpoint takes it) when the token may name it
+// (collector/receivers/scope-org.ts; 403 PERMISSION_DENIED otherwise).
 
 /** What the Loki push takes (the same intake, tokens and bounds), and the registry for its own counter. */
 export interface OtlpOptions extends LokiPushOptions {
@@ -27,7 +30,7 @@ export interface OtlpOptions extends LokiPushOptions {
 }
 
 /** google.rpc.Code values OTLP answers with. */
-const CODE = { INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const
+const CODE = { INVALID_ARGUMENT: 3, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const
 
 type Kind = 'json' | 'protobuf'
 
@@ -49,7 +52,7 @@ export const otlpPlugin: FastifyPluginAsync<OtlpOptions> = async (app, opts) => 
   const { metrics } = opts
   const dropped = counter(opts.registry, 'daytwo_collector_otlp_dropped_attributes_total', 'OTLP attributes not kept, by reason (a line keeps at most 64).', ['reason'])
   dropped.inc({ reason: 'attributes_over_limit' }, 0)
-  const senders = new WeakMap<object, string>()
+  const senders = new WeakMap<object, { sender: string, scope: PushScope | undefined }>()
 
   // Bodies as bytes whatever their type: the handler answers 415 in the spec's shape.
   app.removeAllContentTypeParsers()
@@ -71,7 +74,12 @@ export const otlpPlugin: FastifyPluginAsync<OtlpOptions> = async (app, opts) => 
         metrics.reject('unauthorized', 1, `/v1/logs from ${req.ip}`)
         return status(reply, kindOf(req.headers['content-type']) ?? 'json', 401, CODE.UNAUTHENTICATED, 'missing or unknown token (Authorization: Bearer <token>, or Basic with the token as password)')
       }
-      senders.set(req, sender)
+      const named = opts.grants.check(sender, req.headers['x-scope-orgid'])
+      if (!named.ok) {
+        metrics.reject(named.reason, 1, `/v1/logs: ${named.message} (${req.ip})`)
+        return status(reply, kindOf(req.headers['content-type']) ?? 'json', named.status, named.status === 403 ? CODE.PERMISSION_DENIED : CODE.INVALID_ARGUMENT, named.message)
+      }
+      senders.set(req, { sender, scope: named.scope })
     }
   }, async (req, reply) => {
     const kind = kindOf(req.headers['content-type'])
@@ -105,7 +113,8 @@ export const otlpPlugin: FastifyPluginAsync<OtlpOptions> = async (app, opts) => 
       let refused = 0
       if (batches.length > 0) {
         try {
-          refused = (await opts.intake.accept(batches, senders.get(req)!)).refused
+          const { sender, scope } = senders.get(req)!
+          refused = (await opts.intake.accept(batches, sender, scope)).refused
         } catch (err) {
           // Intake counted it (store_unavailable); nothing of the request was stored, so the exporter retries all of it.
           if (!(err instanceof DaytwoError)) throw err

@@ -2,12 +2,12 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import protobuf from 'protobufjs'
 import { compressSync } from 'snappy'
 import winston from 'winston'
 import LokiTransport from 'winston-loki'
 import { tempDir, waitFor, type DaytwoProcess } from '../../helpers/daytwo-process.js'
 import { metricValue, metrics } from '../../helpers/faults.js'
+import { PushRequest } from '../../helpers/loki-push-schema.js'
 import { fetchedFiles, lokiLines, startReceiverDaytwo, storedLines } from '../../helpers/receivers.js'
 
 // Issue 17 item 1, protobuf + snappy: winston-loki (its default transport: protobuf, snappy's
@@ -21,17 +21,6 @@ const TOKEN = 'loki-proto-token'
 const OPERATOR = 'loki-proto-operator'
 const NOW_MS = Date.now()
 const MAX_BODY = 1 << 20
-
-// The test's own copy of Loki's push schema (grafana/loki pkg/push/push.proto), so that a wrong
-// field number in the receiver's (collector/receivers/loki/push-protobuf.ts) fails here.
-const PushRequest = protobuf.parse(`
-syntax = "proto3";
-message Timestamp { int64 seconds = 1; int32 nanos = 2; }
-message PushRequest { repeated StreamAdapter streams = 1; }
-message StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; uint64 hash = 3; }
-message LabelPairAdapter { string name = 1; string value = 2; }
-message EntryAdapter { Timestamp timestamp = 1; string line = 2; repeated LabelPairAdapter structuredMetadata = 3; }
-`).root.lookupType('PushRequest')
 
 const readLines = (d: DaytwoProcess, deployment: string) => storedLines(d, OPERATOR, deployment)
 
