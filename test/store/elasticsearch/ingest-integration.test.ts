@@ -45,7 +45,7 @@ test('collector,query on Elasticsearch: the ingest answers 200 only after the bu
   release()
   const res = await answer
   assert.equal(res.status, 200)
-  assert.deepEqual(await res.json(), { received: 25, stored: 25, duplicates: 0 })
+  assert.deepEqual(await res.json(), { received: 25, stored: 25, duplicates: 0, refused: 0 })
 
   const docs = sentDocs(es, 'logs-daytwo-default')
   // Under the stream id the collector binds to the forwarder's token.
@@ -59,7 +59,7 @@ test('collector,query on Elasticsearch: the ingest answers 200 only after the bu
     headers: { authorization: 'Bearer fwd-token', 'content-type': 'application/x-ndjson' },
     body: encodeBatch(b)
   })
-  assert.deepEqual(await again.json(), { received: 25, stored: 0, duplicates: 25 })
+  assert.deepEqual(await again.json(), { received: 25, stored: 0, duplicates: 25, refused: 0 })
 
   // The query role reads the same cluster.
   const jobs = await fetch(`${d2.urls.query}/api/v1/jobs`, { headers: { authorization: 'Bearer op-token' } })
