@@ -6,8 +6,9 @@ import { Client } from '@elastic/elasticsearch'
 import type { StreamTags } from '../../../core/record.js'
 import { decodeGroup } from '../../../core/wire.js'
 import { extract, runCli } from '../../helpers/bundle.js'
-import { startDaytwo, tempDir } from '../../helpers/daytwo-process.js'
+import { tempDir } from '../../helpers/daytwo-process.js'
 import { metricValue, metrics } from '../../helpers/faults.js'
+import { startReceiverDaytwo } from '../../helpers/receivers.js'
 
 // Issue 17 item 2: the official Elasticsearch client (@elastic/elasticsearch, its product check
 // and helpers.bulk, gzip on) writes to a real `serve all`; the lines come back byte for byte
@@ -57,13 +58,7 @@ async function readLines (queryUrl: string, deployment: string): Promise<Array<{
 
 test('Elasticsearch _bulk: the official client writes, lines come back byte for byte with their identity', async (t) => {
   const tmp = tempDir('daytwo-bulk-')
-  const d = await startDaytwo('all', {
-    dataDir: join(tmp.path, 'data'),
-    logLevel: 'error',
-    forwarder: { podLogRoot: '', containerLogRoot: '', boshLogRoot: '', port: 0 },
-    collector: { port: 0, tokens: [TOKEN], maxFutureSkewMs: 600_000 },
-    query: { port: 0, tokens: [OPERATOR] }
-  }, tmp.path)
+  const d = await startReceiverDaytwo(tmp.path, TOKEN, OPERATOR)
   t.after(async () => { await d.kill(); tmp.cleanup() })
   const collector = d.urls.collector!
   const client = new Client({ node: collector, auth: { apiKey: TOKEN }, compression: true })

@@ -1,11 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { StreamTags } from '../../../core/record.js'
 import { decodeGroup } from '../../../core/wire.js'
-import { startDaytwo, tempDir, waitFor, type DaytwoProcess } from '../../helpers/daytwo-process.js'
+import { tempDir, waitFor, type DaytwoProcess } from '../../helpers/daytwo-process.js'
 import { metricValue, metrics } from '../../helpers/faults.js'
+import { startReceiverDaytwo } from '../../helpers/receivers.js'
 
 // Issue 17 item 1: Loki's push API on the collector, JSON bodies (gzip too), Basic auth with the
 // token as password as Promtail/Alloy send it; the lines come back with the identity the
@@ -39,13 +39,7 @@ async function read (d: DaytwoProcess, deployment: string): Promise<Array<{ mess
 
 test('Loki push: JSON and gzip, identity from labels, retries are duplicates, refusals counted', async (t) => {
   const tmp = tempDir('daytwo-loki-')
-  const d = await startDaytwo('all', {
-    dataDir: join(tmp.path, 'data'),
-    logLevel: 'error',
-    forwarder: { podLogRoot: '', containerLogRoot: '', boshLogRoot: '', port: 0 },
-    collector: { port: 0, tokens: [TOKEN], maxFutureSkewMs: 600_000 },
-    query: { port: 0, tokens: [OPERATOR] }
-  }, tmp.path)
+  const d = await startReceiverDaytwo(tmp.path, TOKEN, OPERATOR)
   t.after(async () => { await d.kill(); tmp.cleanup() })
 
   const line = 'level=info msg="héllo \\"quoted\\"" trailing  spaces  '
