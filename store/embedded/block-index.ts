@@ -1,12 +1,13 @@
 import { STDIOS } from '../stream-filter.js'
 import { LEVELS } from '../../core/level.js'
 
-// What the embedded store keeps beside each block so that a query need not decode it (the
-// `summary` and `bloom` columns of `blocks`, schema 3):
+// What the embedded store keeps beside each block so that a query need not decode it
+// (schema 3; since schema 5 in tables of their own, store/embedded/schema.ts):
 //
 //   summary  lines and message bytes per (stdio, level) cell: what count_over_time,
 //            bytes_over_time and Grafana's logs-volume query ask of a block that lies inside
 //            one step.
+//   minutes  the same cells per minute of the block (schema 5, below).
 //   bloom    the byte trigrams of the block's messages that start at an even offset (each
 //            message on its own: no trigram spans two lines), one hash per trigram, sized so
 //            that about half of its bits are set. A block that lacks a needle of n ≥ 4 bytes
@@ -39,19 +40,23 @@ const SUMMARY_FORMAT = 1
 /** `cells`: 2 × CELLS numbers, [lines, bytes] per cell (cell() says which), non-negative integers. */
 export function encodeSummary (cells: Float64Array): Buffer {
   if (cells.length !== 2 * CELLS) throw new Error(`a summary has ${2 * CELLS} numbers, not ${cells.length}`)
-  const mapBytes = (CELLS + 7) >>> 3
   const out: number[] = [SUMMARY_FORMAT, STDIOS.length, LEVELS.length]
-  const map = new Array<number>(mapBytes).fill(0)
-  const values: number[] = []
+  putCells(out, cells, 0)
+  return Buffer.from(out)
+}
+
+/** [bitmap of non-empty cells][lines, bytes as varints per non-empty cell] of cells[at, at + 2 × CELLS). */
+function putCells (out: number[], cells: Float64Array, at: number): void {
+  const mapAt = out.length
+  for (let i = 0; i < (CELLS + 7) >>> 3; i++) out.push(0)
   for (let c = 0; c < CELLS; c++) {
-    const lines = cells[2 * c]!
-    const bytes = cells[2 * c + 1]!
+    const lines = cells[at + 2 * c]!
+    const bytes = cells[at + 2 * c + 1]!
     if (lines === 0 && bytes === 0) continue
-    map[c >>> 3]! |= 1 << (c & 7)
-    varint(values, lines)
-    varint(values, bytes)
+    out[mapAt + (c >>> 3)]! |= 1 << (c & 7)
+    varint(out, lines)
+    varint(out, bytes)
   }
-  return Buffer.from([...out, ...map, ...values])
 }
 
 function varint (out: number[], n: number): void {
@@ -68,28 +73,100 @@ export function decodeSummary (b: Buffer): Float64Array {
   const levels = b[2]!
   // Levels and stdios are only ever added at the end: an older summary fits in today's cells.
   if (stdios > STDIOS.length || levels > LEVELS.length) throw new Error(`a block summary of ${stdios} × ${levels} cells (written by a newer daytwo?)`)
-  const n = stdios * levels
-  let p = 3 + ((n + 7) >>> 3)
-  if (p > b.length) throw new Error('a block summary cut short')
-  for (let c = 0; c < n; c++) {
-    if ((b[3 + (c >>> 3)]! & (1 << (c & 7))) === 0) continue
-    const to = 2 * cell(Math.floor(c / levels), c % levels)
-    for (let k = 0; k < 2; k++) {
-      let v = 0
-      let scale = 1
-      for (;;) {
-        if (p >= b.length) throw new Error('a block summary cut short')
-        const byte = b[p++]!
-        v += (byte & 0x7f) * scale
-        if (byte < 0x80) break
-        scale *= 0x80
-        if (scale > 2 ** 56) throw new Error('a block summary with a count out of range')
-      }
-      cells[to + k] = v
-    }
-  }
+  const p = readCells(b, 3, stdios, levels, cells)
   if (p !== b.length) throw new Error('a block summary with bytes after its cells')
   return cells
+}
+
+/** Reads what putCells wrote for a grid of stdios × levels at b[p…] into `cells` (today's grid); the position after it. */
+function readCells (b: Buffer, p: number, stdios: number, levels: number, cells: Float64Array): number {
+  const n = stdios * levels
+  const at = { p: p + ((n + 7) >>> 3) }
+  if (at.p > b.length) throw new Error('a block summary cut short')
+  for (let c = 0; c < n; c++) {
+    if ((b[p + (c >>> 3)]! & (1 << (c & 7))) === 0) continue
+    const to = 2 * cell(Math.floor(c / levels), c % levels)
+    cells[to] = readVarint(b, at)
+    cells[to + 1] = readVarint(b, at)
+  }
+  return at.p
+}
+
+// ---------------------------------------------------------------------------------------
+// Minutes (schema 5): the summary cut into the block's minutes, so that a metric query whose
+// steps and window are whole minutes (Grafana's logs volume at 1 m and above, `[1h]` counts)
+// counts a block that straddles its steps without reading a line. Minute m holds the lines of
+// times in ((m − 1) · 60 s, m · 60 s]: the window (t − range, t] of a step t on a whole minute
+// is a run of whole minutes, so each minute counts towards a step wholly or not at all.
+//   [format 1][stdios][levels][minutes n, varint][first minute, varint]
+//   then per minute: [minutes since the one before, varint (0 for the first)][cells as above]
+// Only minutes that hold lines are written.
+// ---------------------------------------------------------------------------------------
+
+const MINUTES_FORMAT = 1
+export const MINUTE_NS = 60_000_000_000
+/** A block spread over more minutes gets none (its line index counts it). */
+export const MAX_MINUTES = 240
+
+/**
+ * The minute of a time t = hi s + lo ns (t ≥ 0): the m with (m − 1) · 60 s < t ≤ m · 60 s.
+ */
+export function minuteOf (hi: number, lo: number): number {
+  const m = Math.floor(hi / 60)
+  return lo === 0 && hi === m * 60 ? m : m + 1
+}
+
+/** `cells`: per minute first … first + span − 1, 2 × CELLS numbers as encodeSummary takes. */
+export function encodeMinutes (cells: Float64Array, first: number, span: number): Buffer {
+  const W = 2 * CELLS
+  const body: number[] = []
+  let n = 0
+  let prev = first
+  for (let k = 0; k < span; k++) {
+    let empty = true
+    for (let j = k * W; j < (k + 1) * W && empty; j++) empty = cells[j] === 0
+    if (empty) continue
+    varint(body, first + k - prev)
+    prev = first + k
+    putCells(body, cells, k * W)
+    n++
+  }
+  const head: number[] = [MINUTES_FORMAT, STDIOS.length, LEVELS.length]
+  varint(head, n)
+  varint(head, first)
+  return Buffer.from([...head, ...body])
+}
+
+/** Calls `each(minute, cells)` for every minute a block's minutes hold (cells reused between calls); throws when b is not one. */
+export function eachMinute (b: Buffer, each: (minute: number, cells: Float64Array) => void): void {
+  if (b.length < 3 || b[0] !== MINUTES_FORMAT) throw new Error(`block minutes of unknown format ${b[0] ?? '(empty)'}`)
+  const stdios = b[1]!
+  const levels = b[2]!
+  if (stdios > STDIOS.length || levels > LEVELS.length) throw new Error(`block minutes of ${stdios} × ${levels} cells (written by a newer daytwo?)`)
+  const at = { p: 3 }
+  const n = readVarint(b, at)
+  let minute = readVarint(b, at)
+  const cells = new Float64Array(2 * CELLS)
+  for (let k = 0; k < n; k++) {
+    minute += readVarint(b, at)
+    cells.fill(0)
+    at.p = readCells(b, at.p, stdios, levels, cells)
+    each(minute, cells)
+  }
+  if (at.p !== b.length) throw new Error('block minutes with bytes after their cells')
+}
+
+function readVarint (b: Buffer, at: { p: number }): number {
+  let v = 0
+  let scale = 1
+  for (;;) {
+    if (at.p >= b.length) throw new Error('a block summary cut short')
+    const byte = b[at.p++]!
+    v += (byte & 0x7f) * scale
+    if (byte < 0x80) return v
+    scale *= 0x80
+    if (scale > 2 ** 56) throw new Error('a block summary with a count out of range')
+  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 import { EntryView, readEntry, type TsParts } from '../../core/frames.js'
 import { detectLevelBytes, levelIndex, syslogSeverityLevel } from '../../core/level.js'
-import { BloomBuilder, CELLS, cell, encodeSummary, stdioIndex } from './block-index.js'
+import { BloomBuilder, CELLS, cell, encodeMinutes, encodeSummary, MAX_MINUTES, minuteOf, stdioIndex } from './block-index.js'
 import { LineIndexBuilder, MAX_SPAN_NS } from './line-index.js'
 
 // What the writer keeps beside a block (schema 3): each line's level, found once here, the
-// block's summary and its bloom (block-index.ts), and (schema 4) its line index: each line's
-// time, message position and stdio (line-index.ts). One walk over the block's E records.
+// block's summary and its bloom (block-index.ts), (schema 4) its line index: each line's
+// time, message position and stdio (line-index.ts), and (schema 5) its summary per minute.
+// One walk over the block's E records.
 
 /** A bloom takes at most this share of its compressed block, and never more than 8 KiB. */
 const BLOOM_SHARE = 0.15
@@ -16,6 +17,8 @@ export interface BlockIndex {
   levels: Buffer
   /** null when a line has a stdio the summary has no cell for (the reader then decodes). */
   summary: Buffer | null
+  /** The summary per minute; null as summary is, or when the block spreads over more than MAX_MINUTES. */
+  minutes: Buffer | null
   bloom: Buffer
   /** null when the block's times span too much or a line has a stdio the index cannot hold. */
   lineIndex: Buffer | null
@@ -30,6 +33,7 @@ export class BlockIndexer {
   private readonly view = new EntryView()
   private readonly bloom = new BloomBuilder()
   private readonly cells = new Float64Array(2 * CELLS)
+  private readonly minuteCells = new Float64Array(MAX_MINUTES * 2 * CELLS)
   private readonly lineIndex = new LineIndexBuilder()
   private readonly t: TsParts = { hi: 0, lo: 0 }
 
@@ -46,6 +50,10 @@ export class BlockIndexer {
     cells.fill(0)
     const levels = Buffer.allocUnsafe(lines)
     let summarized = true
+    const firstMinute = min !== undefined ? minuteOf(min.hi, min.lo) : 0
+    const span = min !== undefined && max !== undefined ? minuteOf(max.hi, max.lo) - firstMinute + 1 : 0
+    const byMinute = span > 0 && span <= MAX_MINUTES
+    if (byMinute) this.minuteCells.fill(0, 0, span * 2 * CELLS)
     let n = 0
     for (let pos = start; pos < end; n++) {
       pos = readEntry(frames, pos, v)
@@ -60,8 +68,13 @@ export class BlockIndexer {
         cells[c]!++
         cells[c + 1]! += v.msgLen
       }
+      if (byMinute || indexed) v.tsParts(frames, t)
+      if (byMinute && s !== -1) {
+        const c = (minuteOf(t.hi, t.lo) - firstMinute) * 2 * CELLS + 2 * cell(s, level)
+        this.minuteCells[c]!++
+        this.minuteCells[c + 1]! += v.msgLen
+      }
       if (indexed) {
-        v.tsParts(frames, t)
         // Positions in the block's records, which start at `start` here.
         this.lineIndex.add((t.hi - min!.hi) * 1e9 + (t.lo - min!.lo), v.msgStart - start, v.msgLen, s)
       }
@@ -71,6 +84,7 @@ export class BlockIndexer {
     return {
       levels,
       summary: summarized ? encodeSummary(cells) : null,
+      minutes: summarized && byMinute ? encodeMinutes(this.minuteCells, firstMinute, span) : null,
       bloom: this.bloom.finish(Math.min(BLOOM_MAX_BYTES, Math.floor(BLOOM_SHARE * compressedBytes))),
       lineIndex: indexed ? this.lineIndex.finish() : null
     }

@@ -6,8 +6,8 @@ import { parts } from '../step-span.js'
 export { parts }
 
 // Which blocks a question must look at: those of the selected streams whose time bounds
-// reach into [from, to), with their bounds and (when kept) their summary. Block metadata only:
-// the blocks' lines stay on disk until a scan worker reads them.
+// reach into [from, to), with their bounds and (when kept) their summaries. Block metadata
+// only (`block_meta`, schema.ts): the blocks' lines stay on disk until a scan worker reads them.
 
 export interface PlannedBlock {
   /** With sid, the block's key (version-1 files' blocks have no rowid). */
@@ -19,6 +19,8 @@ export interface PlannedBlock {
   lines: number
   bytes: number
   summary: Buffer | null
+  /** The summary per minute (block-index.ts), when asked for and kept. */
+  minutes: Buffer | null
 }
 
 export interface PlanStream { sid: number, info: StreamInfo }
@@ -28,20 +30,18 @@ export class BlockPlanner {
   private readonly withoutSummary: Database.Statement
 
   constructor (db: Database.Database) {
-    const columns = new Set((db.prepare('PRAGMA table_info(blocks)').all() as Array<{ name: string }>).map((c) => c.name))
-    const summary = columns.has('summary') ? 'summary' : 'NULL AS summary'
     const where = 'WHERE sid = ? AND max_ts >= ? AND min_ts < ?'
-    this.withSummary = db.prepare(`SELECT first_offset, min_ts, max_ts, lines, bytes, ${summary} FROM blocks ${where}`)
-    this.withoutSummary = db.prepare(`SELECT first_offset, min_ts, max_ts, lines, bytes, NULL AS summary FROM blocks ${where}`)
+    this.withSummary = db.prepare(`SELECT first_offset, min_ts, max_ts, lines, bytes, summary, minutes FROM block_meta ${where}`)
+    this.withoutSummary = db.prepare(`SELECT first_offset, min_ts, max_ts, lines, bytes, NULL AS summary, NULL AS minutes FROM block_meta ${where}`)
   }
 
   plan (streams: PlanStream[], fromNs: bigint, toNs: bigint, summaries: boolean): PlannedBlock[] {
     const stmt = summaries ? this.withSummary : this.withoutSummary
     const out: PlannedBlock[] = []
     for (const s of streams) {
-      const rows = stmt.all(s.sid, fromNs, toNs) as Array<{ first_offset: bigint, min_ts: bigint, max_ts: bigint, lines: bigint, bytes: bigint, summary: Buffer | null }>
+      const rows = stmt.all(s.sid, fromNs, toNs) as Array<{ first_offset: bigint, min_ts: bigint, max_ts: bigint, lines: bigint, bytes: bigint, summary: Buffer | null, minutes: Buffer | null }>
       for (const r of rows) {
-        out.push({ firstOffset: Number(r.first_offset), sid: s.sid, stream: s.info, min: parts(r.min_ts), max: parts(r.max_ts), lines: Number(r.lines), bytes: Number(r.bytes), summary: r.summary })
+        out.push({ firstOffset: Number(r.first_offset), sid: s.sid, stream: s.info, min: parts(r.min_ts), max: parts(r.max_ts), lines: Number(r.lines), bytes: Number(r.bytes), summary: r.summary, minutes: r.minutes })
       }
     }
     return out

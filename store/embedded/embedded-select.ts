@@ -6,7 +6,7 @@ import type { StreamInfo, StreamSelector } from '../log-store.js'
 import type { ReadStats, SampleParams, SampleVariant, SelectLogsParams, SelectParams, SelectedLine, VariantTotals } from '../select-params.js'
 import { compileSelector, STDIOS, type CompiledSelector } from '../stream-filter.js'
 import { BlockPlanner, compareParts, parts, type PlannedBlock, type PlanStream } from './block-plan.js'
-import { decodeSummary } from './block-index.js'
+import { decodeSummary, eachMinute, MINUTE_NS } from './block-index.js'
 import { before, type ScanSpec } from './block-scan.js'
 import { nsBetween, stepSpan } from '../step-span.js'
 import type { ScanPool } from './scan-pool.js'
@@ -65,7 +65,7 @@ export class EmbeddedSelect {
           const part = blocks.slice(next, next + chunk)
           next += part.length
           chunk = Math.min(2 * chunk, MAX_CHUNK)
-          const reply = this.pool.run({ blocks: part.map((b) => [b.sid, b.firstOffset, clipped(b, from, to) ? 1 : 0]), spec }, p.signal, drop.signal)
+          const reply = this.pool.run({ blocks: part.map((b) => taskBlock(b, clipped(b, from, to))), spec }, p.signal, drop.signal)
           reply.catch(() => {}) // awaited in order below; a later one may fail first
           inflight.push({ reply, end: next })
         }
@@ -124,8 +124,15 @@ export class EmbeddedSelect {
       }
       return v
     }
+    const byMinute = wholeMinutes(p)
     const scan: PlannedBlock[] = []
     for (const b of blocks) {
+      // Steps, windows and range on whole minutes: a block counts from its minutes, each of
+      // which lies wholly inside or outside every window (block-index.ts).
+      if (noFilters && byMinute !== null && b.minutes !== null) {
+        addMinutes(b, sel, byMinute, p, variant)
+        continue
+      }
       // A block inside the range whose first and last lines count towards the same steps is
       // counted from its summary: every line between them counts towards those steps too.
       if (noFilters && b.summary !== null && !clipped(b, from, to)) {
@@ -141,7 +148,7 @@ export class EmbeddedSelect {
     const replies = []
     for (let i = 0; i < scan.length; i += MAX_CHUNK * 2) {
       const part = scan.slice(i, i + MAX_CHUNK * 2)
-      replies.push(this.pool.run({ blocks: part.map((b) => [b.sid, b.firstOffset, clipped(b, from, to) ? 1 : 0]), spec }, p.signal))
+      replies.push(this.pool.run({ blocks: part.map((b) => taskBlock(b, clipped(b, from, to))), spec }, p.signal))
     }
     const byId = new Map(streams.map((s) => [s.sid, s.info]))
     for (const reply of replies) reply.catch(() => {})
@@ -188,7 +195,7 @@ export class EmbeddedSelect {
       const byId = new Map(streams.map((s) => [s.sid, s.info]))
       const replies = []
       for (let i = 0; i < old.length; i += MAX_CHUNK * 2) {
-        replies.push(this.pool.run({ blocks: old.slice(i, i + MAX_CHUNK * 2).map((b) => [b.sid, b.firstOffset, 1]), spec }, p.signal))
+        replies.push(this.pool.run({ blocks: old.slice(i, i + MAX_CHUNK * 2).map((b) => taskBlock(b, true)), spec }, p.signal))
       }
       for (const reply of replies) reply.catch(() => {})
       for (const reply of replies) {
@@ -200,6 +207,47 @@ export class EmbeddedSelect {
     return [...out.values()].filter((v) => v.lines > 0)
   }
 }
+
+/** The task tuple of a planned block (scan-worker.ts ScanTask). */
+function taskBlock (b: PlannedBlock, clip: boolean): [number, number, number, number, number, number] {
+  return [b.sid, b.firstOffset, clip ? 1 : 0, b.min.hi, b.min.lo, b.lines]
+}
+
+const MINUTE = BigInt(MINUTE_NS)
+
+/**
+ * When the first step, the step, the window and the range [from, to) all fall on whole
+ * minutes, the range as minutes (from − 1 and to − 1: the range holds the lines of minutes
+ * first + 1 … last); else null.
+ */
+function wholeMinutes (p: SampleParams): { first: number, last: number } | null {
+  const on = (ns: bigint) => ns % MINUTE === 0n
+  if (!on(p.startNs) || !on(p.stepNs) || !on(p.rangeNs) || !on(p.fromNs - 1n) || !on(p.toNs - 1n) || p.fromNs < 1n) return null
+  return { first: Number((p.fromNs - 1n) / MINUTE), last: Number((p.toNs - 1n) / MINUTE) }
+}
+
+/** Counts a block from its minutes: minute m's lines count as a line at m · 60 s would. */
+function addMinutes (b: PlannedBlock, sel: CompiledSelector, range: { first: number, last: number }, p: SampleParams, variant: (sid: number, s: StreamInfo, cell: number) => SampleVariant): void {
+  const startMin = Number(p.startNs / MINUTE)
+  const stepMin = Number(p.stepNs / MINUTE)
+  const rangeMin = Number(p.rangeNs / MINUTE)
+  eachMinute(b.minutes!, (m, cells) => {
+    if (m <= range.first || m > range.last) return
+    const [kMin, kEnd] = stepSpan(m - startMin, stepMin, rangeMin, p.steps, SPAN)
+    if (kMin >= kEnd) return
+    for (let c = 0; c < cells.length / 2; c++) {
+      const lines = cells[2 * c]!
+      if (lines === 0 || !sel.stdio[Math.floor(c / NL)] || !sel.level[c % NL]) continue
+      const v = variant(b.sid, b.stream, c)
+      v.lines[kMin]! += lines
+      v.lines[kEnd]! -= lines
+      v.bytes[kMin]! += cells[2 * c + 1]!
+      v.bytes[kEnd]! -= cells[2 * c + 1]!
+    }
+  })
+}
+
+const SPAN: [number, number] = [0, 0]
 
 function addStats (p: { stats?: ReadStats }, r: ScanReply): void {
   if (p.stats === undefined) return

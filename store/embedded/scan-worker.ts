@@ -16,8 +16,8 @@ import { openDatabase } from './schema.js'
 
 export interface ScanTask {
   id: number
-  /** [stream sid, first offset (the block's key), clip (1: the block reaches outside the range)] */
-  blocks: Array<[number, number, number]>
+  /** Per block: [stream sid, first offset (with sid, the block's key), clip (1: the block reaches outside the range), min_ts as seconds, and ns, lines]. */
+  blocks: Array<[number, number, number, number, number, number]>
   spec: ScanSpec
 }
 
@@ -32,17 +32,14 @@ export interface ScanReply {
 
 const { file } = workerData as { file: string }
 const db: Database.Database = openDatabase(file, { readonly: true })
-const columns = new Set((db.prepare('PRAGMA table_info(blocks)').all() as Array<{ name: string }>).map((c) => c.name))
-const hasLevels = columns.has('levels')
-const hasBloom = columns.has('bloom')
-const hasLineIndex = columns.has('line_index')
-const getBlock = db.prepare(`SELECT format, data${hasLevels ? ', levels' : ''}${hasLineIndex ? ', line_index, min_ts, lines' : ''} FROM blocks WHERE sid = ? AND first_offset = ?`).safeIntegers(true)
-// What a metric query without line filters reads of a block that has a line index: not `data`.
-const getIndex = hasLineIndex ? db.prepare('SELECT levels, line_index, min_ts, lines FROM blocks WHERE sid = ? AND first_offset = ?').safeIntegers(true) : null
-const getBloom = hasBloom ? db.prepare('SELECT bloom FROM blocks WHERE sid = ? AND first_offset = ?').pluck() : null
+// The block's tables (schema.ts): its lines in `blocks`, what is kept beside them in tables of
+// their own, so that reading a bloom or a line index never walks the pages of `data`.
+const getData = db.prepare('SELECT format, data FROM blocks WHERE sid = ? AND first_offset = ?').safeIntegers(true)
+const getLines = db.prepare('SELECT levels, line_index FROM block_lines WHERE sid = ? AND first_offset = ?')
+const getBloom = db.prepare('SELECT bloom FROM block_blooms WHERE sid = ? AND first_offset = ?').pluck()
 
-interface IndexRow { levels: Buffer | null, line_index: Buffer | null, min_ts: bigint, lines: bigint }
-interface BlockRow { format: bigint, data: Buffer, levels?: Buffer | null, line_index?: Buffer | null, min_ts?: bigint, lines?: bigint }
+interface LinesRow { levels: Buffer | null, line_index: Buffer | null }
+interface DataRow { format: bigint, data: Buffer }
 
 const cols = new LineColumns()
 const bytesOf = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
@@ -55,29 +52,27 @@ parentPort!.on('message', (task: ScanTask) => {
     const lines: LinesOut[] = []
     const samples: SamplesOut = new Map()
     const noMessages = task.spec.mode === 'samples' && task.spec.filters.length === 0
-    for (const [sid, first, clip] of task.blocks) {
-      if (getIndex !== null && noMessages) {
-        const ix = getIndex.get(sid, first) as IndexRow | undefined
-        if (ix === undefined) continue // deleted by retention since the plan was made
-        if (ix.line_index !== null && ix.levels !== null) {
-          stats.blocks++
-          scanIndexed(null, bytesOf(ix.levels), cols.decode(ix.line_index, Number(ix.lines)), ix.min_ts, sid, c, clip === 1, { samples }, stats)
-          continue
-        }
+    for (const [sid, first, clip, minHi, minLo, n] of task.blocks) {
+      const minNs = BigInt(minHi) * 1_000_000_000n + BigInt(minLo)
+      if (needles.length > 0) {
+        const bloom = getBloom.get(sid, first) as Buffer | undefined
+        if (bloom !== undefined && !needles.every((nd) => bloomMayContain(bloom, nd))) { stats.skipped++; continue }
       }
-      if (getBloom !== null && needles.length > 0) {
-        const bloom = getBloom.get(sid, first) as Buffer | null | undefined
-        if (bloom != null && !needles.every((n) => bloomMayContain(bloom, n))) { stats.skipped++; continue }
+      const ix = getLines.get(sid, first) as LinesRow | undefined
+      const levels = ix?.levels != null ? bytesOf(ix.levels) : null
+      const lineIndex = levels !== null ? ix?.line_index ?? null : null
+      if (noMessages && lineIndex !== null) {
+        stats.blocks++
+        scanIndexed(null, levels!, cols.decode(lineIndex, n), minNs, sid, c, clip === 1, { samples }, stats)
+        continue
       }
-      const row = getBlock.get(sid, first) as BlockRow | undefined
+      const row = getData.get(sid, first) as DataRow | undefined
       if (row === undefined) continue // deleted by retention since the plan was made
       stats.blocks++
       const format = Number(row.format)
       const records = format === BLOCK_FRAMES_LZ4 ? decodeRecords(row.data) : encodeEntries(decodeBlock(row.data, format))
-      const levels = row.levels != null ? bytesOf(row.levels) : null
-      const indexed = levels !== null && row.line_index != null && format === BLOCK_FRAMES_LZ4
       const out = task.spec.mode === 'lines' ? { lines: { sid, hi: [], lo: [], ts: [], offset: [], line: [], cell: [], attrs: [] } as LinesOut } : { samples }
-      if (indexed) scanIndexed(records, levels, cols.decode(row.line_index!, Number(row.lines)), row.min_ts!, sid, c, clip === 1, out, stats)
+      if (lineIndex !== null && format === BLOCK_FRAMES_LZ4) scanIndexed(records, levels!, cols.decode(lineIndex, n), minNs, sid, c, clip === 1, out, stats)
       else scanBlock(records, levels, sid, c, clip === 1, out, stats)
       if (out.lines !== undefined && out.lines.ts.length > 0) lines.push(out.lines)
     }

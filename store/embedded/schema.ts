@@ -22,8 +22,54 @@ import Database from 'better-sqlite3'
 // each line's time, message position and stdio, so that a metric query counts a block that
 // straddles a step without reading `data`, and a needle's matches map to their lines without
 // walking the records. Blocks written before have NULL there and are scanned record by record.
+//
+// Since version 5 what a query reads of a block beside its lines lies in tables of its own,
+// keyed like `blocks` by (sid, first_offset), so that planning and counting never step through
+// the pages of a `data` blob (a column after a blob in the same row is reached only by walking
+// the blob's overflow pages):
+//   block_meta    bounds, counts, `summary` and (new) `minutes`, the summary per minute
+//                 (block-index.ts): what the planner reads of every block in the range;
+//   block_lines   `levels` and `line_index`: what a scan reads beside (or, counting, instead
+//                 of) `data`;
+//   block_blooms  `bloom`: what a line filter reads of every block in the range.
+// A trigger deletes a block's rows there with the block. The upgrade copies the columns of
+// existing blocks into the new tables (their `minutes` stay NULL); the old columns of `blocks`
+// are no longer read or written (new files do not have them).
 
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
+
+const BLOCK_TABLES = `
+CREATE TABLE IF NOT EXISTS block_meta (
+  sid INTEGER NOT NULL,
+  first_offset INTEGER NOT NULL,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  lines INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  summary BLOB,
+  minutes BLOB,
+  PRIMARY KEY (sid, first_offset)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS block_meta_sid_max_ts ON block_meta (sid, max_ts);
+CREATE TABLE IF NOT EXISTS block_lines (
+  sid INTEGER NOT NULL,
+  first_offset INTEGER NOT NULL,
+  levels BLOB,
+  line_index BLOB,
+  UNIQUE (sid, first_offset)
+);
+CREATE TABLE IF NOT EXISTS block_blooms (
+  sid INTEGER NOT NULL,
+  first_offset INTEGER NOT NULL,
+  bloom BLOB NOT NULL,
+  UNIQUE (sid, first_offset)
+);
+CREATE TRIGGER IF NOT EXISTS blocks_deleted AFTER DELETE ON blocks BEGIN
+  DELETE FROM block_meta WHERE sid = old.sid AND first_offset = old.first_offset;
+  DELETE FROM block_lines WHERE sid = old.sid AND first_offset = old.first_offset;
+  DELETE FROM block_blooms WHERE sid = old.sid AND first_offset = old.first_offset;
+END;
+`
 
 /** What each version adds to the one before; run in order inside one transaction. */
 const MIGRATIONS: Record<number, string> = {
@@ -39,7 +85,15 @@ UPDATE streams SET
   lines = coalesce((SELECT sum(lines) FROM blocks WHERE blocks.sid = streams.sid), 0),
   bytes = coalesce((SELECT sum(bytes) FROM blocks WHERE blocks.sid = streams.sid), 0);`,
   // Line indexes of blocks written from now on; older blocks are walked record by record.
-  4: 'ALTER TABLE blocks ADD COLUMN line_index BLOB'
+  4: 'ALTER TABLE blocks ADD COLUMN line_index BLOB',
+  // Block metadata moves out of the rows that hold the lines.
+  5: `${BLOCK_TABLES}
+INSERT OR IGNORE INTO block_meta (sid, first_offset, min_ts, max_ts, lines, bytes, summary)
+  SELECT sid, first_offset, min_ts, max_ts, lines, bytes, summary FROM blocks;
+INSERT OR IGNORE INTO block_lines (sid, first_offset, levels, line_index)
+  SELECT sid, first_offset, levels, line_index FROM blocks WHERE levels IS NOT NULL OR line_index IS NOT NULL;
+INSERT OR IGNORE INTO block_blooms (sid, first_offset, bloom)
+  SELECT sid, first_offset, bloom FROM blocks WHERE bloom IS NOT NULL;`
 }
 
 const DDL = `
@@ -71,15 +125,10 @@ CREATE TABLE IF NOT EXISTS blocks (
   bytes INTEGER NOT NULL,
   data BLOB NOT NULL,
   format INTEGER NOT NULL DEFAULT 1,
-  levels BLOB,
-  summary BLOB,
-  bloom BLOB,
-  line_index BLOB,
   UNIQUE (sid, first_offset)
 );
 CREATE INDEX IF NOT EXISTS blocks_max_ts ON blocks (max_ts);
-CREATE INDEX IF NOT EXISTS blocks_sid_max_ts ON blocks (sid, max_ts);
-CREATE TABLE IF NOT EXISTS usage (
+${BLOCK_TABLES}CREATE TABLE IF NOT EXISTS usage (
   minute INTEGER NOT NULL,
   org TEXT NOT NULL,
   app TEXT NOT NULL,

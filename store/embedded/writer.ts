@@ -45,6 +45,9 @@ export class BlockWriter {
   private readonly updateStream: Database.Statement
   private readonly updateTags: Database.Statement
   private readonly insertBlock: Database.Statement
+  private readonly insertMeta: Database.Statement
+  private readonly insertLines: Database.Statement
+  private readonly insertBloom: Database.Statement
   private readonly addUsage: Database.Statement
   private readonly tx: (writes: RecordBatch[][], nowMs: number) => WriterResult[]
   private readonly addDrops: Database.Statement
@@ -61,8 +64,11 @@ export class BlockWriter {
     this.updateStream = db.prepare('UPDATE streams SET hwm = ?, lines = lines + ?, bytes = bytes + ?, last_ts = max(last_ts, ?) WHERE sid = ?')
     // Tags may be refined after a stream started (kubelet metadata, tenant directory).
     this.updateTags = db.prepare('UPDATE streams SET deployment = @deployment, job = @job, idx = @idx, org = @org, space = @space, app = @app WHERE sid = @sid')
-    this.insertBlock = db.prepare(`INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data, format, levels, summary, bloom, line_index)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${BLOCK_FRAMES_LZ4}, ?, ?, ?, ?)`)
+    this.insertBlock = db.prepare(`INSERT OR IGNORE INTO blocks (sid, first_offset, last_offset, min_ts, max_ts, lines, bytes, data, format)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${BLOCK_FRAMES_LZ4})`)
+    this.insertMeta = db.prepare('INSERT OR IGNORE INTO block_meta (sid, first_offset, min_ts, max_ts, lines, bytes, summary, minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this.insertLines = db.prepare('INSERT OR IGNORE INTO block_lines (sid, first_offset, levels, line_index) VALUES (?, ?, ?, ?)')
+    this.insertBloom = db.prepare('INSERT OR IGNORE INTO block_blooms (sid, first_offset, bloom) VALUES (?, ?, ?)')
     this.lowerTotals = db.prepare('UPDATE streams SET lines = max(0, lines - ?), bytes = max(0, bytes - ?) WHERE sid = ?')
     this.addUsage = db.prepare(`INSERT INTO usage (minute, org, app, lines, bytes) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (minute, org, app) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes`)
@@ -176,7 +182,13 @@ export class BlockWriter {
         newBytes += b.bytes
         const data = this.encoder.encode(frames.subarray(b.start, b.end))
         const ix = this.indexer.index(frames, b.start, b.end, b.lines, data.length, b.min, b.max)
-        this.insertBlock.run(row.sid, b.firstOffset, b.lastOffset, tsBigInt(b.min), tsBigInt(b.max), b.lines, b.bytes, data, ix.levels, ix.summary, ix.bloom, ix.lineIndex)
+        const lo = tsBigInt(b.min)
+        const hi = tsBigInt(b.max)
+        // Only a block stored now gets its metadata (a retried one keeps what it has).
+        if (this.insertBlock.run(row.sid, b.firstOffset, b.lastOffset, lo, hi, b.lines, b.bytes, data).changes === 0) continue
+        this.insertMeta.run(row.sid, b.firstOffset, lo, hi, b.lines, b.bytes, ix.summary, ix.minutes)
+        this.insertLines.run(row.sid, b.firstOffset, ix.levels, ix.lineIndex)
+        this.insertBloom.run(row.sid, b.firstOffset, ix.bloom)
       }
       const newLines = count - from
       this.updateStream.run(index[(count - 1) * X.width + X.offset]!, newLines, newBytes, tsBigInt(maxTs), row.sid)

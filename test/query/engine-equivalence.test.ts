@@ -9,6 +9,7 @@ import { startDaytwo, tempDir, type DaytwoProcess } from '../helpers/daytwo-proc
 import { batches, makeCorpus, S, SPAN, T0, TICK, type Corpus } from '../helpers/equivalence-corpus.js'
 import { shapes, SELECTORS, type Shape } from '../helpers/equivalence-shapes.js'
 import { Brute, BruteError, isLog, key, matches, normalize, toBruteLine, type Labels, type MetricSeries, type Selected } from '../helpers/logql-brute.js'
+import { BLOCK_ROWS } from '../helpers/block-rows.js'
 
 // Every answer of the query engine, through Loki's HTTP API, equals a brute-force evaluation
 // (test/helpers/logql-brute.ts) over exactly the lines that were sent: log queries in both
@@ -205,7 +206,7 @@ test('the corpus has what the shapes need: ties across and within streams, late 
 test('the store\'s blocks carry line indexes (schema 4), so what is compared is the indexed scan; blocks without one are compared in test/store/embedded-schema4.test.ts', () => {
   const db = new Database(join(dir.path, 'data', 'store', 'daytwo.sqlite'), { readonly: true })
   try {
-    const r = db.prepare('SELECT count(*) AS blocks, count(line_index) AS indexed FROM blocks').get() as { blocks: number, indexed: number }
+    const r = db.prepare(`SELECT count(*) AS blocks, count(line_index) AS indexed FROM ${BLOCK_ROWS}`).get() as { blocks: number, indexed: number }
     assert.ok(r.blocks > 300 && r.indexed === r.blocks, `${r.indexed} of ${r.blocks} blocks have a line index`)
   } finally { db.close() }
 })

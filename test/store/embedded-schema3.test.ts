@@ -15,6 +15,7 @@ import { severityOf } from '../../store/embedded/block-indexer.js'
 import { openDatabase, SCHEMA_VERSION } from '../../store/embedded/schema.js'
 import { BlockWriter, type RecordBatch } from '../../store/embedded/writer.js'
 import { Rng } from '../helpers/faults.js'
+import { BLOCK_ROWS } from '../helpers/block-rows.js'
 
 // Schema 3 of the embedded store: each block carries its lines' levels, a summary by (stdio,
 // level) and a bloom of its messages (store/embedded/block-index.ts); files of schema 1 and 2
@@ -100,7 +101,7 @@ function buildOld (file: string, version: 1 | 2, t: StreamTags, entries: Entry[]
 interface BlockRow { sid: number, first_offset: number, lines: number, bytes: number, data: Buffer, format: number, levels: Buffer | null, summary: Buffer | null, bloom: Buffer | null }
 
 function blockRows (db: Database.Database): BlockRow[] {
-  return db.prepare('SELECT sid, first_offset, lines, bytes, data, format, levels, summary, bloom FROM blocks ORDER BY sid, first_offset').all() as BlockRow[]
+  return db.prepare(`SELECT sid, first_offset, lines, bytes, data, format, levels, summary, bloom FROM ${BLOCK_ROWS} ORDER BY sid, first_offset`).all() as BlockRow[]
 }
 
 /** A block's levels and summary are what its decoded lines say; its bloom holds each line. */

@@ -12,6 +12,8 @@ import { LineColumns, LineIndexBuilder } from '../../store/embedded/line-index.j
 import { genericSelectLogs, genericSelectSamples, genericVariants } from '../../store/generic-select.js'
 import type { LabelMatcher, LineFilter, SampleVariant, SelectedLine } from '../../store/select-params.js'
 import { Rng } from '../helpers/faults.js'
+import { BLOCK_ROWS, TO_SCHEMA_4 } from '../helpers/block-rows.js'
+import { SCHEMA_VERSION } from '../../store/embedded/schema.js'
 
 // Schema 4 of the embedded store: each block carries a line index (store/embedded/line-index.ts)
 // that metric queries count from without reading `data`, and that a needle's matches map to
@@ -127,7 +129,7 @@ async function compareAll (store: EmbeddedStore): Promise<number> {
 interface IndexRow { first_offset: number, min_ts: bigint, lines: number, data: Buffer, line_index: Buffer | null }
 
 function indexRows (db: Database.Database): IndexRow[] {
-  return db.prepare('SELECT first_offset, min_ts, lines, data, line_index FROM blocks ORDER BY sid, first_offset').safeIntegers(true).all()
+  return db.prepare(`SELECT first_offset, min_ts, lines, data, line_index FROM ${BLOCK_ROWS} ORDER BY sid, first_offset`).safeIntegers(true).all()
     .map((r: any) => ({ ...r, first_offset: Number(r.first_offset), lines: Number(r.lines) })) as IndexRow[]
 }
 
@@ -156,6 +158,7 @@ test('schema 3 → 4 in place: old blocks have no line index and are read as bef
   await store.write(corpus(1, 0, 150))
   await store.close()
   const old = new Database(file)
+  old.exec(TO_SCHEMA_4)
   old.exec("ALTER TABLE blocks DROP COLUMN line_index; UPDATE meta SET value = '3' WHERE key = 'schema_version'")
   old.close()
 
@@ -164,7 +167,7 @@ test('schema 3 → 4 in place: old blocks have no line index and are read as bef
   await store.write(corpus(2, 150, 150))
   const db = new Database(file, { readonly: true })
   t.after(() => db.close())
-  assert.equal((db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, '4')
+  assert.equal((db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, String(SCHEMA_VERSION))
   const rows = indexRows(db)
   const oldRows = rows.filter((r) => r.first_offset < 150 * 100)
   const newRows = rows.filter((r) => r.first_offset >= 150 * 100)
@@ -200,7 +203,7 @@ test('a block whose times span more than the line index holds exactly, or with a
   ])
   const db = new Database(join(dir, 'daytwo.sqlite'), { readonly: true })
   t.after(() => db.close())
-  const has = db.prepare('SELECT s.id, b.line_index IS NOT NULL AS has FROM blocks b JOIN streams s USING (sid) ORDER BY s.id').all() as Array<{ id: string, has: number }>
+  const has = db.prepare(`SELECT s.id, b.line_index IS NOT NULL AS has FROM ${BLOCK_ROWS} b JOIN streams s USING (sid) ORDER BY s.id`).all() as Array<{ id: string, has: number }>
   assert.deepEqual(has.map((r) => [r.id, r.has]), [['file', 0], ['fine', 1], ['wide', 0]])
   // Not the stream of stdio `file`: the record walk reads it as none, line-by-line reading as
   // `file` (as before schema 4; the collector takes only stdout, stderr or none).
