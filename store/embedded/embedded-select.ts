@@ -5,6 +5,7 @@ import type { Attributes } from '../../core/record.js'
 import type { StreamInfo, StreamSelector } from '../log-store.js'
 import type { ReadStats, SampleParams, SampleVariant, SelectLogsParams, SelectParams, SelectedLine, VariantTotals } from '../select-params.js'
 import { compileSelector, STDIOS, type CompiledSelector } from '../stream-filter.js'
+import { requiredNeedles } from '../line-filters.js'
 import { BlockPlanner, compareParts, parts, type PlannedBlock, type PlanStream } from './block-plan.js'
 import { decodeSummary, eachMinute, MINUTE_NS } from './block-index.js'
 import { before, type ScanSpec } from './block-scan.js'
@@ -23,6 +24,11 @@ import type { ScanReply } from './scan-worker.js'
 
 const NL = LEVELS.length
 const MAX_CHUNK = 16
+/**
+ * With a needle most blocks are ruled out by their bloom without being read, so a task may
+ * take many more of them for the same work (the hop to a worker and back is then what costs).
+ */
+const MAX_CHUNK_BLOOMED = 256
 
 interface Line extends SelectedLine { hi: number, lo: number }
 
@@ -54,6 +60,7 @@ export class EmbeddedSelect {
     const byId = new Map(streams.map((s) => [s.sid, s.info]))
     const drop = new AbortController()
     const inflight: Array<{ reply: Promise<ScanReply>, end: number }> = []
+    const maxChunk = requiredNeedles(p.lineFilters).length > 0 ? MAX_CHUNK_BLOOMED : MAX_CHUNK
     let next = 0
     let chunk = 1
     let pending: Line[] = []
@@ -64,7 +71,7 @@ export class EmbeddedSelect {
         while (inflight.length < 2 * this.pool.size && next < blocks.length) {
           const part = blocks.slice(next, next + chunk)
           next += part.length
-          chunk = Math.min(2 * chunk, MAX_CHUNK)
+          chunk = Math.min(2 * chunk, maxChunk)
           const reply = this.pool.run({ blocks: part.map((b) => taskBlock(b, clipped(b, from, to))), spec }, p.signal, drop.signal)
           reply.catch(() => {}) // awaited in order below; a later one may fail first
           inflight.push({ reply, end: next })

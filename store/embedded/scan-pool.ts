@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { DaytwoError } from '../../core/errors.js'
@@ -17,6 +18,8 @@ interface Job {
   resolve: (r: ScanReply) => void
   reject: (e: Error) => void
   onAbort?: () => void
+  drop?: AbortSignal
+  onDrop?: () => void
 }
 
 interface Slot { worker: Worker, job: Job | null, id: number, ready: boolean }
@@ -73,18 +76,24 @@ export class ScanPool {
     if (signal?.aborted === true) return Promise.reject(abortError(signal))
     return new Promise<ScanReply>((resolve, reject) => {
       const job: Job = { task, signal, resolve, reject }
+      // One listener per task of a query, each removed when its task ends: a metric query
+      // queues all its tasks at once, which is more than the 10 Node warns about.
       if (signal !== undefined) {
         job.onAbort = () => this.abort(job)
+        setMaxListeners(0, signal)
         signal.addEventListener('abort', job.onAbort, { once: true })
       }
       if (drop !== undefined) {
-        drop.addEventListener('abort', () => {
+        job.drop = drop
+        job.onDrop = () => {
           const i = this.queue.indexOf(job)
           if (i < 0) return
           this.queue.splice(i, 1)
-          if (job.onAbort !== undefined) signal!.removeEventListener('abort', job.onAbort)
+          this.unlisten(job)
           reject(abortError(drop))
-        }, { once: true })
+        }
+        setMaxListeners(0, drop)
+        drop.addEventListener('abort', job.onDrop, { once: true })
       }
       this.queue.push(job)
       this.pump()
@@ -103,8 +112,13 @@ export class ScanPool {
     }
   }
 
-  private finish (slot: Slot, job: Job): void {
+  private unlisten (job: Job): void {
     if (job.onAbort !== undefined) job.signal!.removeEventListener('abort', job.onAbort)
+    if (job.onDrop !== undefined) job.drop!.removeEventListener('abort', job.onDrop)
+  }
+
+  private finish (slot: Slot, job: Job): void {
+    this.unlisten(job)
     if (slot.job === job) slot.job = null
     queueMicrotask(() => this.pump())
   }
@@ -120,6 +134,7 @@ export class ScanPool {
       this.stats.terminated++
       this.replace(slot)
     }
+    this.unlisten(job)
     job.reject(abortError(job.signal!))
     queueMicrotask(() => this.pump())
   }

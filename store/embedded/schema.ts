@@ -140,9 +140,17 @@ ${BLOCK_TABLES}CREATE TABLE IF NOT EXISTS usage (
 ) WITHOUT ROWID;
 `
 
+/** SQLite's own ceiling for a mapping (SQLITE_MAX_MMAP_SIZE); the rest of a larger file is read as before. */
+const READER_MMAP_BYTES = 0x7fff0000
+
 export function openDatabase (file: string, opts: { readonly?: boolean } = {}): Database.Database {
   const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
   db.pragma('busy_timeout = 5000')
+  // Readers map the file: blocks are read straight from the page cache, without a pread per
+  // 16 KiB page (measured on a 10 M-line store: a common needle counted over 3 M lines took
+  // 0.52 → 0.45 s of CPU). The file never shrinks under them: daytwo runs no VACUUM, and
+  // retention's freed pages are reused, not truncated.
+  if (opts.readonly === true) db.pragma(`mmap_size = ${READER_MMAP_BYTES}`)
   if (!opts.readonly) {
     const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name))
     const row = tables.has('meta') ? db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined : undefined

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { getEventListeners } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
@@ -158,4 +159,26 @@ test('an aborted query stops: waiting scans are dropped and a running scan worke
   const after = await collect(store.selectLogs({ matchers: [], lineFilters: [], fromNs: T0, toNs: T0 + 10n ** 12n, direction: 'backward' }), 5)
   assert.equal(after.length, 5)
   assert.equal(after[0]!.offset, 59_999 * 3000)
+})
+
+test('a query leaves no listener on its signal: each task removes its own when it ends, however many it queued', async (t) => {
+  const store = await open(t, 3)
+  await store.write(corpus(11))
+  const warnings: string[] = []
+  const onWarning = (w: Error) => { warnings.push(`${w.name}: ${w.message}`) }
+  process.on('warning', onWarning)
+  t.after(() => { process.off('warning', onWarning) })
+  const ctl = new AbortController()
+  const p = { matchers: [], fromNs: T0 - 10n ** 12n, toNs: T0 + 10n ** 13n, signal: ctl.signal }
+  await store.selectSamples({ ...p, lineFilters: [{ op: '|~', value: '[0-9]' }], startNs: T0 + 10n ** 13n - 1n, stepNs: 1n, steps: 1, rangeNs: 10n ** 13n })
+  const lines = await collect(store.selectLogs({ ...p, lineFilters: [{ op: '|=', value: 'a' }], direction: 'backward' }), 3)
+  assert.equal(lines.length, 3)
+  // Tasks still running when the reader stopped end on their own (bounded: a few blocks each).
+  for (let i = 0; i < 100 && getEventListeners(ctl.signal, 'abort').length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.equal(getEventListeners(ctl.signal, 'abort').length, 0)
+  // Nor more than Node's 10 at a time, on this signal or on the reader's own.
+  const all = await collect(store.selectLogs({ ...p, lineFilters: [], direction: 'forward' }), 1e9)
+  assert.ok(all.length > 500, `${all.length} lines`)
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(warnings, [])
 })
