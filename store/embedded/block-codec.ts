@@ -44,10 +44,28 @@ export function decodeRecords (data: Buffer): Buffer {
   return decodeLz4(data)
 }
 
-function decodeLz4 (data: Buffer): Buffer {
+/**
+ * Decompresses format-2 blocks into one scratch buffer; what `decode` returns is valid until
+ * its next call. A scan worker decodes block after block of ~200 KB: a fresh buffer for each
+ * is fresh memory for the kernel to map in every time.
+ */
+export class BlockDecoder {
+  private scratch = Buffer.allocUnsafe(0)
+
+  decode (data: Buffer): Buffer {
+    const size = sizeOf(data)
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, 2 * this.scratch.length))
+    return decodeLz4(data, this.scratch.subarray(0, size))
+  }
+}
+
+function sizeOf (data: Buffer): number {
   if (data.length < 4) throw new Error('a block shorter than its size field')
-  const size = data.readUInt32LE(0)
-  const out = Buffer.allocUnsafe(size)
+  return data.readUInt32LE(0)
+}
+
+function decodeLz4 (data: Buffer, out = Buffer.allocUnsafe(sizeOf(data))): Buffer {
+  const size = out.length
   if (size === 0) return out
   const n = lz4.decodeBlock(data.subarray(4), out)
   if (n !== size) throw new Error(`a block that does not decompress to its ${size} bytes (${n < 0 ? `corrupt at byte ${-n}` : `${n} bytes`})`)

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import { encodeEntries } from '../../core/frames.js'
 import { requiredNeedles } from '../line-filters.js'
-import { BLOCK_FRAMES_LZ4, decodeBlock, decodeRecords } from './block-codec.js'
+import { BLOCK_FRAMES_LZ4, BlockDecoder, decodeBlock } from './block-codec.js'
 import { bloomMayContain } from './block-index.js'
 import { compileSpec, scanBlock, type LinesOut, type SamplesOut, type ScanSpec, type ScanStats } from './block-scan.js'
 import { scanIndexed } from './indexed-scan.js'
@@ -42,6 +42,8 @@ interface LinesRow { levels: Buffer | null, line_index: Buffer | null }
 interface DataRow { format: bigint, data: Buffer }
 
 const cols = new LineColumns()
+/** The block being scanned: every line kept of it is copied out (strings, counts) before the next. */
+const decoder = new BlockDecoder()
 const bytesOf = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 
 parentPort!.on('message', (task: ScanTask) => {
@@ -70,7 +72,7 @@ parentPort!.on('message', (task: ScanTask) => {
       if (row === undefined) continue // deleted by retention since the plan was made
       stats.blocks++
       const format = Number(row.format)
-      const records = format === BLOCK_FRAMES_LZ4 ? decodeRecords(row.data) : encodeEntries(decodeBlock(row.data, format))
+      const records = format === BLOCK_FRAMES_LZ4 ? decoder.decode(row.data) : encodeEntries(decodeBlock(row.data, format))
       const out = task.spec.mode === 'lines' ? { lines: { sid, hi: [], lo: [], ts: [], offset: [], line: [], cell: [], attrs: [] } as LinesOut } : { samples }
       if (lineIndex !== null && format === BLOCK_FRAMES_LZ4) scanIndexed(records, levels!, cols.decode(lineIndex, n), minNs, sid, c, clip === 1, out, stats)
       else scanBlock(records, levels, sid, c, clip === 1, out, stats)
