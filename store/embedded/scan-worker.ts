@@ -41,6 +41,8 @@ const getBloom = db.prepare('SELECT bloom FROM block_blooms WHERE sid = ? AND fi
 interface LinesRow { levels: Buffer | null, line_index: Buffer | null }
 interface DataRow { format: bigint, data: Buffer }
 
+/** From how many steps a reply's counts are moved to the main thread instead of copied. */
+const MOVE_STEPS = 512
 const cols = new LineColumns()
 /** The block being scanned: every line kept of it is copied out (strings, counts) before the next. */
 const decoder = new BlockDecoder()
@@ -81,7 +83,10 @@ parentPort!.on('message', (task: ScanTask) => {
     const reply: ScanReply = { id: task.id, ok: true, stats }
     if (task.spec.mode === 'lines') reply.lines = lines
     else reply.samples = [...samples.values()]
-    const transfer = reply.samples?.flatMap((s) => [s.lines.buffer as ArrayBuffer, s.bytes.buffer as ArrayBuffer]) ?? []
+    // Counts of many steps are moved rather than copied; a few steps' are cheaper to copy than
+    // to hand over (each moved buffer costs more than copying a few hundred bytes).
+    const moved = (task.spec.steps ?? 0) >= MOVE_STEPS
+    const transfer = moved ? reply.samples?.flatMap((s) => [s.lines.buffer as ArrayBuffer, s.bytes.buffer as ArrayBuffer]) ?? [] : []
     parentPort!.postMessage(reply, transfer)
   } catch (err) {
     parentPort!.postMessage({ id: task.id, ok: false, error: (err as Error).message, stats } satisfies ScanReply)
