@@ -1,14 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
-import { decodeFrames } from '../../core/frames.js'
-import type { Entry } from '../../core/record.js'
 import { criScan, parseCri, scanCri } from '../../forwarder/formats/cri.js'
 import { startDaytwo, tempDir, waitFor } from '../helpers/daytwo-process.js'
+import { startIngestSink } from '../helpers/ingest-sink.js'
 
 // The CRI envelope's edges, through both of the tailer's ways: the direct one (Tailer.writeCri,
 // plain `F` lines with a UTC time) and the general one (parseCri), which share one scanner
@@ -80,21 +76,8 @@ test('scanCri and parseCri: the edge lines make the records written down, as str
 test('a forwarder tailing the edge lines among direct ones ships exactly the records written down', { timeout: 60_000 }, async (t) => {
   const tmp = tempDir('daytwo-cri-edges-')
   t.after(() => tmp.cleanup())
-  const received: Entry[] = []
-  const sink = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      if (req.url === '/api/v1/ingest') {
-        let body = Buffer.concat(chunks)
-        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body)
-        for (const g of decodeFrames(body)) received.push(...g.entries)
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve))
-  t.after(() => { sink.closeAllConnections(); sink.close() })
+  const sink = await startIngestSink(t)
+  const received = () => sink.batches.flatMap((g) => g.entries)
 
   // Each edge line after an ordinary direct one, in the same second and in another (the
   // direct way caches a second's digits: an edge line must not disturb them).
@@ -118,14 +101,13 @@ test('a forwarder tailing the edge lines among direct ones ships exactly the rec
   mkdirSync(join(file, '..'), { recursive: true })
   writeFileSync(file, lines.join('\n') + '\n')
 
-  const addr = sink.address() as AddressInfo
   const d = await startDaytwo('forwarder', {
     dataDir: join(tmp.path, 'data'),
     logLevel: 'warn',
-    forwarder: { podLogRoot: pods, containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(tmp.path, 'none'), port: 0, collectorUrl: `http://127.0.0.1:${addr.port}`, token: 'cri-edges-token' }
+    forwarder: { podLogRoot: pods, containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(tmp.path, 'none'), port: 0, collectorUrl: sink.url, token: 'cri-edges-token' }
   }, tmp.path)
   t.after(() => d.stop())
-  assert.ok(await waitFor(() => received.length >= want.length, 20_000), `the sink received ${want.length} records`)
+  assert.ok(await waitFor(() => received().length >= want.length, 20_000), `the sink received ${want.length} records`)
   await new Promise((resolve) => setTimeout(resolve, 300)) // nothing more comes
-  assert.deepEqual(received.map((e) => [e[0], e[1], e[2], e[3]]), want)
+  assert.deepEqual(received().map((e) => [e[0], e[1], e[2], e[3]]), want)
 })
