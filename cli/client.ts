@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { DaytwoError } from '../core/errors.js'
-import { HttpClient, type StreamAnswer } from '../core/http-client.js'
+import { HttpClient, withRetry, type RetryPolicy, type StreamAnswer } from '../core/http-client.js'
 import { terminalMessage } from './terminal-text.js'
 import { userAgent } from '../core/version.js'
 
@@ -35,6 +35,21 @@ export function errorBodyMessage (text: string): string {
   } catch {
     return text // not JSON: the text is the message
   }
+}
+
+/**
+ * A GET answered 429, 502 or 503 — a query service whose store is restarting says 503
+ * (core/errors.ts STORE_UNAVAILABLE), a proxy in front of one restarting says 502 — is sent
+ * again after a short wait (or the answer's Retry-After), four tries in all. Not a 504 (the
+ * query ran out of query.timeoutMs: again would only wait as long), nor a server that does not
+ * answer at all (a wrong --url is said at once).
+ */
+const GET_RETRY: RetryPolicy<StreamAnswer> = {
+  attempts: 4,
+  backoff: { initialMs: 250, maxMs: 4000 },
+  statuses: [429, 502, 503],
+  failures: false,
+  discard: (a) => { a.body.resume() }
 }
 
 export class QueryClient {
@@ -72,7 +87,8 @@ export class QueryClient {
       // Idle kept-alive connections are unref'd by undici: nothing holds the CLI at exit.
       this.http ??= new HttpClient({ tls: this.caFile !== '' ? { caFile: this.caFile } : {} })
       // No deadline of its own: the query service stops a query at query.timeoutMs and says so (504).
-      res = await this.http.stream(url, { headers, timeoutMs: 0 })
+      const http = this.http
+      res = await withRetry(async () => await http.stream(url, { headers, timeoutMs: 0 }), GET_RETRY)
     } catch (err) {
       if (err instanceof DaytwoError) throw err
       throw new DaytwoError('UNREACHABLE', `the query service at ${this.base}`, `${(err as Error).message} (set --url or DAYTWO_QUERY_URL)`)

@@ -165,14 +165,21 @@ function failure (err: unknown, what: string, timedOut: string | undefined, sign
   return new HttpError(`${what}: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, TLS_CODES.test(code) ? 'tls' : 'unreachable')
 }
 
-export interface RetryPolicy {
+export interface RetryPolicy<A extends Retryable = Answer> {
   /** Tries in all, the first included. */
   attempts: number
   backoff: BackoffOptions
-  /** Answers worth another try (default 429, 502, 503, 504); failures without an answer always are, unless aborted. */
+  /** Answers worth another try (default 429, 502, 503, 504). */
   statuses?: readonly number[]
+  /** Failures without an answer are tried again too (default), unless aborted. */
+  failures?: boolean
+  /** Done with an answer that is tried again (a stream's body is read away here). */
+  discard?: (answer: A) => void
   signal?: AbortSignal
 }
+
+/** What withRetry looks at in an answer: a whole one (Answer) or one whose body is a stream (StreamAnswer). */
+export interface Retryable { status: number, headers: Headers }
 
 const RETRY_STATUSES = [429, 502, 503, 504]
 
@@ -181,18 +188,19 @@ const RETRY_STATUSES = [429, 502, 503, 504]
  * Retry-After, whichever is longer (capped at the backoff's maxMs). The last answer, or the
  * last failure, is the result.
  */
-export async function withRetry (send: () => Promise<Answer>, p: RetryPolicy): Promise<Answer> {
+export async function withRetry<A extends Retryable = Answer> (send: () => Promise<A>, p: RetryPolicy<A>): Promise<A> {
   const statuses = p.statuses ?? RETRY_STATUSES
   for (let attempt = 0; ; attempt++) {
-    let answer: Answer | undefined
+    let answer: A | undefined
     try {
       answer = await send()
       if (!statuses.includes(answer.status)) return answer
     } catch (err) {
       if ((err instanceof HttpError && err.reason === 'aborted') || p.signal?.aborted === true) throw err
-      if (attempt + 1 >= p.attempts) throw err
+      if (p.failures === false || attempt + 1 >= p.attempts) throw err
     }
     if (attempt + 1 >= p.attempts) return answer!
+    if (answer !== undefined) p.discard?.(answer)
     await sleep(retryWaitMs(attempt, answer?.headers, p.backoff))
     if (p.signal?.aborted === true) throw new HttpError('aborted while waiting to retry', 'aborted')
   }

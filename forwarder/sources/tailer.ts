@@ -8,7 +8,7 @@ import { nowNs, rfc3339ToNs, storableNs } from '../../core/time.js'
 import { ANCHOR_BYTES, type Checkpoint, type CheckpointStore } from '../checkpoints.js'
 import { FINGERPRINT_BYTES, fingerprint, fingerprintSync, firstLineHash, type Fingerprint } from '../fingerprint.js'
 import { PartialAssembler } from '../formats/assembler.js'
-import { parseCri } from '../formats/cri.js'
+import { CRI_SECOND_PREFIX, criScan, parseCri, scanCri } from '../formats/cri.js'
 import { parseDocker } from '../formats/docker.js'
 import { lineTimeNs, mayStartTime } from '../formats/line-time.js'
 import { MultilineJoiner, type Piece } from '../formats/multiline.js'
@@ -19,8 +19,6 @@ import type { PathTags } from '../tags.js'
 
 /** Size of a source's read buffer (TailerInit.readBuffer). */
 export const READ_CHUNK = 256 * 1024
-/** `YYYY-MM-DDTHH:MM:SS`: the part of a CRI time that consecutive lines share. */
-const SECOND_PREFIX = 19
 
 export interface TailerInit {
   node: string
@@ -118,10 +116,12 @@ export class Tailer {
   private seqFrac = 0
   private nowMs = 0
   private chunkLines = 0
-  /** The last CRI time's second (`YYYY-MM-DDTHH:MM:SS` bytes) and its Unix seconds digits. */
-  private readonly secondKey = Buffer.alloc(SECOND_PREFIX)
+  /** The last CRI time's second (`YYYY-MM-DDTHH:MM:SS`, the part consecutive lines share, as bytes) and its Unix seconds digits. */
+  private readonly secondKey = Buffer.alloc(CRI_SECOND_PREFIX)
   private secondDigits = ''
   private readonly container: boolean
+  /** Where scanCri puts a line's envelope: one for all lines. */
+  private readonly cri = criScan()
   /** After a truncation, until the file has a first line to fingerprint again. */
   private awaitingIdentity = false
   /** Since when `awaitingIdentity` holds. */
@@ -500,45 +500,24 @@ export class Tailer {
   }
 
   /**
-   * A CRI line `<time> <stdout|stderr> F <message>` whose time is UTC (`Z`) with up to nine
-   * fractional digits: written directly. False for anything else (the general way then
-   * parses it, or counts it as unparsed).
+   * A CRI line `<time> <stdout|stderr> F[:tags] <message>` whose time is UTC (`Z`) with up
+   * to nine fractional digits: written directly. False for anything else (the general way
+   * then parses it, or counts it as unparsed). The envelope is read by scanCri, as parseCri reads it.
    */
   private writeCri (buf: Buffer, start: number, end: number, offset: number, next: number): boolean {
-    let i = start + SECOND_PREFIX
-    if (end - start < SECOND_PREFIX + 11 || buf[start + 10] !== 0x54 /* T */) return false
-    let fracStart = i
-    if (buf[i] === 0x2e /* . */) {
-      fracStart = ++i
-      while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++
-      if (i === fracStart || i - fracStart > 9) return false
-    }
-    const fracEnd = i
-    if (buf[i] !== 0x5a /* Z */ || buf[i + 1] !== 0x20) return false
-    const st = i + 2 // stdout / stderr
-    if (buf[st] !== 0x73 || buf[st + 1] !== 0x74 || buf[st + 2] !== 0x64 || buf[st + 6] !== 0x20) return false
-    let stdio: string
-    if (buf[st + 3] === 0x6f && buf[st + 4] === 0x75 && buf[st + 5] === 0x74) stdio = 'stdout'
-    else if (buf[st + 3] === 0x65 && buf[st + 4] === 0x72 && buf[st + 5] === 0x72) stdio = 'stderr'
-    else return false
-    const tag = st + 7
-    if (buf[tag] !== 0x46 /* F; a P (partial) goes the general way */) return false
-    let msg: number
-    if (tag + 1 >= end) msg = end // an empty message may come without its separator
-    else if (buf[tag + 1] === 0x20) msg = tag + 2
-    else if (buf[tag + 1] === 0x3a /* F:more tags */) {
-      const sp = buf.indexOf(0x20, tag + 1)
-      msg = sp === -1 || sp >= end ? end : sp + 1
-    } else return false
-    if (!this.sameSecond(buf, start) && !this.newSecond(buf, start, fracEnd + 1)) return false
-    this.writeDirect(buf, msg, end, offset, next, this.secondDigits, stdio, buf, fracStart, fracEnd)
+    const r = this.cri
+    if (!scanCri(buf, start, end, r) || r.partial /* a P goes the general way */) return false
+    const fracEnd = r.fracEnd
+    if (buf[start + 10] !== 0x54 /* T */ || fracEnd - r.fracStart > 9 || buf[fracEnd] !== 0x5a /* Z */ || r.timeEnd !== fracEnd + 1) return false
+    if (!this.sameSecond(buf, start) && !this.newSecond(buf, start, r.timeEnd)) return false
+    this.writeDirect(buf, r.msgStart, end, offset, next, this.secondDigits, r.stdio, buf, r.fracStart, fracEnd)
     return true
   }
 
   private sameSecond (buf: Buffer, start: number): boolean {
     if (this.secondDigits === '') return false
     const key = this.secondKey
-    for (let k = SECOND_PREFIX - 1; k >= 0; k--) if (buf[start + k] !== key[k]) return false
+    for (let k = CRI_SECOND_PREFIX - 1; k >= 0; k--) if (buf[start + k] !== key[k]) return false
     return true
   }
 
@@ -547,7 +526,7 @@ export class Tailer {
     const ns = rfc3339ToNs(buf.toString('latin1', start, end))
     // Whole seconds from 1 to 9223372035: any nine fractional digits then fit signed 64 bits.
     if (ns === null || !storableNs(ns) || ns.length < 10 || (ns.length === 19 && ns >= '9223372036')) return false
-    buf.copy(this.secondKey, 0, start, start + SECOND_PREFIX)
+    buf.copy(this.secondKey, 0, start, start + CRI_SECOND_PREFIX)
     this.secondDigits = ns.slice(0, ns.length - 9)
     return true
   }
@@ -628,21 +607,17 @@ export class Tailer {
   private generalLine (bytes: Buffer, offset: number, next: number): void {
     const nowMs = this.nowMs
     this.lastGeneralOffset = offset
-    let text: string
-    if (isUtf8(bytes)) {
-      text = bytes.toString('utf8')
-    } else {
-      text = bytes.toString('utf8') // invalid sequences become U+FFFD
-      this.metrics.altered.inc({ reason: 'invalid_utf8' })
-    }
+    // Invalid sequences are decoded as U+FFFD.
+    if (!isUtf8(bytes)) this.metrics.altered.inc({ reason: 'invalid_utf8' })
     if (!this.container) {
       let ts = mayStartTime(bytes, 0, bytes.length) ? this.leadingTime(bytes, 0, bytes.length) : null
       if (ts === null) { this.nextReadTime(); ts = this.seqSec + String(this.seqFrac).padStart(9, '0') } else this.followLineTime(ts)
-      this.ship({ ts, stdio: '', message: text, truncated: false, offset, resume: offset }, next, nowMs)
+      this.ship({ ts, stdio: '', message: bytes.toString('utf8'), truncated: false, offset, resume: offset }, next, nowMs)
       return
     }
-    const docker = text.charCodeAt(0) === 0x7b
-    const parsed = docker ? parseDocker(text) : parseCri(text)
+    const docker = bytes[0] === 0x7b
+    // A CRI line is scanned as bytes (forwarder/formats/cri.ts): only its message becomes a string.
+    const parsed = docker ? parseDocker(bytes.toString('utf8')) : parseCri(bytes)
     if (parsed === null) {
       // Not the envelope this file should have (a line cut by maxLineBytes, or garbage).
       this.metrics.drop('unparsed_envelope', 1, this.path)

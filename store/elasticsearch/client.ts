@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch'
 import type { ElasticsearchConfig } from '../../core/config/elasticsearch.js'
 import type { DaytwoError } from '../../core/errors.js'
-import { EngineError, countRequest, responseError, fatal as engineFatal, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
+import { EngineError, countRequest, requestStats, responseError, transportParams, fatal as engineFatal, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
 import { userAgent } from '../../core/version.js'
 
 export const USER_AGENT = userAgent('elasticsearch store')
@@ -25,7 +25,7 @@ export function createClient (cfg: ElasticsearchConfig): Client {
 
 /** The Elasticsearch client as an EngineClient (store/search-engine/engine-client.ts). */
 export function engineClient (client: Client, url: string): EngineClient {
-  const stats = { requests: 0, byPath: new Map<string, number>() }
+  const stats = requestStats()
   return {
     product: 'Elasticsearch',
     url,
@@ -33,14 +33,10 @@ export function engineClient (client: Client, url: string): EngineClient {
     async request<T> (req: EngineRequest, opts: EngineRequestOptions = {}): Promise<T> {
       countRequest(stats, req.path)
       try {
-        const params: Record<string, unknown> = { method: req.method, path: req.path }
-        if (req.body !== undefined) params.body = req.body
-        if (req.bulkBody !== undefined) params.bulkBody = req.bulkBody
-        if (req.querystring !== undefined) params.querystring = req.querystring
         const o: Record<string, unknown> = {}
         if (opts.signal) o.signal = opts.signal
         if (opts.maxRetries !== undefined) o.maxRetries = opts.maxRetries
-        return await client.transport.request<T>(params as never, o)
+        return await client.transport.request<T>(transportParams(req) as never, o)
       } catch (err) {
         throw toEngineError(err, url)
       }

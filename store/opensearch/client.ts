@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Client, errors, type ClientOptions } from '@opensearch-project/opensearch'
 import type { OpenSearchConfig } from '../../core/config/elasticsearch.js'
-import { EngineError, countRequest, responseError, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
+import { EngineError, countRequest, requestStats, responseError, transportParams, type EngineClient, type EngineRequest, type EngineRequestOptions } from '../search-engine/engine-client.js'
 import { userAgent } from '../../core/version.js'
 
 export const USER_AGENT = userAgent('opensearch store')
@@ -20,7 +20,7 @@ export function createOpenSearchClient (cfg: OpenSearchConfig): EngineClient {
   if (cfg.apiKey) opts.headers = { ...opts.headers, authorization: `ApiKey ${cfg.apiKey}` }
   const client = new Client(opts)
   const url = cfg.url
-  const stats = { requests: 0, byPath: new Map<string, number>() }
+  const stats = requestStats()
   return {
     product: 'OpenSearch',
     url,
@@ -28,13 +28,9 @@ export function createOpenSearchClient (cfg: OpenSearchConfig): EngineClient {
     async request<T> (req: EngineRequest, o: EngineRequestOptions = {}): Promise<T> {
       if (o.signal?.aborted === true) throw new EngineError('aborted', 'request aborted before it was sent')
       countRequest(stats, req.path)
-      const params: Record<string, unknown> = { method: req.method, path: req.path }
-      if (req.body !== undefined) params.body = req.body
-      if (req.bulkBody !== undefined) params.bulkBody = req.bulkBody
-      if (req.querystring !== undefined) params.querystring = req.querystring
       const ro: Record<string, unknown> = {}
       if (o.maxRetries !== undefined) ro.maxRetries = o.maxRetries
-      const p = client.transport.request(params as never, ro)
+      const p = client.transport.request(transportParams(req) as never, ro)
       // abort() can throw the client's RequestAbortedError synchronously as well as reject
       // the request with it; the rejection is what reports it (below), so the throw is dropped
       // here, where it would escape from the AbortSignal's listener and end the process.

@@ -98,3 +98,17 @@ export function countRequest (stats: EngineClient['stats'], path: string): void 
   const key = path.split('?')[0]!.split('/').filter((p) => p.startsWith('_')).join('/') || '/'
   stats.byPath.set(key, (stats.byPath.get(key) ?? 0) + 1)
 }
+
+/** A client's new request counts (EngineClient.stats). */
+export function requestStats (): EngineClient['stats'] {
+  return { requests: 0, byPath: new Map<string, number>() }
+}
+
+/** The parameters of `transport.request` for a request: both clients' transports (Elasticsearch's, OpenSearch's) take this shape. */
+export function transportParams (req: EngineRequest): Record<string, unknown> {
+  const params: Record<string, unknown> = { method: req.method, path: req.path }
+  if (req.body !== undefined) params.body = req.body
+  if (req.bulkBody !== undefined) params.bulkBody = req.bulkBody
+  if (req.querystring !== undefined) params.querystring = req.querystring
+  return params
+}

@@ -1,17 +1,15 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
-import { FRAMES, decodeFrames } from '../../core/frames.js'
-import type { Entry, StreamBatch } from '../../core/record.js'
+import { FRAMES } from '../../core/frames.js'
+import type { Entry } from '../../core/record.js'
 import { storableNs } from '../../core/time.js'
 import { PartialAssembler } from '../../forwarder/formats/assembler.js'
 import { parseCri } from '../../forwarder/formats/cri.js'
 import { parseDocker } from '../../forwarder/formats/docker.js'
 import { startDaytwo, tempDir, waitFor } from '../helpers/daytwo-process.js'
+import { startIngestSink } from '../helpers/ingest-sink.js'
 
 // The forwarder writes most container lines straight from its read buffer into the batch
 // (Tailer.writeCri), and everything else the general way (parseCri/parseDocker, the partial
@@ -72,23 +70,8 @@ function expected (content: Buffer): Array<[string | null, number, string, strin
 test('lines written directly from the read buffer are exactly what the general way makes of them', { timeout: 60_000 }, async (t) => {
   const tmp = tempDir('daytwo-direct-')
   t.after(() => tmp.cleanup())
-  const received: StreamBatch[] = []
-  let contentTypes = new Set<string>()
-  const sink = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      if (req.url === '/api/v1/ingest') {
-        contentTypes.add(String(req.headers['content-type']))
-        let body = Buffer.concat(chunks)
-        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body)
-        received.push(...decodeFrames(body))
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve))
-  t.after(() => { sink.closeAllConnections(); sink.close() })
+  const sink = await startIngestSink(t)
+  const received = sink.batches
 
   const pods = join(tmp.path, 'pods')
   const files: Record<string, Buffer> = {}
@@ -104,11 +87,10 @@ test('lines written directly from the read buffer are exactly what the general w
   ].join('\n') + '\n')
   for (const [path, content] of Object.entries(files)) { mkdirSync(join(path, '..'), { recursive: true }); writeFileSync(path, content) }
 
-  const addr = sink.address() as AddressInfo
   const d = await startDaytwo('forwarder', {
     dataDir: join(tmp.path, 'data'),
     logLevel: 'warn',
-    forwarder: { podLogRoot: pods, containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(tmp.path, 'none'), port: 0, collectorUrl: `http://127.0.0.1:${addr.port}`, token: TOKEN, maxLineBytes: 1 << 20 }
+    forwarder: { podLogRoot: pods, containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(tmp.path, 'none'), port: 0, collectorUrl: sink.url, token: TOKEN, maxLineBytes: 1 << 20 }
   }, tmp.path)
   t.after(() => d.stop())
 
@@ -120,7 +102,7 @@ test('lines written directly from the read buffer are exactly what the general w
     return byPath
   }
   assert.ok(await waitFor(() => Object.values(got()).reduce((a, e) => a + e.length, 0) >= total, 20_000), `the sink received ${total} records`)
-  assert.deepEqual([...contentTypes], [FRAMES])
+  assert.deepEqual([...sink.contentTypes], [FRAMES])
   for (const [path, entries] of Object.entries(got())) {
     const w = want[path]!
     assert.equal(entries.length, w.length, path)

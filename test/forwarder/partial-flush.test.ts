@@ -1,13 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
-import { decodeFrames } from '../../core/frames.js'
 import type { Entry } from '../../core/record.js'
 import { startDaytwo, tempDir, waitFor } from '../helpers/daytwo-process.js'
+import { startIngestSink } from '../helpers/ingest-sink.js'
 
 // A partial container line that nothing finishes — a CRI `P` line with no `F` after it (the
 // container died), a Docker `log` without its trailing newline — is shipped as it is once
@@ -17,21 +14,13 @@ import { startDaytwo, tempDir, waitFor } from '../helpers/daytwo-process.js'
 test('partial lines that nothing finishes are flushed after partialFlushMs, counted, with increasing offsets', { timeout: 60_000 }, async (t) => {
   const tmp = tempDir('daytwo-partial-')
   t.after(() => tmp.cleanup())
-  const byPath: Record<string, Entry[]> = {}
-  const sink = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      if (req.url === '/api/v1/ingest') {
-        let body = Buffer.concat(chunks)
-        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body)
-        for (const g of decodeFrames(body)) (byPath[g.stream.path.replace(/.*\/(\w+)\/0\.log$/, '$1')] ??= []).push(...g.entries)
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve))
-  t.after(() => { sink.closeAllConnections(); sink.close() })
+  const sink = await startIngestSink(t)
+  /** Records by the container's directory name (cri, docker). */
+  const byPath = (): Record<string, Entry[]> => {
+    const out: Record<string, Entry[]> = {}
+    for (const g of sink.batches) (out[g.stream.path.replace(/.*\/(\w+)\/0\.log$/, '$1')] ??= []).push(...g.entries)
+    return out
+  }
 
   const pods = join(tmp.path, 'pods')
   const cri = join(pods, 'shop_web-abcde_0000-1111', 'cri', '0.log')
@@ -51,27 +40,26 @@ test('partial lines that nothing finishes are flushed after partialFlushMs, coun
     JSON.stringify({ log: 'no newline at the end', stream: 'stdout', time: '2026-11-23T10:00:01.000000002Z' })
   ].join('\n') + '\n')
 
-  const addr = sink.address() as AddressInfo
   const d = await startDaytwo('forwarder', {
     dataDir: join(tmp.path, 'data'),
     logLevel: 'warn',
-    forwarder: { podLogRoot: pods, containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(tmp.path, 'none'), port: 0, collectorUrl: `http://127.0.0.1:${addr.port}`, token: 't', partialFlushMs: 300, pollIntervalMs: 50 }
+    forwarder: { podLogRoot: pods, containerLogRoot: '', boshLogRoot: '', boshSpecFile: join(tmp.path, 'none'), port: 0, collectorUrl: sink.url, token: 't', partialFlushMs: 300, pollIntervalMs: 50 }
   }, tmp.path)
   t.after(() => d.stop())
 
-  const messages = (k: string) => (byPath[k] ?? []).map((e) => e[2])
-  assert.ok(await waitFor(() => messages('cri').length >= 4 && messages('docker').length >= 2, 20000), JSON.stringify(byPath) + d.stderr())
+  const messages = (k: string) => (byPath()[k] ?? []).map((e) => e[2])
+  assert.ok(await waitFor(() => messages('cri').length >= 4 && messages('docker').length >= 2, 20000), JSON.stringify(byPath()) + d.stderr())
   assert.deepEqual(messages('cri'), ['first', 'joined line', 'an stderr line after the partial', 'the container died here, and here'])
-  assert.equal(byPath.cri![3]![0], '1795428000400000000', 'a flushed partial keeps its first part\'s time')
+  assert.equal(byPath().cri![3]![0], '1795428000400000000', 'a flushed partial keeps its first part\'s time')
   assert.deepEqual(messages('docker'), ['whole', 'no newline at the end'])
-  assert.equal(byPath.docker![1]![0], '1795428001000000002')
+  assert.equal(byPath().docker![1]![0], '1795428001000000002')
 
   // The container was not dead after all: its next lines are records of their own.
   appendFileSync(cri, '2026-11-23T10:00:01.1Z stdout F later\n2026-11-23T10:00:01.2Z stdout P pending again\n')
-  assert.ok(await waitFor(() => messages('cri').length >= 6, 20000), JSON.stringify(byPath))
+  assert.ok(await waitFor(() => messages('cri').length >= 6, 20000), JSON.stringify(byPath()))
   assert.deepEqual(messages('cri').slice(4), ['later', 'pending again'])
   for (const k of ['cri', 'docker']) {
-    const offsets = byPath[k]!.map((e) => e[1])
+    const offsets = byPath()[k]!.map((e) => e[1])
     for (let i = 1; i < offsets.length; i++) assert.ok(offsets[i]! > offsets[i - 1]!, `${k}: offsets increase: ${offsets.join(',')}`)
   }
   const metrics = (await (await fetch(`${d.urls.forwarder}/metrics`)).text()).split('\n').filter((l) => l.startsWith('daytwo_forwarder_partial')).join('\n')
