@@ -241,16 +241,7 @@ function addMinutes (b: PlannedBlock, sel: CompiledSelector, range: { first: num
   eachMinute(b.minutes!, (m, cells) => {
     if (m <= range.first || m > range.last) return
     const [kMin, kEnd] = stepSpan(m - startMin, stepMin, rangeMin, p.steps, SPAN)
-    if (kMin >= kEnd) return
-    for (let c = 0; c < cells.length / 2; c++) {
-      const lines = cells[2 * c]!
-      if (lines === 0 || !sel.stdio[Math.floor(c / NL)] || !sel.level[c % NL]) continue
-      const v = variant(b.sid, b.stream, c)
-      v.lines[kMin]! += lines
-      v.lines[kEnd]! -= lines
-      v.bytes[kMin]! += cells[2 * c + 1]!
-      v.bytes[kEnd]! -= cells[2 * c + 1]!
-    }
+    if (kMin < kEnd) addCells(b, sel, cells, kMin, kEnd, variant)
   })
 }
 
@@ -270,7 +261,11 @@ function clipped (b: PlannedBlock, from: TsParts, to: TsParts): boolean {
 }
 
 function addSummary (b: PlannedBlock, sel: CompiledSelector, kMin: number, kEnd: number, variant: (sid: number, s: StreamInfo, cell: number) => SampleVariant): void {
-  const cells = decodeSummary(b.summary!)
+  addCells(b, sel, decodeSummary(b.summary!), kMin, kEnd, variant)
+}
+
+/** Adds a block's cells (lines, bytes per stdio × level) the selector allows to steps [kMin, kEnd). */
+function addCells (b: PlannedBlock, sel: CompiledSelector, cells: Float64Array, kMin: number, kEnd: number, variant: (sid: number, s: StreamInfo, cell: number) => SampleVariant): void {
   for (let c = 0; c < cells.length / 2; c++) {
     const lines = cells[2 * c]!
     if (lines === 0 || !sel.stdio[Math.floor(c / NL)] || !sel.level[c % NL]) continue

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { SampleVariant } from '../../store/select-params.js'
+
 // A block of the embedded store as one row, whichever of its tables each column lies in
 // (store/embedded/schema.ts): `FROM ${BLOCK_ROWS}` reads as `FROM blocks` did before schema 5.
 export const BLOCK_ROWS = `(SELECT b.sid AS sid, b.first_offset AS first_offset, b.last_offset AS last_offset,
@@ -29,3 +34,25 @@ DROP TABLE block_lines;
 DROP TABLE block_blooms;
 UPDATE meta SET value = '4' WHERE key = 'schema_version';
 `
+
+type After = { after: (fn: () => void | Promise<void>) => void }
+
+/** A folder for one test's store, removed after it. */
+export function storeDir (t: After, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+function runSum (d: Float64Array): number[] {
+  const out: number[] = []
+  let run = 0
+  for (let k = 0; k < d.length - 1; k++) { run += d[k]!; out.push(run) }
+  return out
+}
+
+/** Sample variants as comparable text: per (stream, stdio, level), the counts per step, without the empty ones. */
+export function normSamples (vs: SampleVariant[]): string[] {
+  return vs.map((v) => ({ k: `${v.stream.id} ${v.stdio} ${v.level}`, lines: runSum(v.lines), bytes: runSum(v.bytes) }))
+    .filter((v) => v.lines.some((x) => x !== 0) || v.bytes.some((x) => x !== 0)).map((v) => `${v.k} ${v.lines.join(',')} ${v.bytes.join(',')}`).sort()
+}

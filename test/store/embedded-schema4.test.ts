@@ -1,7 +1,5 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { EntryView, readEntry } from '../../core/frames.js'
@@ -10,9 +8,9 @@ import { decodeRecords } from '../../store/embedded/block-codec.js'
 import { EmbeddedStore } from '../../store/embedded/embedded-store.js'
 import { LineColumns, LineIndexBuilder } from '../../store/embedded/line-index.js'
 import { genericSelectLogs, genericSelectSamples, genericVariants } from '../../store/generic-select.js'
-import type { LabelMatcher, LineFilter, SampleVariant, SelectedLine } from '../../store/select-params.js'
+import type { LabelMatcher, LineFilter, SelectedLine } from '../../store/select-params.js'
 import { Rng } from '../helpers/faults.js'
-import { BLOCK_ROWS, TO_SCHEMA_4 } from '../helpers/block-rows.js'
+import { BLOCK_ROWS, normSamples, storeDir, TO_SCHEMA_4 } from '../helpers/block-rows.js'
 import { SCHEMA_VERSION } from '../../store/embedded/schema.js'
 
 // Schema 4 of the embedded store: each block carries a line index (store/embedded/line-index.ts)
@@ -22,13 +20,6 @@ import { SCHEMA_VERSION } from '../../store/embedded/schema.js'
 // that have one: every answer over such a mixed file equals the line-by-line one
 // (store/generic-select.ts).
 
-type After = { after: (fn: () => void | Promise<void>) => void }
-
-function tempDir (t: After): string {
-  const dir = mkdtempSync(join(tmpdir(), 'daytwo-store4-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 const T0 = 1_795_428_000_000_000_000n
 const S = 1_000_000_000n
@@ -83,14 +74,7 @@ async function collect (it: AsyncIterable<SelectedLine[]>): Promise<SelectedLine
 
 const lineKey = (l: SelectedLine) => `${l.stream.id}:${l.offset}:${l.ts}:${l.level}:${l.stdio}:${l.line}:${JSON.stringify(l.attrs ?? null)}`
 
-function runSum (d: Float64Array): number[] {
-  const out: number[] = []
-  let run = 0
-  for (let k = 0; k < d.length - 1; k++) { run += d[k]!; out.push(run) }
-  return out
-}
-const norm = (vs: SampleVariant[]) => vs.map((v) => ({ k: `${v.stream.id} ${v.stdio} ${v.level}`, lines: runSum(v.lines), bytes: runSum(v.bytes) }))
-  .filter((v) => v.lines.some((x) => x !== 0) || v.bytes.some((x) => x !== 0)).map((v) => `${v.k} ${v.lines.join(',')} ${v.bytes.join(',')}`).sort()
+const norm = normSamples
 
 /** Every selector × filter × range or step geometry: the native answers equal the line-by-line ones. */
 async function compareAll (store: EmbeddedStore): Promise<number> {
@@ -150,7 +134,7 @@ function checkLineIndex (r: IndexRow): void {
 }
 
 test('schema 3 → 4 in place: old blocks have no line index and are read as before, new blocks have one, and every answer over both equals the line-by-line one', async (t) => {
-  const dir = tempDir(t)
+  const dir = storeDir(t, 'daytwo-store4-')
   const file = join(dir, 'daytwo.sqlite')
   // A schema-3 file: this daytwo's file less what version 4 added (its migration is that one
   // column), with blocks as version 3 wrote them.
@@ -179,7 +163,7 @@ test('schema 3 → 4 in place: old blocks have no line index and are read as bef
 })
 
 test('a new file\'s blocks all have line indexes that say what their records say, also when their lines are not time-ordered', async (t) => {
-  const dir = tempDir(t)
+  const dir = storeDir(t, 'daytwo-store4-')
   const store = await EmbeddedStore.open(dir, { blockLines: 11, scanWorkers: 2 })
   t.after(async () => { await store.close() })
   await store.write(corpus(3, 0, 300))
@@ -191,7 +175,7 @@ test('a new file\'s blocks all have line indexes that say what their records say
 })
 
 test('a block whose times span more than the line index holds exactly, or with another stdio, has none, and is still answered', async (t) => {
-  const dir = tempDir(t)
+  const dir = storeDir(t, 'daytwo-store4-')
   const store = await EmbeddedStore.open(dir, { blockLines: 100, scanWorkers: 1 })
   t.after(async () => { await store.close() })
   const tags = (id: string): StreamTags => ({ id, source: 'file', node: 'n', deployment: 'd', job: id === 'file' ? 'other' : 'j', index: '0', process: 'p', path: `/${id}` })

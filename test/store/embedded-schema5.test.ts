@@ -1,7 +1,5 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
@@ -9,8 +7,8 @@ import { CELLS, eachMinute, encodeMinutes, MAX_MINUTES, minuteOf } from '../../s
 import { EmbeddedStore } from '../../store/embedded/embedded-store.js'
 import { SCHEMA_VERSION } from '../../store/embedded/schema.js'
 import { genericSelectSamples } from '../../store/generic-select.js'
-import type { LabelMatcher, LineFilter, ReadStats, SampleParams, SampleVariant } from '../../store/select-params.js'
-import { BLOCK_ROWS, TO_SCHEMA_4 } from '../helpers/block-rows.js'
+import type { LabelMatcher, LineFilter, ReadStats, SampleParams } from '../../store/select-params.js'
+import { BLOCK_ROWS, normSamples, storeDir, TO_SCHEMA_4 } from '../helpers/block-rows.js'
 import { Rng } from '../helpers/faults.js'
 
 // Schema 5 of the embedded store: block metadata in tables of their own, and each block's
@@ -18,13 +16,6 @@ import { Rng } from '../helpers/faults.js'
 // minutes counts a block that straddles its steps without reading a line. Every count equals
 // the line-by-line one (store/generic-select.ts), at lines exactly on a minute's end too.
 
-type After = { after: (fn: () => void | Promise<void>) => void }
-
-function tempDir (t: After): string {
-  const dir = mkdtempSync(join(tmpdir(), 'daytwo-store5-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 const S = 1_000_000_000n
 const M = 60n * S
@@ -52,14 +43,7 @@ function corpus (seed: number, from: number, n: number): StreamBatch[] {
   return out
 }
 
-function runSum (d: Float64Array): number[] {
-  const out: number[] = []
-  let run = 0
-  for (let k = 0; k < d.length - 1; k++) { run += d[k]!; out.push(run) }
-  return out
-}
-const norm = (vs: SampleVariant[]) => vs.map((v) => ({ k: `${v.stream.id} ${v.stdio} ${v.level}`, lines: runSum(v.lines), bytes: runSum(v.bytes) }))
-  .filter((v) => v.lines.some((x) => x !== 0)).map((v) => `${v.k} ${v.lines.join(',')} ${v.bytes.join(',')}`).sort()
+const norm = normSamples
 
 const SELECTORS: LabelMatcher[][] = [[], [{ name: 'namespace', op: '=', value: 'shop' }], [{ name: 'level', op: '=~', value: 'error|info' }], [{ name: 'stream', op: '!=', value: 'stderr' }]]
 /** Whole-minute geometries (counted from minutes) and two that are not (scanned). */
@@ -113,7 +97,7 @@ test('minutes: a line belongs to the minute it ends no later than; random cells 
 })
 
 test('a metric query on whole minutes counts every block from its minutes, without a scan, and equals the line-by-line count', async (t) => {
-  const dir = tempDir(t)
+  const dir = storeDir(t, 'daytwo-store5-')
   const store = await EmbeddedStore.open(dir, { blockLines: 13, scanWorkers: 2 })
   t.after(async () => { await store.close() })
   await store.write(corpus(1, 0, 300))
@@ -134,7 +118,7 @@ test('a metric query on whole minutes counts every block from its minutes, witho
 })
 
 test('schema 4 → 5 in place: metadata moves to its tables, old blocks have no minutes and are scanned, new ones are counted, and retention leaves no rows behind', async (t) => {
-  const dir = tempDir(t)
+  const dir = storeDir(t, 'daytwo-store5-')
   const file = join(dir, 'daytwo.sqlite')
   let store = await EmbeddedStore.open(dir, { blockLines: 11 })
   await store.write(corpus(2, 0, 150))
