@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encode } from '@msgpack/msgpack'
 import { metricValue, metrics } from '../../helpers/faults.js'
+import { waitFor } from '../../helpers/daytwo-process.js'
 import { RawForward, sender, startFluentDaytwo, stored } from './fluent-helpers.js'
 
 // Bad input on the forward port: each is refused with a counted reason and closes its own
@@ -73,6 +74,9 @@ test('Fluent forward: garbage, wrong types, huge frames, slow senders and too ma
     assert.equal(await reason('connection_limit'), 1)
     assert.equal(((await open[0]!.handshake(undefined, helos[0])) as unknown[])[1], true, 'an open one still completes its handshake')
     for (const c of open) c.close()
+    // The next sender must not race the server's side of these closes: a connection that
+    // still counted would put it over the limit, and fluent-logger would wait to reconnect.
+    assert.ok(await waitFor(async () => metricValue(await metrics(f.d.urls.collector!), 'daytwo_collector_fluent_connections') === 0), 'the closed connections are no longer counted')
   })
 
   await t.test('the process is still serving: a sender is acknowledged after all that', async () => {
