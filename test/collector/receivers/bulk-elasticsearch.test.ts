@@ -79,6 +79,9 @@ test('Elasticsearch _bulk: the official client writes, lines come back byte for 
     const stats = await client.helpers.bulk({
       datasource: [...all, bad].map((x) => x.doc),
       flushBytes: 16_000,
+      // One request at a time, as one Fluent Bit output worker sends: a receiver stream's lines
+      // are kept in arrival order, and the answers below are compared in document order.
+      concurrency: 1,
       retries: 0,
       onDocument: (doc) => ({ create: { _index: 'logs-k8s', _id: ids.get(doc)! } }),
       onDrop: (x) => { dropped.push({ status: x.status, document: x.document }) }
