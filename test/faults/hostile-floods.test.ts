@@ -56,7 +56,8 @@ test('gzip bombs and fleet-report floods are bounded and counted; /healthz answe
   const bombBody = new Uint8Array(bomb(256))
   assert.ok(bombBody.length < 16 << 20, `bomb is ${bombBody.length} bytes on the wire`)
   const reports = Array.from({ length: NODES }, (_, n) => new Uint8Array(report(n)))
-  const prober = probe(Object.values(d.urls))
+  // Every 50 ms: on a fast machine the floods are over in about a second.
+  const prober = probe(Object.values(d.urls), 50)
 
   // 1. Gzip bombs, all at once.
   const answers = await Promise.all(Array.from({ length: BOMBS }, async () => {
