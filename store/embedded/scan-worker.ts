@@ -57,11 +57,12 @@ parentPort!.on('message', (task: ScanTask) => {
     const samples: SamplesOut = new Map()
     const noMessages = task.spec.mode === 'samples' && task.spec.filters.length === 0
     for (const [sid, first, clip, minHi, minLo, n] of task.blocks) {
-      const minNs = BigInt(minHi) * 1_000_000_000n + BigInt(minLo)
       if (needles.length > 0) {
         const bloom = getBloom.get(sid, first) as Buffer | undefined
         if (bloom !== undefined && !needles.every((nd) => bloomMayContain(bloom, nd))) { stats.skipped++; continue }
       }
+      // Only for a block that is read (most are ruled out above when a needle is rare).
+      const minNs = BigInt(minHi) * 1_000_000_000n + BigInt(minLo)
       const ix = getLines.get(sid, first) as LinesRow | undefined
       const levels = ix?.levels != null ? bytesOf(ix.levels) : null
       const lineIndex = levels !== null ? ix?.line_index ?? null : null
