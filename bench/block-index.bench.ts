@@ -1,7 +1,8 @@
 // node dist/bench/block-index.bench.js [--blocks 200] [--lines 1000]
 // What a block's index costs and what it saves, on blocks of the benchmarks' CRI messages
 // (bench/lib/cri-corpus.ts: JSON application logs, access logs, klog lines, ~200 bytes,
-// with random trace ids): the time to index a block (levels, summary, bloom) beside the time
+// with random trace ids): the time to index a block (summary, bloom, line index; the levels
+// come with the records, found as a request is decoded) beside the time
 // to compress it, the bloom's size and fill, and the share of blocks a line filter skips.
 
 import { parseArgs } from 'node:util'
@@ -19,7 +20,7 @@ const LINES = Number(values.lines)
 const messages = criLines(0, BLOCKS * LINES).split('\n').slice(0, -1).map((l) => l.slice(l.indexOf(' F ') + 3))
 // A rare needle: one request id, written into one block in fifty.
 const RARE = 'req-7f3a9c2e-rare'
-const blocks: Array<{ records: Buffer, lines: number }> = []
+const blocks: Array<{ records: Buffer, index: Float64Array, lines: number }> = []
 for (let b = 0; b < BLOCKS; b++) {
   const entries: Entry[] = []
   for (let i = 0; i < LINES; i++) {
@@ -27,7 +28,8 @@ for (let b = 0; b < BLOCKS; b++) {
     if (b % 50 === 7 && i === 500) m = m.replace('"msg":"', `"msg":"${RARE} `)
     entries.push([String(1_795_000_000_000_000_000 + b * LINES + i), b * LINES + i, m, i % 10 === 0 ? 'stderr' : 'stdout'])
   }
-  blocks.push({ records: framed({ stream: { id: 's', source: 'file', node: 'n', deployment: 'd', job: 'j', index: '0', process: 'p', path: '/p' }, entries }).frames, lines: LINES })
+  const g = framed({ stream: { id: 's', source: 'file', node: 'n', deployment: 'd', job: 'j', index: '0', process: 'p', path: '/p' }, entries })
+  blocks.push({ records: g.frames, index: g.index, lines: LINES })
 }
 const rawBytes = blocks.reduce((n, b) => n + b.records.length, 0)
 
@@ -45,7 +47,7 @@ for (let round = 0; round < 3; round++) {
     const data = Buffer.from(encoder.encode(b.records))
     encodeNs += Number(process.hrtime.bigint() - t)
     t = process.hrtime.bigint()
-    const ix = indexer.index(b.records, 0, b.records.length, b.lines, data.length)
+    const ix = indexer.index(b.records, 0, b.records.length, b.lines, data.length, { index: b.index, first: 0 })
     indexNs += Number(process.hrtime.bigint() - t)
     stored.push({ data, ...ix })
   }
@@ -72,7 +74,7 @@ function skipped (needle: string): { holding: number, decoded: number, skippable
 
 const mb = rawBytes / 1e6
 console.log(`${BLOCKS} blocks of ${LINES} lines, ${(rawBytes / BLOCKS / 1024).toFixed(0)} KiB of E records each, LZ4 to ${(compressed / BLOCKS / 1024).toFixed(1)} KiB`)
-console.log(`LZ4 encode: ${(encodeNs / 1e6 / mb).toFixed(2)} ms/MB; index (levels, summary, bloom): ${(indexNs / 1e6 / mb).toFixed(2)} ms/MB (${(indexNs / encodeNs).toFixed(2)}× the encode)`)
+console.log(`LZ4 encode: ${(encodeNs / 1e6 / mb).toFixed(2)} ms/MB; index (summary, bloom, line index): ${(indexNs / 1e6 / mb).toFixed(2)} ms/MB (${(indexNs / encodeNs).toFixed(2)}× the encode)`)
 console.log(`bloom: ${(bloomBytes / BLOCKS).toFixed(0)} B per block (${(100 * bloomBytes / compressed).toFixed(1)} % of the compressed block), fill min/median/max ${fills[0]!.toFixed(2)}/${fills[fills.length >> 1]!.toFixed(2)}/${fills[fills.length - 1]!.toFixed(2)}`)
 for (const needle of [RARE, 'connection refused', 'trace_id":"deadbeefcafe', 'upstream timeout', 'kube-probe', '"status":500']) {
   const r = skipped(needle)

@@ -1,4 +1,5 @@
 import { DaytwoError } from './errors.js'
+import { detectLevelBytes, levelIndex, syslogSeverityLevel } from './level.js'
 import type { Entry, StreamBatch, StreamTags } from './record.js'
 import { checkAttributes, checkTags } from './wire.js'
 
@@ -64,11 +65,14 @@ export function encodeFrames (groups: StreamBatch[]): Buffer {
 }
 
 /**
- * Each record of a decoded group, five numbers apiece, so that a store can cut blocks and take
+ * Each record of a decoded group, six numbers apiece, so that a store can cut blocks and take
  * their bounds without parsing the records again: where the record starts in `frames`, its
- * offset, its time as two exact parts (TsParts), and its message's length in bytes.
+ * offset, its time as two exact parts (TsParts), its message's length in bytes, and its level
+ * (an index in core/level.ts LEVELS: the `severity` attribute's, else detected from the
+ * message). The level is found here, once, where a line enters the collector, on the thread
+ * that decodes the request, so the store's writer thread only files it.
  */
-export const RECORD_INDEX = { width: 5, start: 0, offset: 1, tsHi: 2, tsLo: 3, msgLen: 4 } as const
+export const RECORD_INDEX = { width: 6, start: 0, offset: 1, tsHi: 2, tsLo: 3, msgLen: 4, level: 5 } as const
 
 /** A decoded frames body: its bytes and how many groups were made of it. */
 export interface FramesBody {
@@ -281,6 +285,7 @@ export function decodeFrames (body: Buffer, validate = true, owned = false): Fra
       if (v.offset <= last) throw refuse(group, i, '[1]: offsets must increase within a group')
     }
     last = v.offset
+    let severity: unknown
     if (v.attrLen > 0) {
       let attrs: unknown
       try {
@@ -289,6 +294,7 @@ export function decodeFrames (body: Buffer, validate = true, owned = false): Fra
         throw bad(at, `attributes are not JSON (${(err as Error).message})`)
       }
       if (validate) checkAttributes(attrs, label ??= `frames, group ${groups.length + 1}`, i)
+      if (attrs !== null && typeof attrs === 'object') severity = (attrs as Record<string, unknown>).severity
     }
     if ((n + 1) * W > index.length) { const grown = new Float64Array(index.length * 2); grown.set(index); index = grown }
     const k = n * W
@@ -298,6 +304,7 @@ export function decodeFrames (body: Buffer, validate = true, owned = false): Fra
     index[k + 2] = ts.hi
     index[k + 3] = ts.lo
     index[k + 4] = v.msgLen
+    index[k + 5] = levelIndex(typeof severity === 'string' ? syslogSeverityLevel(severity) : detectLevelBytes(body, v.msgStart, v.msgStart + v.msgLen))
     n++
     bytes += v.msgLen
   }

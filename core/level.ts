@@ -91,7 +91,7 @@ export function detectLevel (message: string): Level {
 // detectLevel by a test that runs both over generated lines.
 
 const JSON_KEYS = ['level', 'lvl', 'severity', 'log.level', 'loglevel'].map((k) => Buffer.from(k))
-const LOGFMT_ASSIGN = ['level=', 'lvl=', 'severity='].map((k) => Buffer.from(k))
+const LOGFMT_KEYS = ['level', 'lvl', 'severity'].map((k) => Buffer.from(k))
 const PREFIX_WORDS = ['FATAL', 'PANIC', 'CRITICAL', 'CRIT', 'EMERG', 'ALERT', 'ERROR', 'ERR', 'WARNING', 'WARN', 'NOTICE', 'INFO', 'DEBUG', 'TRACE', 'Fatal', 'Error', 'Warning', 'Warn', 'Info', 'Debug'].map((w) => ({ bytes: Buffer.from(w), level: WORDS[w.toLowerCase()]! }))
 /** PREFIX_WORDS by first byte, in their order (the regex tries its alternatives in order). */
 const PREFIX_BY_FIRST: Array<typeof PREFIX_WORDS | null> = new Array(256).fill(null)
@@ -131,18 +131,16 @@ function wordLevel (b: Buffer, p: number, end: number): Level {
 
 export function detectLevelBytes (b: Buffer, start: number, end: number, ascii = false): Level {
   const head = Math.min(end, start + HEAD)
-  let view: Buffer | null = null
-  if (!ascii) {
-    view = b.subarray(start, head)
-    if (!isAscii(view)) return detectLevel(b.toString('utf8', start, Math.min(end, start + HEAD * 4)))
-  }
+  const view = b.subarray(start, head)
+  if (!ascii && !isAscii(view)) return detectLevel(b.toString('utf8', start, Math.min(end, start + HEAD * 4)))
   const c0 = start < end ? b[start]! : -1
   if (c0 === 0x7b /* { */) {
     const lv = jsonLevel(b, start, head)
     if (lv !== null) return lv
   }
-  if ((view ?? b.subarray(start, head)).indexOf(0x3d /* = */) !== -1) {
-    const lv = logfmtLevel(b, start, head)
+  const eq = view.indexOf(0x3d /* = */)
+  if (eq !== -1) {
+    const lv = logfmtLevel(b, start, start + eq, head)
     if (lv !== null) return lv
   }
   if (c0 === 0x49 || c0 === 0x57 || c0 === 0x45 || c0 === 0x46) { // I W E F: klog / glog
@@ -183,25 +181,24 @@ function jsonLevel (b: Buffer, start: number, end: number): Level | null {
   return null
 }
 
-/** LOGFMT_KEY: the leftmost `(^|\s)(level|lvl|severity)="?letters`, each key found by a native search. */
-function logfmtLevel (b: Buffer, start: number, end: number): Level | null {
-  const view = b.subarray(start, end)
-  let best = -1
-  let bestLevel: Level = 'unknown'
-  for (const key of LOGFMT_ASSIGN) {
-    for (let i = view.indexOf(key); i !== -1 && (best === -1 || i < best); i = view.indexOf(key, i + 1)) {
-      if (i !== 0 && !space(view[i - 1]!)) continue
-      let e = i + key.length
-      if (e < view.length && view[e] === 0x22) e++
-      const w = e
-      while (e < view.length && letter(view[e]!)) e++
-      if (e === w) continue
-      best = i
-      bestLevel = wordLevel(view, w, e)
-      break
+/**
+ * LOGFMT_KEY: the leftmost `(^|\s)(level|lvl|severity)="?letters`, from the head's first `=` at
+ * `eq` on. Keys hold no `=`, so the leftmost key is the one before the leftmost `=` that has one.
+ */
+function logfmtLevel (b: Buffer, start: number, eq: number, end: number): Level | null {
+  for (let e = eq; e < end; e++) {
+    if (b[e] !== 0x3d) continue
+    for (const key of LOGFMT_KEYS) {
+      const i = e - key.length
+      if (i < start || (i !== start && !space(b[i - 1]!)) || !at(b, i, key, e)) continue
+      let p = e + 1
+      if (p < end && b[p] === 0x22) p++
+      const w = p
+      while (p < end && letter(b[p]!)) p++
+      if (p > w) return wordLevel(b, w, p)
     }
   }
-  return best === -1 ? null : bestLevel
+  return null
 }
 
 /** PREFIX_WORD: the leftmost level word after the start or one of `\s[<|:(`, before the end or one of `\s]>|:)-`. */

@@ -1,12 +1,12 @@
-import { EntryView, readEntry, type TsParts } from '../../core/frames.js'
-import { detectLevelBytes, levelIndex, syslogSeverityLevel } from '../../core/level.js'
+import { EntryView, RECORD_INDEX as X, readEntry, type TsParts } from '../../core/frames.js'
 import { BloomBuilder, CELLS, cell, encodeMinutes, encodeSummary, MAX_MINUTES, minuteOf, stdioIndex } from './block-index.js'
 import { LineIndexBuilder, MAX_SPAN_NS } from './line-index.js'
 
-// What the writer keeps beside a block (schema 3): each line's level, found once here, the
-// block's summary and its bloom (block-index.ts), (schema 4) its line index: each line's
-// time, message position and stdio (line-index.ts), and (schema 5) its summary per minute.
-// One walk over the block's E records.
+// What the writer keeps beside a block (schema 3): each line's level (found once, where the
+// line entered: core/frames.ts decodeFrames puts it in the record index), the block's summary
+// and its bloom (block-index.ts), (schema 4) its line index: each line's time, message
+// position and stdio (line-index.ts), and (schema 5) its summary per minute. One walk over the
+// block's E records.
 
 /** A bloom takes at most this share of its compressed block, and never more than 8 KiB. */
 const BLOOM_SHARE = 0.15
@@ -24,10 +24,8 @@ export interface BlockIndex {
   lineIndex: Buffer | null
 }
 
-const SEVERITY_KEY = Buffer.from('"severity":"')
-const SEVERITY = Buffer.from('severity')
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
+/** The record index (core/frames.ts RECORD_INDEX) the block's records are rows of, from row `first`. */
+export interface RecordIndex { index: Float64Array, first: number }
 
 export class BlockIndexer {
   private readonly view = new EntryView()
@@ -42,7 +40,7 @@ export class BlockIndexer {
    * block's stored size, which bounds its bloom; `min`, `max`: the block's time bounds, without
    * which it gets no line index.
    */
-  index (frames: Buffer, start: number, end: number, lines: number, compressedBytes: number, min?: TsParts, max?: TsParts): BlockIndex {
+  index (frames: Buffer, start: number, end: number, lines: number, compressedBytes: number, records: RecordIndex, min?: TsParts, max?: TsParts): BlockIndex {
     const v = this.view
     const t = this.t
     const indexed = min !== undefined && max !== undefined && (max.hi - min.hi) * 1e9 + (max.lo - min.lo) <= MAX_SPAN_NS
@@ -58,8 +56,7 @@ export class BlockIndexer {
     for (let pos = start; pos < end; n++) {
       pos = readEntry(frames, pos, v)
       const msgEnd = v.msgStart + v.msgLen
-      const severity = v.attrLen > 0 ? severityOf(frames, msgEnd, v.end) : undefined
-      const level = levelIndex(severity !== undefined ? syslogSeverityLevel(severity) : detectLevelBytes(frames, v.msgStart, msgEnd))
+      const level = records.index[(records.first + n) * X.width + X.level]!
       levels[n] = level
       const s = stdioAt(frames, v.stdioStart, v.stdioEnd)
       if (s === -1) summarized = false
@@ -104,26 +101,4 @@ function stdioAt (b: Buffer, start: number, end: number): number {
     if (c3 === 0x65 && c4 === 0x72 && c5 === 0x72) return 2
   }
   return stdioIndex(b.toString('latin1', start, end))
-}
-
-/**
- * The `severity` attribute of the attributes' JSON b[from, to) (an object of strings, as the
- * collector checked), or undefined. The syslog source writes it as `"severity":"err"`, found
- * without parsing; anything else that may name it (spaces, escapes) is parsed.
- */
-export function severityOf (b: Buffer, from: number, to: number): string | undefined {
-  const attrs = b.subarray(from, to)
-  // After `{` or `,`, `"severity":"` cannot lie inside a JSON string (its first quote would be
-  // escaped), so it is the key; the last one, as JSON.parse keeps the last of duplicate keys.
-  const k = attrs.lastIndexOf(SEVERITY_KEY)
-  if (k > 0 && (attrs[k - 1] === 0x7b /* { */ || attrs[k - 1] === 0x2c /* , */)) {
-    const value = k + SEVERITY_KEY.length
-    const close = attrs.indexOf(QUOTE, value)
-    if (close !== -1 && attrs.subarray(value, close).indexOf(BACKSLASH) === -1 && attrs.indexOf(SEVERITY, close) === -1) {
-      return attrs.toString('utf8', value, close)
-    }
-  } else if (k === -1 && attrs.indexOf(SEVERITY) === -1 && attrs.indexOf(BACKSLASH) === -1) return undefined
-  const parsed = JSON.parse(attrs.toString('utf8')) as Record<string, unknown>
-  const s = parsed.severity
-  return typeof s === 'string' ? s : undefined
 }

@@ -181,7 +181,7 @@ export class BlockWriter {
         if (before(maxTs, b.max)) { maxTs.hi = b.max.hi; maxTs.lo = b.max.lo }
         newBytes += b.bytes
         const data = this.encoder.encode(frames.subarray(b.start, b.end))
-        const ix = this.indexer.index(frames, b.start, b.end, b.lines, data.length, b.min, b.max)
+        const ix = this.indexer.index(frames, b.start, b.end, b.lines, data.length, { index, first: i }, b.min, b.max)
         const lo = tsBigInt(b.min)
         const hi = tsBigInt(b.max)
         // Only a block stored now gets its metadata (a retried one keeps what it has).

@@ -5,7 +5,14 @@ import { FramedBatch, RECORD_INDEX, decodeFrames, encodeEntries, encodeFrames, e
 import type { Entry, StreamBatch, StreamTags } from '../../core/record.js'
 import { decodeBatch, encodeBatch } from '../../core/wire.js'
 import { EntryWriter } from '../../forwarder/entry-writer.js'
+import { detectLevel, levelIndex, syslogSeverityLevel } from '../../core/level.js'
 import { Rng } from '../helpers/faults.js'
+
+/** The level a line's record index should hold, found the slow way: its entry's severity attribute, else its message. */
+function levelOf (e: Entry): number {
+  const severity = e[4]?.severity
+  return levelIndex(typeof severity === 'string' ? syslogSeverityLevel(severity) : detectLevel(e[2]))
+}
 
 const TAGS: StreamTags = { id: 's1', source: 'file', node: 'n', deployment: 'd', job: 'j', index: '0', process: 'p', path: '/var/log/p.log' }
 
@@ -206,10 +213,41 @@ test('frames: the record index agrees with the parsed entries, across groups and
       assert.equal(BigInt(hi) * 1_000_000_000n + BigInt(lo), BigInt(e[0]), `${at}: hi × 1e9 + lo`)
       assert.equal(tsBigInt({ hi, lo }), BigInt(e[0]), `${at}: tsBigInt`)
       assert.equal(g.index[k + X.msgLen], Buffer.byteLength(e[2]), `${at}: message length`)
+      assert.equal(g.index[k + X.level], levelOf(e), `${at}: level`)
       start += record.length
       bytes += Buffer.byteLength(e[2])
     }
     assert.equal(start, g.frames.length, `group ${gi}: the records fill the frames`)
     assert.equal(g.bytes, bytes, `group ${gi}: bytes`)
   }
+})
+
+test('frames: each record\'s level is its severity attribute\'s as JSON.parse reads it, else its message\'s', () => {
+  const rng = new Rng(41)
+  // Attributes that name a severity in every way JSON allows, and some that only look like it.
+  const texts = [
+    '{"facility":"user","severity":"err"}', '{"severity" : "crit"}', '{"sev\\u0065rity":"alert"}', '{"severity":"err","severity":"debug"}',
+    '{"sd.x.severity":"err"}', '{"msgid":"\\"severity\\":\\"err\\""}', '{"severity":"we\\u0069rd"}', '{"severity":"4"}', '{"a":"b"}', '{}'
+  ]
+  const parts = ['severity', 'sd.severity', '"', '\\', ':', 'err', 'x', ' ']
+  for (let i = 0; i < 500; i++) {
+    const o: Record<string, string> = {}
+    for (let k = 0; k < rng.int(4); k++) o[Array.from({ length: 1 + rng.int(3) }, () => rng.pick(parts)).join('')] = Array.from({ length: rng.int(4) }, () => rng.pick(parts)).join('')
+    texts.push(JSON.stringify(o))
+  }
+  const messages = ['{"level":"warn","msg":"x"}', '{"level":50}', 'level=debug msg=x', 'E0501 10:00:00.000000 1 x.go:1] boom', '[INFO] started', 'plain', 'FATAL gone', 'é ERROR after a non-ASCII byte']
+  const entries: Entry[] = texts.map((text, i) => {
+    const attrs = JSON.parse(text) as Record<string, string>
+    const e: Entry = [String(1_800_000_000_000_000_000n + BigInt(i)), i, messages[i % messages.length]!, '']
+    if (Object.keys(attrs).length > 0) e.push(attrs)
+    return e
+  })
+  const [g] = decodeFrames(encodeFrames([{ stream: TAGS, entries }]))
+  const X = RECORD_INDEX
+  const seen = new Set<number>()
+  for (const [i, e] of entries.entries()) {
+    assert.equal(g!.index[i * X.width + X.level], levelOf(e), `entry ${i}: ${JSON.stringify(e)}`)
+    seen.add(levelOf(e))
+  }
+  assert.ok(seen.size >= 6, `the entries cover most levels (${[...seen].join(', ')})`)
 })

@@ -11,7 +11,6 @@ import type { Attributes, Entry, StreamTags } from '../../core/record.js'
 import { BlockEncoder, decodeBlock } from '../../store/embedded/block-codec.js'
 import { CELLS, bloomMayContain, cell, decodeSummary, stdioIndex } from '../../store/embedded/block-index.js'
 import { EmbeddedStore } from '../../store/embedded/embedded-store.js'
-import { severityOf } from '../../store/embedded/block-indexer.js'
 import { openDatabase, SCHEMA_VERSION } from '../../store/embedded/schema.js'
 import { BlockWriter, type RecordBatch } from '../../store/embedded/writer.js'
 import { Rng } from '../helpers/faults.js'
@@ -235,26 +234,6 @@ test('levels equal detectLevel (or the severity attribute) per line and summarie
   }
   assert.ok(rows.some((r) => r.summary === null) && rows.some((r) => r.summary !== null))
   assert.deepEqual([...seen].sort(), LEVELS.map((_, i) => i), 'every level occurs')
-})
-
-test('the severity attribute is found in attribute bytes as JSON.parse would find it', () => {
-  const rng = new Rng(41)
-  const texts = [
-    '{"facility":"user","severity":"err"}', '{"severity" : "crit"}', '{"sev\\u0065rity":"alert"}', '{"severity":"err","severity":"debug"}',
-    '{"sd.x.severity":"err"}', '{"msgid":"\\"severity\\":\\"err\\""}', '{"severity":"we\\u0069rd"}', '{"a":"b"}', '{}'
-  ]
-  // And random objects of keys and values that look like it.
-  const parts = ['severity', 'sd.severity', '"', '\\', ':', 'err', 'x', ' ']
-  for (let i = 0; i < 2000; i++) {
-    const o: Record<string, string> = {}
-    for (let k = 0; k < rng.int(4); k++) o[Array.from({ length: 1 + rng.int(3) }, () => rng.pick(parts)).join('')] = Array.from({ length: rng.int(4) }, () => rng.pick(parts)).join('')
-    texts.push(JSON.stringify(o))
-  }
-  for (const text of texts) {
-    const b = Buffer.from('E 1 2 - 0 0\n' + text + '\n')
-    const want = (JSON.parse(text) as Record<string, string>).severity
-    assert.equal(severityOf(b, 12, 12 + Buffer.byteLength(text)), want, text)
-  }
 })
 
 // ---------------------------------------------------------------------------------------
