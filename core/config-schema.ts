@@ -41,6 +41,8 @@ export const forwarderSchema = z.object({
   collectorUrl: z.string().url().default('http://127.0.0.1:9602').describe('Base URL of the collector to ship batches to.'),
   token: z.string().default('').describe('Bearer token presented to the collector (secret). `serve all` generates one when empty.'),
   collectorCaFile: z.string().default('').describe('PEM CA bundle to verify an https collector with (batches and metric reports); empty: the system CAs (and NODE_EXTRA_CA_CERTS). The collector\'s certificate is always verified.'),
+  collectorCertFile: z.string().default('').describe('PEM client certificate presented to an https collector that asks for one (its collector.clientCaFile: mTLS), with collectorKeyFile; the bearer token is still sent. Empty: none.'),
+  collectorKeyFile: z.string().default('').describe('PEM private key of collectorCertFile (a file private to daytwo).'),
   podLogRoot: z.string().default('/var/log/pods').describe('Kubernetes pod log root: `<root>/<ns>_<pod>_<uid>/<container>/N.log` (CRI or Docker json-file lines). Empty disables.'),
   containerLogRoot: z.string().default('/var/log/containers').describe('Kubernetes container log links: `<root>/<pod>_<ns>_<container>-<id>.log`. Files already tailed through podLogRoot are not read twice. Empty disables.'),
   boshLogRoot: z.string().default('/var/vcap/sys/log').describe('BOSH job log root: `<root>/<process>/**/*.log`, plain lines. Empty disables.'),

@@ -18,6 +18,9 @@ export interface TlsOptions {
   ca?: string | Buffer
   /** Accept any certificate: only from an operator's explicit key (forwarder.kubernetes.kubeletInsecureSkipVerify). */
   insecureSkipVerify?: boolean
+  /** A client certificate (PEM) and its key, presented to a server that asks for one (mTLS); both or neither. */
+  certFile?: string
+  keyFile?: string
 }
 
 export interface HttpClientOptions {
@@ -60,10 +63,12 @@ export class HttpClient {
 
   constructor (opts: HttpClientOptions = {}) {
     const t = opts.tls ?? {}
-    const ca = t.ca ?? (t.caFile ? readCa(t.caFile) : undefined)
+    const ca = t.ca ?? (t.caFile ? readPem(t.caFile, 'CA file') : undefined)
+    if ((t.certFile ?? '') === '' !== ((t.keyFile ?? '') === '')) throw new DaytwoError('CONFIG', 'a client certificate needs both its certificate file and its key file')
+    const client = t.certFile ? { cert: readPem(t.certFile, 'client certificate'), key: readPem(t.keyFile!, 'client key') } : {}
     this.agent = new Agent({
       connections: opts.connections ?? null,
-      connect: { rejectUnauthorized: t.insecureSkipVerify !== true, ...(ca !== undefined ? { ca } : {}) }
+      connect: { rejectUnauthorized: t.insecureSkipVerify !== true, ...(ca !== undefined ? { ca } : {}), ...client }
     })
   }
 
@@ -127,11 +132,11 @@ export class HttpClient {
   }
 }
 
-function readCa (file: string): Buffer {
+function readPem (file: string, what: string): Buffer {
   try {
     return readFileSync(file)
   } catch (err) {
-    throw new DaytwoError('CONFIG', `CA file ${file}: ${(err as Error).message}`)
+    throw new DaytwoError('CONFIG', `${what} ${file}: ${(err as Error).message}`)
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ForwarderConfig } from '../core/config-schema.js'
+import { DaytwoError } from '../core/errors.js'
 import { HttpClient, type Headers, type TlsOptions } from '../core/http-client.js'
 
 // The forwarder's POSTs to the collector (batches, metric reports) on the one HTTP client
@@ -25,7 +26,14 @@ export class Poster {
   close (): void { void this.client.close() }
 }
 
-/** How to verify an https collector: forwarder.collectorCaFile, else the system CAs. */
+/**
+ * How to verify an https collector (forwarder.collectorCaFile, else the system CAs), and the
+ * client certificate to present to one that asks (forwarder.collectorCertFile, collectorKeyFile).
+ */
 export function collectorTls (cfg: ForwarderConfig): TlsOptions {
-  return cfg.collectorCaFile !== '' ? { caFile: cfg.collectorCaFile } : {}
+  if ((cfg.collectorCertFile === '') !== (cfg.collectorKeyFile === '')) throw new DaytwoError('CONFIG', 'forwarder.collectorCertFile and forwarder.collectorKeyFile go together: set both or neither')
+  return {
+    ...(cfg.collectorCaFile !== '' ? { caFile: cfg.collectorCaFile } : {}),
+    ...(cfg.collectorCertFile !== '' || cfg.collectorKeyFile !== '' ? { certFile: cfg.collectorCertFile, keyFile: cfg.collectorKeyFile } : {})
+  }
 }

@@ -6,7 +6,11 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { kubernetesApiUrl } from '../../collector/tenants/kubernetes-namespaces.js'
-import { entries, ingest, metric, metricsText, startCollector, tags, type TlsClient } from '../helpers/collector.js'
+import { configSchema } from '../../core/config-schema.js'
+import { FRAMES, encodeFrames } from '../../core/frames.js'
+import { HttpError } from '../../core/http-client.js'
+import { Poster, collectorTls } from '../../forwarder/http-client.js'
+import { TOKEN, entries, ingest, metric, metricsText, startCollector, tags, type TlsClient } from '../helpers/collector.js'
 import { tempDir } from '../helpers/daytwo-process.js'
 import { k8sNamespace } from './directory-responses.js'
 
@@ -82,6 +86,25 @@ test('mTLS: with clientCaFile, clients without a certificate from that CA are re
   const refused = /daytwo_collector_rejected_requests_total\{[^}]*reason="tls_refused"[^}]*\} (\d+)/.exec(text)
   assert.ok(refused && Number(refused[1]) >= 1, 'refused handshakes are counted')
   assert.equal((await c.store.streams({}))[0]?.lines, 5)
+})
+
+test('mTLS from the forwarder: forwarder.collectorCertFile/collectorKeyFile present its certificate; without them, or with a rogue one, the handshake refuses it', { skip }, async (t) => {
+  const k = pki(t)
+  const c = await startCollector(t, { tlsCertFile: k.serverCert, tlsKeyFile: k.serverKey, clientCaFile: k.ca })
+  const defaults = configSchema.parse({}).forwarder
+  const headers = { 'content-type': FRAMES, authorization: `Bearer ${TOKEN}` }
+  const body = encodeFrames(batch())
+  const poster = (cfg: Partial<typeof defaults>): Poster => {
+    const p = new Poster(`${c.url}/api/v1/ingest`, headers, 5000, 1024, collectorTls({ ...defaults, collectorCaFile: k.ca, ...cfg }))
+    t.after(() => p.close())
+    return p
+  }
+  assert.equal((await poster({ collectorCertFile: k.clientCert, collectorKeyFile: k.clientKey }).post(body)).status, 200)
+  await assert.rejects(poster({}).post(body), HttpError, 'no client certificate')
+  await assert.rejects(poster({ collectorCertFile: k.rogueCert, collectorKeyFile: k.rogueKey }).post(body), HttpError, 'a certificate from another CA')
+  assert.throws(() => collectorTls({ ...defaults, collectorCertFile: k.clientCert }), /forwarder\.collectorCertFile and forwarder\.collectorKeyFile go together/)
+  assert.throws(() => poster({ collectorCertFile: k.clientCert, collectorKeyFile: join(k.dir, 'missing.key') }), /client key .*missing\.key/)
+  assert.equal((await c.store.streams({}))[0]?.lines, 5, 'only the batch with the certificate was stored')
 })
 
 test('TLS settings that cannot work stop the collector at start, naming the key', { skip }, async (t) => {
