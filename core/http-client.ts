@@ -1,15 +1,21 @@
 import { readFileSync } from 'node:fs'
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { Readable } from 'node:stream'
-import { Agent, request as undiciRequest } from 'undici'
 import { backoffMs, sleep, type BackoffOptions } from './backoff.js'
 import { DaytwoError } from './errors.js'
 
 // Every request daytwo sends — the forwarder's batches and reports, the Kubernetes and Cloud
-// Foundry GETs, the CLI — goes through this one client: undici's request API (not fetch, which
-// wraps a body in a web ReadableStream and copies it; here the answer is a Node stream), one
-// kept-alive Agent per target, TLS verified unless an operator's explicit key says otherwise,
-// an overall deadline, a caller's AbortSignal, a limit on the answer's size, and a retry that
-// composes with core/backoff.ts and the server's Retry-After.
+// Foundry GETs, the CLI — goes through this one client: kept-alive agents per client, TLS
+// verified unless an operator's explicit key says otherwise, an overall deadline, a caller's
+// AbortSignal, a limit on the answer's size, and a retry that composes with core/backoff.ts
+// and the server's Retry-After.
+//
+// The transport is Node's own http/https, not undici (which this client used before, and
+// which the Elasticsearch client still brings): measured on the forwarder, undici cost
+// ~16 MB of RSS to load and held ~30 MB more at peak while posting 1 MB batches (300 POSTs:
+// peak 118–130 MB against node:http's 84 MB, and 91 against 53 with a GC after each), which
+// put the forwarder past its 100 MB budget; docs/runtime.md has the figures.
 
 export interface TlsOptions {
   /** PEM CA bundle to verify the server with (read once, here); empty: Node's CAs, NODE_EXTRA_CA_CERTS included. */
@@ -59,30 +65,32 @@ export class HttpError extends Error {
 const DEFAULT_TIMEOUT_MS = 30_000
 
 export class HttpClient {
-  private readonly agent: Agent
+  private readonly http: HttpAgent
+  private readonly https: HttpsAgent
 
   constructor (opts: HttpClientOptions = {}) {
     const t = opts.tls ?? {}
     const ca = t.ca ?? (t.caFile ? readPem(t.caFile, 'CA file') : undefined)
     if ((t.certFile ?? '') === '' !== ((t.keyFile ?? '') === '')) throw new DaytwoError('CONFIG', 'a client certificate needs both its certificate file and its key file')
     const client = t.certFile ? { cert: readPem(t.certFile, 'client certificate'), key: readPem(t.keyFile!, 'client key') } : {}
-    this.agent = new Agent({
-      connections: opts.connections ?? null,
-      connect: { rejectUnauthorized: t.insecureSkipVerify !== true, ...(ca !== undefined ? { ca } : {}), ...client }
-    })
+    // Kept-alive sockets are unref'd by Node's agent while idle: nothing holds a CLI at exit.
+    const maxSockets = opts.connections ?? Infinity
+    this.http = new HttpAgent({ keepAlive: true, maxSockets })
+    this.https = new HttpsAgent({ keepAlive: true, maxSockets, rejectUnauthorized: t.insecureSkipVerify !== true, ...(ca !== undefined ? { ca } : {}), ...client })
   }
 
   /** One request, its answer read whole (within `maxBodyBytes`). */
   async request (url: URL | string, o: RequestOptions = {}): Promise<Answer> {
     const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline
     const what = `${o.method ?? 'GET'} ${String(url)}`
+    const ex = new Exchange(timeoutMs, o.signal)
     try {
-      const res = await this.send(url, o, signal, timeoutMs)
-      return { status: res.statusCode, headers: res.headers, body: await readBody(res.body, o.maxBodyBytes ?? Infinity, o.cut === true, what) }
+      const res = await this.send(url, o, ex)
+      return { status: res.statusCode ?? 0, headers: res.headers, body: await readBody(res, o.maxBodyBytes ?? Infinity, o.cut === true, what) }
     } catch (err) {
-      throw failure(err, what, deadline.aborted ? `no answer in ${timeoutMs} ms` : undefined, o.signal)
+      throw failure(err, what, ex.timedOut ? `no answer in ${timeoutMs} ms` : undefined, o.signal)
+    } finally {
+      ex.done()
     }
   }
 
@@ -92,43 +100,83 @@ export class HttpClient {
    */
   async stream (url: URL | string, o: Omit<RequestOptions, 'maxBodyBytes' | 'cut'> = {}): Promise<StreamAnswer> {
     const what = `${o.method ?? 'GET'} ${String(url)}`
+    const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    const ex = new Exchange(timeoutMs, o.signal)
     try {
-      const res = await undiciRequest(url, {
-        dispatcher: this.agent,
-        method: (o.method ?? 'GET') as 'GET',
-        headers: o.headers ?? {},
-        body: o.body ?? null,
-        signal: o.signal ?? null,
-        headersTimeout: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        bodyTimeout: 0
-      })
+      const res = await this.send(url, o, ex)
       // A connection cut before the caller starts reading would emit 'error' with no listener
       // and end the process; with this one, the reader gets the error instead (a stream's
-      // iterator throws its `errored`), as node:http's IncomingMessage behaves.
-      res.body.on('error', () => {})
-      return { status: res.statusCode, headers: res.headers, body: res.body }
+      // iterator throws its `errored`).
+      res.on('error', () => {})
+      ex.headersIn()
+      res.once('close', ex.done)
+      return { status: res.statusCode ?? 0, headers: res.headers, body: res }
     } catch (err) {
-      throw failure(err, what, undefined, o.signal)
+      ex.done()
+      throw failure(err, what, ex.timedOut ? `no answer in ${timeoutMs} ms` : undefined, o.signal)
     }
   }
 
   /** Close kept-alive connections; requests in flight fail. */
   async close (): Promise<void> {
-    // A connection that fails while being closed is gone either way: nothing to report.
-    await this.agent.destroy().catch(() => undefined)
+    this.http.destroy()
+    this.https.destroy()
   }
 
-  private async send (url: URL | string, o: RequestOptions, signal: AbortSignal, timeoutMs: number) {
-    return await undiciRequest(url, {
-      dispatcher: this.agent,
-      method: (o.method ?? 'GET') as 'GET',
-      headers: o.headers ?? {},
-      body: o.body ?? null,
-      signal,
-      // undici's own idle timers would only fire later than the deadline; kept equal to it.
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs
+  /** The answer once its headers are in; `ex` stops the exchange, its body included. */
+  private async send (url: URL | string, o: RequestOptions, ex: Exchange): Promise<IncomingMessage> {
+    const u = typeof url === 'string' ? new URL(url) : url
+    const tls = u.protocol === 'https:'
+    const headers: Record<string, string> = { ...o.headers }
+    if (o.body !== undefined) headers['content-length'] = String(Buffer.byteLength(o.body))
+    return await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (tls ? httpsRequest : httpRequest)(u, { method: o.method ?? 'GET', headers, agent: tls ? this.https : this.http }, resolve)
+      req.on('error', reject)
+      ex.attach(req)
+      req.end(o.body)
     })
+  }
+}
+
+/**
+ * What stops one exchange: its deadline (`timeoutMs`, 0: none) or the caller's signal. A timer
+ * and a listener that destroy the request, both let go when the exchange is done. Not an
+ * AbortSignal per request (AbortSignal.timeout, AbortSignal.any, or http.request's `signal`
+ * option): measured on the forwarder, which posts hundreds of batches a second, those kept
+ * enough alive per request that V8 doubled its young generation (16 to 32 MB) and its peak
+ * RSS rose by ~15 MB (docs/runtime.md).
+ */
+class Exchange {
+  timedOut = false
+  private stopped = false
+  private req: ClientRequest | undefined
+  private readonly timer: NodeJS.Timeout | undefined
+  private readonly onAbort = (): void => this.stop()
+
+  constructor (timeoutMs: number, private readonly caller: AbortSignal | undefined) {
+    if (timeoutMs > 0) this.timer = setTimeout(() => { this.timedOut = true; this.stop() }, timeoutMs)
+    if (caller?.aborted === true) this.stopped = true
+    else caller?.addEventListener('abort', this.onAbort, { once: true })
+  }
+
+  /** The request to destroy when stopped (at once when the caller aborted already). */
+  attach (req: ClientRequest): void {
+    this.req = req
+    if (this.stopped) req.destroy(new Error('aborted'))
+  }
+
+  /** The deadline was for the headers (a stream): the caller's signal alone stops the body now. */
+  headersIn (): void { clearTimeout(this.timer) }
+
+  readonly done = (): void => {
+    clearTimeout(this.timer)
+    this.caller?.removeEventListener('abort', this.onAbort)
+    this.req = undefined
+  }
+
+  private stop (): void {
+    this.stopped = true
+    this.req?.destroy(new Error(this.timedOut ? 'deadline' : 'aborted'))
   }
 }
 
@@ -165,7 +213,6 @@ function failure (err: unknown, what: string, timedOut: string | undefined, sign
   if (signal?.aborted === true) return new HttpError(`${what}: aborted`, 'aborted')
   const e = err as { message?: string, code?: string, cause?: { code?: string, message?: string } }
   const code = e.code ?? e.cause?.code ?? ''
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return new HttpError(`${what}: ${e.message ?? code}`, 'timeout')
   const message = e.message ?? String(err)
   return new HttpError(`${what}: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, TLS_CODES.test(code) ? 'tls' : 'unreachable')
 }
