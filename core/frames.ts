@@ -34,8 +34,6 @@ const MAX_TS = 21
 /** Signed 64-bit nanoseconds' bounds as digits: equal-length digit strings compare like numbers. */
 const MAX_NS = Buffer.from('9223372036854775807')
 const MIN_NS = Buffer.from('9223372036854775808')
-const STDOUT = Buffer.from('stdout')
-const STDERR = Buffer.from('stderr')
 
 /** A stream's `S` line, which callers cache per stream. */
 export function streamFrame (tags: StreamTags): Buffer {
@@ -65,14 +63,33 @@ export function encodeFrames (groups: StreamBatch[]): Buffer {
 }
 
 /**
- * Each record of a decoded group, six numbers apiece, so that a store can cut blocks and take
- * their bounds without parsing the records again: where the record starts in `frames`, its
- * offset, its time as two exact parts (TsParts), its message's length in bytes, and its level
- * (an index in core/level.ts LEVELS: the `severity` attribute's, else detected from the
- * message). The level is found here, once, where a line enters the collector, on the thread
- * that decodes the request, so the store's writer thread only files it.
+ * Each record of a decoded group, eight numbers apiece, so that a store can cut blocks, take
+ * their bounds and index them without parsing the records again: where the record starts in
+ * `frames`, its offset, its time as two exact parts (TsParts), its message's length in bytes,
+ * its level (an index in core/level.ts LEVELS: the `severity` attribute's, else detected from
+ * the message), where its message starts (from the record's start), and its stdio
+ * (stdioCode). These are found here, once, where a line enters the collector, on the thread
+ * that decodes the request, so the store's writer thread only files them.
  */
-export const RECORD_INDEX = { width: 6, start: 0, offset: 1, tsHi: 2, tsLo: 3, msgLen: 4, level: 5 } as const
+export const RECORD_INDEX = { width: 8, start: 0, offset: 1, tsHi: 2, tsLo: 3, msgLen: 4, level: 5, msgAt: 6, stdio: 7 } as const
+
+/**
+ * The stdio field body[start, end) as stores number it (store/stream-filter.ts STDIOS): 0 for
+ * none (`-`, or empty), 1 stdout, 2 stderr; -1 for anything else. Bytes compared in place.
+ */
+export function stdioCode (body: Uint8Array, start: number, end: number): number {
+  const n = end - start
+  if (n === 1) return body[start] === DASH ? 0 : -1
+  if (n === 0) return 0
+  // std + out / err
+  if (n !== 6 || body[start] !== 0x73 || body[start + 1] !== 0x74 || body[start + 2] !== 0x64) return -1
+  const c3 = body[start + 3]
+  const c4 = body[start + 4]
+  const c5 = body[start + 5]
+  if (c3 === 0x6f && c4 === 0x75 && c5 === 0x74) return 1
+  if (c3 === 0x65 && c4 === 0x72 && c5 === 0x72) return 2
+  return -1
+}
 
 /** A decoded frames body: its bytes and how many groups were made of it. */
 export interface FramesBody {
@@ -305,6 +322,8 @@ export function decodeFrames (body: Buffer, validate = true, owned = false): Fra
     index[k + 3] = ts.lo
     index[k + 4] = v.msgLen
     index[k + 5] = levelIndex(typeof severity === 'string' ? syslogSeverityLevel(severity) : detectLevelBytes(body, v.msgStart, v.msgStart + v.msgLen))
+    index[k + 6] = v.msgStart - at
+    index[k + 7] = stdioCode(body, v.stdioStart, v.stdioEnd)
     n++
     bytes += v.msgLen
   }
@@ -340,9 +359,7 @@ function checkTime (body: Buffer, v: EntryView, group: number, i: number): void 
  * Stores keep it as one of three values (the Loki label `stream`), so nothing else is taken.
  */
 function checkStdio (body: Buffer, v: EntryView, group: number, i: number): void {
-  const n = v.stdioEnd - v.stdioStart
-  if (n === 1 && body[v.stdioStart] === DASH) return
-  if (n === 6 && (STDOUT.compare(body, v.stdioStart, v.stdioEnd) === 0 || STDERR.compare(body, v.stdioStart, v.stdioEnd) === 0)) return
+  if (v.stdioEnd > v.stdioStart && stdioCode(body, v.stdioStart, v.stdioEnd) !== -1) return
   throw refuse(group, i, '[3] must be the stdio stream: "stdout", "stderr", or "-" for none')
 }
 

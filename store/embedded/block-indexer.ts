@@ -1,12 +1,12 @@
-import { EntryView, RECORD_INDEX as X, readEntry, type TsParts } from '../../core/frames.js'
-import { BloomBuilder, CELLS, cell, encodeMinutes, encodeSummary, MAX_MINUTES, minuteOf, stdioIndex } from './block-index.js'
+import { RECORD_INDEX as X, type TsParts } from '../../core/frames.js'
+import { BloomBuilder, CELLS, cell, encodeMinutes, encodeSummary, MAX_MINUTES, minuteOf } from './block-index.js'
 import { LineIndexBuilder, MAX_SPAN_NS } from './line-index.js'
 
 // What the writer keeps beside a block (schema 3): each line's level (found once, where the
 // line entered: core/frames.ts decodeFrames puts it in the record index), the block's summary
 // and its bloom (block-index.ts), (schema 4) its line index: each line's time, message
 // position and stdio (line-index.ts), and (schema 5) its summary per minute. One walk over the
-// block's E records.
+// block's rows of the record index; only the bloom reads the messages' bytes.
 
 /** A bloom takes at most this share of its compressed block, and never more than 8 KiB. */
 const BLOOM_SHARE = 0.15
@@ -28,7 +28,6 @@ export interface BlockIndex {
 export interface RecordIndex { index: Float64Array, first: number }
 
 export class BlockIndexer {
-  private readonly view = new EntryView()
   private readonly bloom = new BloomBuilder()
   private readonly cells = new Float64Array(2 * CELLS)
   private readonly minuteCells = new Float64Array(MAX_MINUTES * 2 * CELLS)
@@ -41,7 +40,6 @@ export class BlockIndexer {
    * which it gets no line index.
    */
   index (frames: Buffer, start: number, end: number, lines: number, compressedBytes: number, records: RecordIndex, min?: TsParts, max?: TsParts): BlockIndex {
-    const v = this.view
     const t = this.t
     const indexed = min !== undefined && max !== undefined && (max.hi - min.hi) * 1e9 + (max.lo - min.lo) <= MAX_SPAN_NS
     const cells = this.cells
@@ -52,30 +50,39 @@ export class BlockIndexer {
     const span = min !== undefined && max !== undefined ? minuteOf(max.hi, max.lo) - firstMinute + 1 : 0
     const byMinute = span > 0 && span <= MAX_MINUTES
     if (byMinute) this.minuteCells.fill(0, 0, span * 2 * CELLS)
+    // Each line's parts come from the record index (core/frames.ts RECORD_INDEX), which the
+    // request's decoder filled: no record is parsed again here.
+    const ix = records.index
+    const W = X.width
+    let k = records.first * W
+    if (lines > 0 && (ix[k + X.start] !== start || k + lines * W > ix.length)) throw new Error(`a block of ${lines} lines does not start at its index's row ${records.first}`)
     let n = 0
-    for (let pos = start; pos < end; n++) {
-      pos = readEntry(frames, pos, v)
-      const msgEnd = v.msgStart + v.msgLen
-      const level = records.index[(records.first + n) * X.width + X.level]!
+    for (; n < lines; n++, k += W) {
+      const msgStart = ix[k + X.start]! + ix[k + X.msgAt]!
+      const msgLen = ix[k + X.msgLen]!
+      const msgEnd = msgStart + msgLen
+      if (msgEnd > end) throw new Error(`line ${n} of a block ends past the block`)
+      const level = ix[k + X.level]!
       levels[n] = level
-      const s = stdioAt(frames, v.stdioStart, v.stdioEnd)
+      const s = ix[k + X.stdio]!
       if (s === -1) summarized = false
       else {
         const c = 2 * cell(s, level)
         cells[c]!++
-        cells[c + 1]! += v.msgLen
+        cells[c + 1]! += msgLen
       }
-      if (byMinute || indexed) v.tsParts(frames, t)
+      t.hi = ix[k + X.tsHi]!
+      t.lo = ix[k + X.tsLo]!
       if (byMinute && s !== -1) {
         const c = (minuteOf(t.hi, t.lo) - firstMinute) * 2 * CELLS + 2 * cell(s, level)
         this.minuteCells[c]!++
-        this.minuteCells[c + 1]! += v.msgLen
+        this.minuteCells[c + 1]! += msgLen
       }
       if (indexed) {
         // Positions in the block's records, which start at `start` here.
-        this.lineIndex.add((t.hi - min!.hi) * 1e9 + (t.lo - min!.lo), v.msgStart - start, v.msgLen, s)
+        this.lineIndex.add((t.hi - min!.hi) * 1e9 + (t.lo - min!.lo), msgStart - start, msgLen, s)
       }
-      this.bloom.add(frames, v.msgStart, msgEnd)
+      this.bloom.add(frames, msgStart, msgEnd)
     }
     if (n !== lines) throw new Error(`a block of ${lines} lines holds ${n} records`)
     return {
@@ -86,19 +93,4 @@ export class BlockIndexer {
       lineIndex: indexed ? this.lineIndex.finish() : null
     }
   }
-}
-
-/** stdioIndex of the stdio field b[start, end), without a string (or a native call) for the usual values. */
-function stdioAt (b: Buffer, start: number, end: number): number {
-  const n = end - start
-  if (n === 1 && b[start] === 0x2d /* - */) return 0
-  // std + out / err
-  if (n === 6 && b[start] === 0x73 && b[start + 1] === 0x74 && b[start + 2] === 0x64) {
-    const c3 = b[start + 3]
-    const c4 = b[start + 4]
-    const c5 = b[start + 5]
-    if (c3 === 0x6f && c4 === 0x75 && c5 === 0x74) return 1
-    if (c3 === 0x65 && c4 === 0x72 && c5 === 0x72) return 2
-  }
-  return stdioIndex(b.toString('latin1', start, end))
 }

@@ -76,7 +76,7 @@ export class RecordKeys {
       readEntry(frames, start, this.view)
       const head = Buffer.from(`E ${frames.toString('latin1', this.view.tsStart, this.view.tsEnd)} ${next}`)
       const rest = frames.subarray(this.view.stdioStart - 1, this.view.end + 1)
-      kept.push(pos, next, index[k + X.tsHi]!, index[k + X.tsLo]!, index[k + X.msgLen]!, index[k + X.level]!)
+      kept.push(pos, next, index[k + X.tsHi]!, index[k + X.tsLo]!, index[k + X.msgLen]!, index[k + X.level]!, head.length + this.view.msgStart - (this.view.stdioStart - 1), index[k + X.stdio]!)
       parts.push(head, rest)
       pos += head.length + rest.length
       next++

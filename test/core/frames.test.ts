@@ -214,6 +214,9 @@ test('frames: the record index agrees with the parsed entries, across groups and
       assert.equal(tsBigInt({ hi, lo }), BigInt(e[0]), `${at}: tsBigInt`)
       assert.equal(g.index[k + X.msgLen], Buffer.byteLength(e[2]), `${at}: message length`)
       assert.equal(g.index[k + X.level], levelOf(e), `${at}: level`)
+      const msgAt = g.index[k + X.msgAt]!
+      assert.equal(g.frames.toString('utf8', start + msgAt, start + msgAt + Buffer.byteLength(e[2])), e[2], `${at}: the message is at msgAt`)
+      assert.equal(g.index[k + X.stdio], ['', 'stdout', 'stderr'].indexOf(e[3]), `${at}: stdio`)
       start += record.length
       bytes += Buffer.byteLength(e[2])
     }
