@@ -237,6 +237,26 @@ test('a chunk that fails its checksum is skipped alone and counted; the chunks a
   assert.equal(s2.nextSeq, 12, 'the sequence goes on after the last whole chunk')
 })
 
+test('every chunk defines the streams it uses: a lost chunk takes none of the other chunks\' messages with it', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  const streams: Record<string, StreamTags> = { a: tags('a'), b: tags('b') } // the same objects, as a receiver passes them
+  const put = (id: string, text: string): void => { const b = Buffer.from(`[${text}]`); s.appendBytes(streams[id]!, '7', b, 1, b.length - 1) }
+  // Chunk 0 defines a (the writer learns a's head); chunk 1 starts with b, then a with the head copied from chunk 0's.
+  put('a', 'a0'); put('a', 'a1'); s.flush()
+  put('b', 'b2'); put('a', 'a3'); put('a', 'a4'); put('b', 'b5'); s.flush()
+  s.close()
+  const seg = join(dir.path, readdirSync(dir.path).find((n) => n.endsWith('.seg'))!)
+  const data = readFileSync(seg)
+  data[data.indexOf('a1')] ^= 0x20 // chunk 0 fails its checksum
+  writeFileSync(seg, data)
+  const s2 = dir.open()
+  let lost = 0
+  s2.onDropped = (_reason, count) => { lost += count }
+  assert.deepEqual(readAll(s2).map((m) => [m.seq, m.tags.id, m.message]), [[2, 'b', 'b2'], [3, 'a', 'a3'], [4, 'a', 'a4'], [5, 'b', 'b5']])
+  assert.equal(lost, 2)
+})
+
 test('a chunk cut short by a crash is cut off whole at the next start; the chunks before it are kept', (t) => {
   const dir = spoolDir(t)
   const s = dir.open()
