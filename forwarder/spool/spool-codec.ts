@@ -11,9 +11,10 @@ import { matches, pattern, viewOf, type Pattern } from './byte-pattern.js'
 //   of the types and bodies of version 2 below ('s', 'm', 'a'). One CRC32C call per flush and
 //   one per chunk read, instead of one per message on each side (as Vector's disk_v2 does:
 //   its record is a batch with one checksum).
-//   A chunk that fails its checksum is skipped alone, as a version-2 record is: the next chunk
-//   that passes is found by scanning on (resync), and the index of its first message says
-//   exactly how many were lost. Only whole chunks are readable (the writer's `durable` ends at
+//   Stream numbers are per segment, and every chunk defines the streams its messages use, so a
+//   chunk can be read without the others. A chunk that fails its checksum is skipped alone, as
+//   a version-2 record is: the next chunk that passes is found by scanning on (resync), and the
+//   index of its first message says exactly how many were lost. Only whole chunks are readable (the writer's `durable` ends at
 //   one), and the decoder hands out a chunk's messages only once all of it passed its checksum.
 //
 // Version 2 (read only, for spools written before chunks):
