@@ -253,6 +253,16 @@ export class RecordDecoder {
     this.chunkAt = -1
   }
 
+  /**
+   * The next segment starts with the byte `first`. Versions only go up from one segment to
+   * the next, so when it is a checksummed one's ('c' or 's'), so was this one, even if its
+   * bad bytes left no record to tell (a lone chunk whose head was hit): its losses are the
+   * checksums', not a version-1 segment's garbage.
+   */
+  nextSegmentStarts (first: number): void {
+    if (this.version === 0 && (first === TYPE_CHUNK || first === TYPE_STREAM)) this.lostReason = 'checksum'
+  }
+
   /** Count the messages from nextIndex up to `index` as lost (the segment holds `index` messages, or the next one found has it). */
   lose (index: number): void {
     const from = Math.max(this.nextIndex, this.ackedIndex)
@@ -338,6 +348,9 @@ export class RecordDecoder {
       if (end > n) break
       if (crc32c(buf.subarray(q, end - CRC)) === buf.readUInt32BE(end - CRC)) {
         this.resyncing = false
+        // The segment's first bytes were bad (no version known yet), and it is checksummed:
+        // what was passed over is what its checksums found, not a version-1 segment's garbage.
+        if (v === 0) this.lostReason = 'checksum'
         break
       }
     }

@@ -62,6 +62,7 @@ export class SpoolReader {
         // Move on only once this segment is whole (rolled and fsynced).
         if (next === undefined || c.pos < c.seg.size) return
         d.lose(next.firstSeq - c.seg.firstSeq) // messages it should have held and did not hand out
+        if (d.lost > 0 && d.version === 0) d.nextSegmentStarts(this.firstByte(next))
         this.report(c)
         this.cursor = this.at(next)
         continue
@@ -102,6 +103,20 @@ export class SpoolReader {
     this.onDropped(d.lostReason, d.lost, `${c.seg.path} near byte ${c.pos}: ${d.lostWhy}`)
     d.lost = 0
     d.lostWhy = ''
+  }
+
+  /** The first byte of a segment's file (-1 when it has none yet); on the rare path above only. */
+  private firstByte (seg: Segment): number {
+    const one = Buffer.alloc(1)
+    let fd = -1
+    try {
+      fd = openSync(seg.path, 'r')
+      return readSync(fd, one, 0, 1, 0) === 1 ? one[0]! : -1
+    } catch {
+      return -1
+    } finally {
+      if (fd !== -1) closeSync(fd)
+    }
   }
 
   private fdFor (seg: Segment): number {

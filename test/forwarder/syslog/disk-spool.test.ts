@@ -257,6 +257,31 @@ test('every chunk defines the streams it uses: a lost chunk takes none of the ot
   assert.equal(lost, 2)
 })
 
+test('a segment whose first chunk lost its head counts its losses as checksum ones, alone in its segment or not', (t) => {
+  const dir = spoolDir(t)
+  const o = { ...opts, segmentBytes: 1000 }
+  const s = dir.open(o)
+  // A segment rolls at the first append once it holds 1000 bytes: messages of ~225 bytes.
+  const put = (from: number, to: number): void => { for (let i = from; i < to; i++) s.append(tags('a'), '1', `message ${i} ${'x'.repeat(200)}`); s.flush() }
+  put(0, 4) // segment 0: one chunk
+  put(4, 6); put(6, 8) // segment 4: two chunks
+  put(8, 9) // segment 8
+  s.close()
+  const segs = readdirSync(dir.path).filter((n) => n.endsWith('.seg')).sort()
+  assert.deepEqual(segs.map((n) => Number(n.slice(0, 16))), [0, 4, 8])
+  // The head of each one's first chunk (TYPE; LENGTH): the segment's version is not known from it.
+  for (const [name, at] of [[segs[0]!, 0], [segs[1]!, 3]] as const) {
+    const data = readFileSync(join(dir.path, name))
+    data[at] ^= 0x04
+    writeFileSync(join(dir.path, name), data)
+  }
+  const s2 = dir.open(o)
+  const drops: Array<[string, number]> = []
+  s2.onDropped = (reason, count) => { drops.push([reason, count]) }
+  assert.deepEqual(readAll(s2).map((m) => m.seq), [6, 7, 8])
+  assert.deepEqual(drops, [['checksum', 4], ['checksum', 2]])
+})
+
 test('a chunk cut short by a crash is cut off whole at the next start; the chunks before it are kept', (t) => {
   const dir = spoolDir(t)
   const s = dir.open()
