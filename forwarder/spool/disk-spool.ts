@@ -17,7 +17,8 @@ export { SPOOL_VERSION } from './spool-ledger.js'
 //   spool-writer.ts  appends into a write buffer, writes and rolls segments, fsync policy
 //   spool-reader.ts  replays durable messages from the ledger's oldest segment, skips and
 //                    counts the ones that cannot be read
-//   spool-codec.ts   the record format (a CRC32C per record), the one encoder and decoder
+//   spool-codec.ts   the record format (a CRC32C per chunk: what one flush writes), the one
+//                    encoder and decoder
 // This class opens the spool (recovery) and puts the parts together behind one interface.
 //
 // Sequence numbers are global to the spool, so they increase within every stream; they
@@ -48,10 +49,10 @@ export class DiskSpool {
     } else {
       const last = l.active
       const scan = scanSegment(readFileSync(last.path))
-      // A spool written before records had checksums: new records go to a new segment, so
-      // no segment mixes the two versions (see RecordDecoder.version). One with streams
-      // only (no message) is emptied and written anew.
-      if (scan.version === 1 && scan.nextIndex === 0) { scan.validBytes = 0; scan.streams = []; scan.version = 0 }
+      // A segment of an older version (1: no checksum; 2: a checksum per record): new chunks
+      // go to a new segment, so no segment mixes versions (see RecordDecoder.version). One
+      // with streams only (no message) is emptied and written anew.
+      if ((scan.version === 1 || scan.version === 2) && scan.nextIndex === 0) { scan.validBytes = 0; scan.streams = []; scan.version = 0 }
       if (scan.validBytes < last.size) {
         // A record cut short by a crash: keep what is whole.
         const fd = openSync(last.path, 'r+')
@@ -61,7 +62,7 @@ export class DiskSpool {
         last.durable = scan.validBytes
       }
       l.nextSeq = last.firstSeq + scan.nextIndex
-      if (scan.version === 1) {
+      if (scan.version === 1 || scan.version === 2) {
         l.addSegment()
       } else {
         openActive(last)
@@ -98,7 +99,7 @@ export class DiskSpool {
   set onWriteError (fn: (message: string | null) => void) { this.writer.onWriteError = fn }
   /** Called after an fsync made more messages readable. */
   set onDurable (fn: () => void) { this.writer.onDurable = fn }
-  /** Called with messages lost from the spool (a record failed its checksum: 'checksum'; a version-1 segment that is no records: 'corrupt'). */
+  /** Called with messages lost from the spool (a chunk or record failed its checksum: 'checksum'; a version-1 segment that is no records: 'corrupt'). */
   set onDropped (fn: (reason: LossReason, count: number, detail: string) => void) { this.reader.onDropped = fn }
   /** Called when an acknowledged segment cannot be unlinked (it is tried again on the next sync). */
   set onUnlinkError (fn: (path: string, message: string) => void) { this.ledger.onUnlinkError = fn }

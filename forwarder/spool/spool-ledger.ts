@@ -11,9 +11,12 @@ import { DaytwoError } from '../../core/errors.js'
 // the segment's bytes in the count (its space is still taken) and is tried again on every
 // sync, so the bound neither drifts nor stays full for good.
 
-/** Version 2: records carry a CRC32C (spool-codec.ts). Version 1 spools are read as they are. */
-export const SPOOL_VERSION = 2
-const READS_VERSIONS = [1, 2]
+/**
+ * Version 3: chunks carry a CRC32C (spool-codec.ts). Spools of versions 1 (no checksum) and 2
+ * (a CRC32C per record) are read as they are.
+ */
+export const SPOOL_VERSION = 3
+const READS_VERSIONS = [1, 2, 3]
 const NAME = /^(\d{16})\.seg$/
 const STATE_FILE = 'spool.json'
 const SAVE_ACKED_MS = 1000
@@ -143,7 +146,7 @@ export class SpoolLedger {
       throw new DaytwoError('CONFIG', `${file} is corrupt (${(err as Error).message}); move ${this.dir} away to start with an empty spool`)
     }
     if (!READS_VERSIONS.includes(doc.version as number) || typeof doc.ackedBelow !== 'number' || typeof doc.epoch !== 'string') {
-      throw new DaytwoError('CONFIG', `${file} has version ${String(doc.version)}; this daytwo reads versions ${READS_VERSIONS.join(' and ')}`)
+      throw new DaytwoError('CONFIG', `${file} has version ${String(doc.version)}; this daytwo reads versions ${READS_VERSIONS.slice(0, -1).join(', ')} and ${READS_VERSIONS[READS_VERSIONS.length - 1]!}`)
     }
     return { epoch: doc.epoch, ackedBelow: doc.ackedBelow }
   }
@@ -151,8 +154,8 @@ export class SpoolLedger {
   /**
    * Save the acknowledged mark (at most once a second unless `force`). It only saves
    * resending after a restart, so a caller may ignore a failure; the next save tries again.
-   * Saving writes version 2: a daytwo that reads only version 1 refuses it with a clear error
-   * instead of misreading records with checksums.
+   * Saving writes version 3: a daytwo that reads only older versions refuses it with a clear
+   * error instead of misreading chunks.
    */
   save (force = false): void {
     if (this.acked === this.savedAcked) return

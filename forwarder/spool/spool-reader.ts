@@ -4,12 +4,14 @@ import { MESSAGE, NEED_MORE, RecordDecoder, type LossReason } from './spool-code
 import type { Segment, SpoolLedger } from './spool-ledger.js'
 
 // The spool's reader: replays durable messages in order from the oldest segment that holds
-// one not yet acknowledged, a chunk at a time through the codec's RecordDecoder. A message
-// that cannot be handed out (its record fails its checksum, its stream's record did) is
-// skipped and reported with onDropped, never stalls the ones after it. Acknowledging is the
+// one not yet acknowledged, READ_BYTES at a time through the codec's RecordDecoder. A message
+// that cannot be handed out (its chunk or record fails its checksum, its stream's record did)
+// is skipped and reported with onDropped, never stalls the ones after it. The cursor stays at
+// a chunk's start until all its messages were handed out: a read that stops inside a chunk
+// reads and checks it again the next time, and passes over what it handed out already. Acknowledging is the
 // ledger's (it deletes wholly acknowledged segments and tells the reader, onRemove).
 
-const READ_CHUNK = 1 << 20
+const READ_BYTES = 1 << 20
 
 /**
  * What `read` hands out, one spooled message at a time, as arguments (no object per message);
@@ -26,7 +28,7 @@ interface Cursor {
 
 export class SpoolReader {
   private cursor: Cursor
-  private buf = Buffer.allocUnsafe(READ_CHUNK)
+  private buf = Buffer.allocUnsafe(READ_BYTES)
   private fd = -1
   private fdSeg: Segment | null = null
   /** Called with messages lost from the spool (not acknowledged ones), why, and where. */
@@ -60,6 +62,7 @@ export class SpoolReader {
         // Move on only once this segment is whole (rolled and fsynced).
         if (next === undefined || c.pos < c.seg.size) return
         d.lose(next.firstSeq - c.seg.firstSeq) // messages it should have held and did not hand out
+        if (d.lost > 0 && d.version === 0) d.nextSegmentStarts(this.firstByte(next))
         this.report(c)
         this.cursor = this.at(next)
         continue
@@ -77,8 +80,9 @@ export class SpoolReader {
         if (r === MESSAGE) {
           const seq = c.seg.firstSeq + d.index
           if (seq >= l.acked && !take(seq, d.tags!, d.tsNs, buf.toString('utf8', d.messageStart, d.messageEnd), d.attrs, d.messageEnd - d.messageStart)) {
-            // Offered again next time: decode it afresh then (its index is not passed yet).
-            d.nextIndex = d.index
+            // Offered again next time: decode it afresh then (its index is not passed yet),
+            // from its chunk's start, where p still is.
+            d.retake()
             c.pos += p
             this.report(c)
             return
@@ -86,7 +90,7 @@ export class SpoolReader {
         }
         p += d.size
       }
-      // A record longer than the buffer: grow it and read again.
+      // A record or chunk longer than the buffer: grow it and read again.
       if (p === 0 && n < avail) this.buf = Buffer.allocUnsafe(this.buf.length * 2)
       c.pos += p
       this.report(c)
@@ -99,6 +103,20 @@ export class SpoolReader {
     this.onDropped(d.lostReason, d.lost, `${c.seg.path} near byte ${c.pos}: ${d.lostWhy}`)
     d.lost = 0
     d.lostWhy = ''
+  }
+
+  /** The first byte of a segment's file (-1 when it has none yet); on the rare path above only. */
+  private firstByte (seg: Segment): number {
+    const one = Buffer.alloc(1)
+    let fd = -1
+    try {
+      fd = openSync(seg.path, 'r')
+      return readSync(fd, one, 0, 1, 0) === 1 ? one[0]! : -1
+    } catch {
+      return -1
+    } finally {
+      if (fd !== -1) closeSync(fd)
+    }
   }
 
   private fdFor (seg: Segment): number {

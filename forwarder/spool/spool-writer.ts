@@ -1,10 +1,15 @@
 import { closeSync, fsync, fsyncSync, openSync, writeSync } from 'node:fs'
 import type { Attributes, StreamTags } from '../../core/record.js'
-import { encodeAttributes, encodeStream, messageAt, messageRecordBound, sealRecord, setIndex, writeMessageRecord } from './spool-codec.js'
+import { FRAME_BYTES, beginChunk, encodeAttributes, encodeStream, finishRecord, messageAt, messageRecordBound, sealChunk, setIndex, writeMessageRecord } from './spool-codec.js'
 import type { Segment, SpoolLedger } from './spool-ledger.js'
 
 // The spool's writer: encodes appended messages into a write buffer, writes it to the active
 // segment with one write() per socket callback, rolls segments, and fsyncs on its policy.
+// What one flush writes is one chunk (spool-codec.ts): the buffer starts with the chunk's
+// head, the records follow without a checksum of their own, and the flush seals it with one
+// CRC32C over all of it — one checksum call per write() instead of one per message. A chunk
+// defines the streams its messages use (with the numbers they have in the segment), so it can
+// be read without the others: one that fails its checksum loses only its own messages.
 //
 // The first append schedules a flush with process.nextTick, which runs before any other I/O
 // callback (a /metrics request, the fsync timer, another socket). So whenever anything else
@@ -13,12 +18,15 @@ import type { Segment, SpoolLedger } from './spool-ledger.js'
 //
 // fsync policy: on the timer (fsyncIntervalMs), and at once (syncNow) when the reader caught
 // up and at least SYNC_NOW_BYTES wait. A segment's `durable` moves only after an fsync, and
-// only to the end of a record that was wholly written, so the reader never sees half a record.
+// only to the end of a chunk that was wholly written, so the reader never sees half a chunk.
 
 /** Unsynced bytes for which a reader that caught up asks for an fsync before the timer's. */
 const SYNC_NOW_BYTES = 1 << 20
 /** The write buffer; one message larger than this grows it. */
 const WRITE_CHUNK = 256 << 10
+
+/** A stream of the active segment: its number, its definition record, the chunk that defined it last. */
+interface SegmentStream { no: number, record: Buffer, chunk: number }
 
 export interface WriterOptions {
   maxBytes: number
@@ -27,12 +35,22 @@ export interface WriterOptions {
 
 export class SpoolWriter {
   /** Stream id → its number in the active segment, and the next number. */
-  private streams = new Map<string, number>()
+  private streams = new Map<string, SegmentStream>()
   private nextStream = 0
-  /** Encoded records not yet written to the active segment (they count in its size). */
+  /** Counts the chunks begun: the one in wbuf, when wlen > 0. */
+  private chunkNo = 0
+  /**
+   * The chunk not yet written to the active segment: its head and records up to wlen (0: no
+   * chunk begun). Its bytes, with the CRC32C to come, count in the segment's size.
+   */
   private wbuf = Buffer.allocUnsafe(WRITE_CHUNK)
   private wlen = 0
-  /** The active segment's bytes up to the end of the last record wholly written. */
+  /**
+   * The chunk in wbuf has its checksum: a write failed part way, and what is left is the rest
+   * of that chunk, to be written as it is (no append is taken meanwhile, see flush).
+   */
+  private sealed = false
+  /** The active segment's bytes up to the end of the last chunk wholly written. */
   private written = 0
   private flushQueued = false
   private readonly flushTick = (): void => { this.flushQueued = false; this.flush() }
@@ -54,6 +72,7 @@ export class SpoolWriter {
   private prefixTs = ''
   private prefixAttrs: Attributes | undefined = undefined
   private prefixSeg: Segment | null = null
+  private prefixStream: SegmentStream | null = null
   private headTags: StreamTags | null = null
   private headTs = ''
   private headAttrs: Attributes | undefined = undefined
@@ -64,7 +83,7 @@ export class SpoolWriter {
    * number after its highest.
    */
   constructor (private readonly ledger: SpoolLedger, private readonly opts: WriterOptions, streams: Array<StreamTags | undefined>) {
-    streams.forEach((t, i) => { if (t !== undefined) this.streams.set(t.id, i) })
+    streams.forEach((t, i) => { if (t !== undefined) this.streams.set(t.id, { no: i, record: encodeStream(i, t), chunk: -1 }) })
     this.nextStream = streams.length
     this.written = ledger.active.size
   }
@@ -81,20 +100,20 @@ export class SpoolWriter {
     const l = this.ledger
     const active = l.active
     const pre = this.prefix
-    if (pre !== null && tags === this.prefixTags && tsNs === this.prefixTs && attrs === this.prefixAttrs && active === this.prefixSeg && active.size < this.opts.segmentBytes) {
-      // The same stream, time and attributes as the last record: copy its bytes up to the message.
-      const need = pre.length + end - start + 4
+    // The same stream, time and attributes as the last record, in a chunk that defines the
+    // stream, with room for it: copy the last record's bytes up to the message. (Otherwise
+    // appendRecord: it begins a chunk, defines the stream in it, or makes room.)
+    const record = pre === null ? 0 : pre.length + end - start
+    if (pre !== null && tags === this.prefixTags && tsNs === this.prefixTs && attrs === this.prefixAttrs && active === this.prefixSeg && active.size < this.opts.segmentBytes &&
+      this.wlen > 0 && this.prefixStream!.chunk === this.chunkNo && this.wlen + record + FRAME_BYTES <= this.wbuf.length) {
+      const need = record
       if (l.bytes + need <= this.opts.maxBytes) {
-        if (this.wlen + need > this.wbuf.length) {
-          if (!this.flush()) return null
-          if (need > this.wbuf.length) this.wbuf = Buffer.allocUnsafe(need)
-        }
         const b = this.wbuf
         const p = this.wlen
         pre.copy(b, p)
         setIndex(b, p, l.nextSeq - active.firstSeq)
         src.copy(b, p + pre.length, start, end)
-        this.wlen = sealRecord(b, p, p + pre.length + end - start)
+        this.wlen = finishRecord(b, p, p + record)
         active.size += need
         l.bytes += need
         this.queueFlush()
@@ -109,6 +128,7 @@ export class SpoolWriter {
       this.prefixTs = tsNs
       this.prefixAttrs = attrs
       this.prefixSeg = l.active
+      this.prefixStream = this.streams.get(tags.id)!
     }
     this.headTags = tags
     this.headTs = tsNs
@@ -126,24 +146,32 @@ export class SpoolWriter {
       active = next
     }
     const known = this.streams.get(tags.id)
-    const streamNo = known ?? this.nextStream
-    const def = known === undefined ? encodeStream(streamNo, tags) : null
+    const streamNo = known?.no ?? this.nextStream
+    const fresh = known === undefined ? encodeStream(streamNo, tags) : null
     let json: Buffer | null = null
     if (attrs !== undefined) {
       if (attrs !== this.lastAttrs) { this.lastAttrsJson = encodeAttributes(attrs); this.lastAttrs = attrs }
       json = this.lastAttrsJson
     }
-    const bound = (def?.length ?? 0) + messageRecordBound(tsNs, json, typeof src === 'string' ? end : end - start)
+    // Room for the stream's definition and the chunk's head and CRC32C too, whether this
+    // record needs them or not (a flush for room begins a new chunk).
+    const bound = (fresh ?? known!.record).length + messageRecordBound(tsNs, json, typeof src === 'string' ? end : end - start) + FRAME_BYTES
     if (this.wlen + bound > this.wbuf.length) {
       if (!this.flush()) return null
       if (bound > this.wbuf.length) this.wbuf = Buffer.allocUnsafe(bound)
     }
+    const first = this.wlen === 0
+    const chunk = first ? this.chunkNo + 1 : this.chunkNo
+    // The stream's definition, unless this chunk has it already.
+    const def = fresh ?? (known!.chunk === chunk ? null : known!.record)
     // Encode where the record would go; it counts only once the bound checks pass.
-    let p = this.wlen
+    const at = first ? beginChunk(this.wbuf, 0) : this.wlen
+    let p = at
     if (def !== null) p += def.copy(this.wbuf, p)
     const recordAt = p
     p = writeMessageRecord(this.wbuf, p, l.nextSeq - active.firstSeq, streamNo, tsNs, json, src, start, end)
-    const need = p - this.wlen
+    // A first record also brings its chunk's head and CRC32C.
+    const need = p - at + (first ? FRAME_BYTES : 0)
     if (l.bytes + need > this.opts.maxBytes) {
       // Everything spooled was acknowledged, but the active segment still holds it: roll.
       if (l.acked === l.nextSeq && active.size > 0) {
@@ -152,7 +180,8 @@ export class SpoolWriter {
       }
       return null
     }
-    if (def !== null) { this.streams.set(tags.id, streamNo); this.nextStream++ }
+    if (known === undefined) { this.streams.set(tags.id, { no: streamNo, record: def!, chunk }); this.nextStream++ } else known.chunk = chunk
+    this.chunkNo = chunk
     this.lastRecord = recordAt
     this.lastMessage = recordAt + messageAt
     this.wlen = p
@@ -167,13 +196,16 @@ export class SpoolWriter {
   }
 
   /**
-   * Write what was appended to the active segment. False when the write failed (a full disk):
-   * what was not written stays, in order, for the next try, and appends are refused meanwhile
-   * (the caller counts them) instead of the process crashing.
+   * Seal the chunk appended since the last flush and write it to the active segment. False
+   * when the write failed (a full disk): what was not written of the sealed chunk stays, in
+   * order, for the next try, and appends are refused meanwhile (append and appendBytes flush
+   * first while writeError is set; the caller counts them) instead of the process crashing,
+   * so no record is ever added to a chunk whose checksum is computed.
    */
   flush (): boolean {
     if (this.wlen === 0) return true
     const b = this.wbuf
+    if (!this.sealed) { this.wlen = sealChunk(b, 0, this.wlen); this.sealed = true }
     const n = this.wlen
     let off = 0
     const fd = this.ledger.active.fd
@@ -188,6 +220,7 @@ export class SpoolWriter {
       return false
     }
     this.wlen = 0
+    this.sealed = false
     this.written = this.ledger.active.size
     if (this.writeError !== null) { this.writeError = null; this.onWriteError(null) }
     return true

@@ -205,28 +205,125 @@ test('a spool written before records had checksums (version 1) is read after the
   assert.deepEqual(readAll(s).map((m) => [m.seq, m.tags.id, m.tsNs, m.message, m.attrs]), [[1, 'b', '2', 'one ü', { severity: 'err' }], [2, 'a', '3', 'two', undefined], [3, 'b', '4', 'three', undefined], [4, 'b', '5', 'four', undefined]])
   assert.equal(s.append(tags('a'), '6', 'five'), 5)
   s.close()
-  assert.ok(readdirSync(dir.path).includes('0000000000000005.seg'), 'a version-2 segment of its own')
-  assert.equal(JSON.parse(readFileSync(join(dir.path, 'spool.json'), 'utf8')).version, 2, 'saved as version 2: an older daytwo refuses it rather than misread it')
+  assert.ok(readdirSync(dir.path).includes('0000000000000005.seg'), 'a version-3 segment of its own')
+  assert.equal(JSON.parse(readFileSync(join(dir.path, 'spool.json'), 'utf8')).version, 3, 'saved as version 3: an older daytwo refuses it rather than misread it')
   assert.deepEqual(readAll(dir.open()).map((m) => [m.seq, m.message]), [[1, 'one ü'], [2, 'two'], [3, 'three'], [4, 'four'], [5, 'five']])
 })
 
-test('a record that fails its checksum is skipped alone and counted; the records after it are read', (t) => {
+test('a chunk that fails its checksum is skipped alone and counted; the chunks after it are read', (t) => {
   const dir = spoolDir(t)
   const s = dir.open()
-  for (let i = 0; i < 6; i++) s.append(tags(i % 2 === 0 ? 'a' : 'b'), '1', `message ${i}`)
+  // Each flush writes one chunk: six chunks of two messages.
+  for (let i = 0; i < 12; i++) {
+    s.append(tags(i % 2 === 0 ? 'a' : 'b'), '1', `message ${i}`)
+    if (i % 2 === 1) s.flush()
+  }
   s.close()
   const seg = join(dir.path, readdirSync(dir.path).find((n) => n.endsWith('.seg'))!)
   const data = readFileSync(seg)
-  data[data.indexOf('message 2') + 3] ^= 0x01 // a bit flip inside message 2
-  data[data.indexOf('message 4') - 10] ^= 0x40 // and one in message 4's head (its record starts 15 bytes before the text)
+  data[data.indexOf('message 3') + 3] ^= 0x01 // a bit flip inside chunk 1 (messages 2 and 3)
+  // and one in chunk 3's head (its TYPE; chunks are TYPE LENGTH BODY CRC32C, spool-codec.ts)
+  let at = 0
+  for (let k = 0; k < 3; k++) at += 9 + data.readUInt32BE(at + 1)
+  assert.equal(data[at], 0x63)
+  data[at] ^= 0x40
   writeFileSync(seg, data)
   const s2 = dir.open()
   const drops: Array<[string, number]> = []
   s2.onDropped = (reason, count) => { drops.push([reason, count]) }
-  assert.deepEqual(readAll(s2).map((m) => [m.seq, m.message]), [[0, 'message 0'], [1, 'message 1'], [3, 'message 3'], [5, 'message 5']])
+  assert.deepEqual(readAll(s2).map((m) => [m.seq, m.message]), [0, 1, 4, 5, 8, 9, 10, 11].map((i) => [i, `message ${i}`]))
   assert.deepEqual([...new Set(drops.map((d) => d[0]))], ['checksum'])
-  assert.equal(drops.reduce((n, d) => n + d[1], 0), 2, 'each skipped message counted once')
-  assert.equal(s2.nextSeq, 6, 'the sequence goes on after the last whole record')
+  assert.equal(drops.reduce((n, d) => n + d[1], 0), 4, 'each skipped message counted once')
+  assert.equal(s2.nextSeq, 12, 'the sequence goes on after the last whole chunk')
+})
+
+test('every chunk defines the streams it uses: a lost chunk takes none of the other chunks\' messages with it', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  const streams: Record<string, StreamTags> = { a: tags('a'), b: tags('b') } // the same objects, as a receiver passes them
+  const put = (id: string, text: string): void => { const b = Buffer.from(`[${text}]`); s.appendBytes(streams[id]!, '7', b, 1, b.length - 1) }
+  // Chunk 0 defines a (the writer learns a's head); chunk 1 starts with b, then a with the head copied from chunk 0's.
+  put('a', 'a0'); put('a', 'a1'); s.flush()
+  put('b', 'b2'); put('a', 'a3'); put('a', 'a4'); put('b', 'b5'); s.flush()
+  s.close()
+  const seg = join(dir.path, readdirSync(dir.path).find((n) => n.endsWith('.seg'))!)
+  const data = readFileSync(seg)
+  data[data.indexOf('a1')] ^= 0x20 // chunk 0 fails its checksum
+  writeFileSync(seg, data)
+  const s2 = dir.open()
+  let lost = 0
+  s2.onDropped = (_reason, count) => { lost += count }
+  assert.deepEqual(readAll(s2).map((m) => [m.seq, m.tags.id, m.message]), [[2, 'b', 'b2'], [3, 'a', 'a3'], [4, 'a', 'a4'], [5, 'b', 'b5']])
+  assert.equal(lost, 2)
+})
+
+test('a segment whose first chunk lost its head counts its losses as checksum ones, alone in its segment or not', (t) => {
+  const dir = spoolDir(t)
+  const o = { ...opts, segmentBytes: 1000 }
+  const s = dir.open(o)
+  // A segment rolls at the first append once it holds 1000 bytes: messages of ~225 bytes.
+  const put = (from: number, to: number): void => { for (let i = from; i < to; i++) s.append(tags('a'), '1', `message ${i} ${'x'.repeat(200)}`); s.flush() }
+  put(0, 4) // segment 0: one chunk
+  put(4, 6); put(6, 8) // segment 4: two chunks
+  put(8, 9) // segment 8
+  s.close()
+  const segs = readdirSync(dir.path).filter((n) => n.endsWith('.seg')).sort()
+  assert.deepEqual(segs.map((n) => Number(n.slice(0, 16))), [0, 4, 8])
+  // The head of each one's first chunk (TYPE; LENGTH): the segment's version is not known from it.
+  for (const [name, at] of [[segs[0]!, 0], [segs[1]!, 3]] as const) {
+    const data = readFileSync(join(dir.path, name))
+    data[at] ^= 0x04
+    writeFileSync(join(dir.path, name), data)
+  }
+  const s2 = dir.open(o)
+  const drops: Array<[string, number]> = []
+  s2.onDropped = (reason, count) => { drops.push([reason, count]) }
+  assert.deepEqual(readAll(s2).map((m) => m.seq), [6, 7, 8])
+  assert.deepEqual(drops, [['checksum', 4], ['checksum', 2]])
+})
+
+test('a chunk cut short by a crash is cut off whole at the next start; the chunks before it are kept', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  for (let i = 0; i < 6; i++) {
+    s.append(tags('a'), '1', `message ${i}`)
+    if (i % 3 === 2) s.flush()
+  }
+  s.close()
+  const seg = join(dir.path, readdirSync(dir.path).find((n) => n.endsWith('.seg'))!)
+  const data = readFileSync(seg)
+  // The last chunk (messages 3 to 5) loses its CRC and half of message 5.
+  writeFileSync(seg, data.subarray(0, data.indexOf('message 5') + 4))
+  const s2 = dir.open()
+  const drops: number[] = []
+  s2.onDropped = (_reason, count) => { drops.push(count) }
+  assert.deepEqual(readAll(s2).map((m) => m.message), ['message 0', 'message 1', 'message 2'], 'none of a torn chunk is handed out')
+  assert.deepEqual(drops, [], 'a torn tail is not lost data: those messages were never durable')
+  assert.equal(s2.nextSeq, 3, 'the sequence goes on after the last whole chunk')
+  assert.equal(s2.append(tags('a'), '2', 'after'), 3)
+  s2.close()
+  assert.deepEqual(readAll(dir.open()).map((m) => [m.seq, m.message]), [[0, 'message 0'], [1, 'message 1'], [2, 'message 2'], [3, 'after']])
+})
+
+test('a read that stops inside a chunk goes on from the next message of it, and hands out none twice', (t) => {
+  const dir = spoolDir(t)
+  const s = dir.open()
+  for (let i = 0; i < 50; i++) s.append(tags(i % 3 === 0 ? 'b' : 'a'), String(i >> 2), `message ${i}`, i % 4 === 0 ? { severity: 'err' } : undefined)
+  s.close() // one chunk
+  const s2 = dir.open()
+  const got: number[] = []
+  for (let round = 0; round < 100 && got.length < 50; round++) {
+    let k = 0
+    const limit = round % 4 // 0 takes none: the same message is offered again
+    s2.read((seq, tg, tsNs, message, attrs) => {
+      if (k === limit) return false
+      assert.deepEqual([tg.id, tsNs, message, attrs], [seq % 3 === 0 ? 'b' : 'a', String(seq >> 2), `message ${seq}`, seq % 4 === 0 ? { severity: 'err' } : undefined])
+      got.push(seq)
+      k++
+      return true
+    })
+  }
+  assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => i))
 })
 
 test('an acknowledged segment whose unlink fails stays counted in bytes and is deleted by a later sync', (t) => {

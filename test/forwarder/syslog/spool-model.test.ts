@@ -2,18 +2,22 @@ import assert from 'node:assert/strict'
 import { mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { crc32c } from '@node-rs/crc32'
 import type { Attributes, StreamTags } from '../../../core/record.js'
 import { DiskSpool } from '../../../forwarder/spool/disk-spool.js'
 import { tempDir } from '../../helpers/daytwo-process.js'
 import { prng } from '../../helpers/equivalence-corpus.js'
 
 // Model-based test of the disk spool: random sequences of operations — append, read (some
-// refused), ack, sync, restart, crash (the object dropped without closing, the last segment's
-// unsynced tail maybe cut), a flipped byte in a message's record, an unlink made to fail —
-// run against the spool and against a plain model (a map of sequence number → message, the
-// acknowledged mark, the set of records broken on disk). After every step:
+// refused, so reads stop inside chunks), ack, sync, restart, crash (the object dropped
+// without closing, the last segment's unsynced tail maybe cut, often inside a chunk), a
+// flipped byte in a chunk (head, records or CRC; often the chunk the reader stopped inside,
+// part of it handed out already), an unlink made to fail — run against the spool and against
+// a plain model (a map of sequence number → message, the acknowledged mark, the set of
+// messages broken on disk: all of a flipped chunk's). After every step:
 //   - what read hands out is, in order and byte for byte, the model's messages not yet handed
-//     out, less the broken ones, each broken one counted once as dropped (reason checksum);
+//     out, less the broken ones, each broken one counted once as dropped (reason checksum)
+//     unless it was handed out before its chunk broke;
 //   - `bytes` is what the segment files take on disk, counting a segment whose unlink failed
 //     until a retry removed it; once unlinks work again, no acknowledged segment is left.
 // Seeded; SPOOL_MODEL_SEED=n runs one seed; a failure names its seed and its last steps.
@@ -29,6 +33,27 @@ const TIMES = ['1700000000000000000', '1700000000000000001', '17']
 
 interface Msg { tags: StreamTags, tsNs: string, message: string, attrs: Attributes | undefined }
 
+/** What the default seeds must have done at least once between them (the last test checks). */
+const covered = { flipHead: 0, flipCrc: 0, flipInside: 0, flipSpanningRead: 0, flipRolledRead: 0, tornTailChunk: 0, readStoppedInside: 0 }
+
+/**
+ * The chunks of a segment file (spool-codec.ts, version 3: 'c' LENGTH BODY CRC32C, BODY
+ * records 's'/'m'/'a' LENGTH BODY, a message's BODY starting with its index), found as the
+ * reader does: a chunk that fails its CRC is passed over up to the next one that passes.
+ */
+function chunksOf (data: Buffer): Array<{ start: number, end: number, indexes: number[] }> {
+  const out: Array<{ start: number, end: number, indexes: number[] }> = []
+  for (let p = 0; p + 5 <= data.length;) {
+    const end = p + 5 + data.readUInt32BE(p + 1) + 4
+    if (data[p] !== 0x63 || end > data.length || crc32c(data.subarray(p, end - 4)) !== data.readUInt32BE(end - 4)) { p++; continue }
+    const indexes: number[] = []
+    for (let q = p + 5; q < end - 4; q += 5 + data.readUInt32BE(q + 1)) if (data[q] !== 0x73) indexes.push(data.readUInt32BE(q + 5))
+    out.push({ start: p, end, indexes })
+    p = end
+  }
+  return out
+}
+
 const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
 
 async function run (seed: number): Promise<void> {
@@ -42,8 +67,10 @@ async function run (seed: number): Promise<void> {
   const msgs = new Map<number, Msg>()
   let next = 0
   let acked = 0
-  /** Records broken on disk (a flipped byte): never handed out, counted as dropped once. */
+  /** Messages broken on disk (a flipped byte in their chunk): never handed out, counted as dropped once. */
   const broken = new Set<number>()
+  /** Broken ones this spool object had handed out (or passed) before their chunk broke: it counts none of them. */
+  const uncounted = new Set<number>()
   /** Highest sequence number ever handed out: it was fsynced, so no crash may lose it. */
   let everRead = -1
   /** This spool object: the next sequence number read should reach, drops it reported. */
@@ -82,6 +109,7 @@ async function run (seed: number): Promise<void> {
     readPoint = acked
     instStart = acked
     dropped = 0
+    uncounted.clear()
   }
 
   const checkBytes = (): void => {
@@ -101,18 +129,17 @@ async function run (seed: number): Promise<void> {
     blocked = null
   }
 
-  /** Find message q's record on disk: [file, start, end). */
-  const locate = (q: number): [string, number, number] | null => {
-    const m = msgs.get(q)!
-    const needle = Buffer.from(m.message)
-    for (const name of segFiles()) {
+  /** Find message q's chunk on disk: its file, where it starts and ends, the messages in it, whether the file is the last segment. */
+  const locate = (q: number): { path: string, start: number, end: number, seqs: number[], last: boolean } | null => {
+    const files = segFiles()
+    for (const [i, name] of files.entries()) {
       const p = join(dir.path, name)
       if (statSync(p).isDirectory()) continue
-      const at = readFileSync(p).indexOf(needle)
-      if (at < 0) continue
-      // The record layout (spool-codec.ts): TYPE LENGTH index stream tsLen ts [attrsLen attrs] message CRC.
-      const head = 1 + 4 + 4 + 4 + 1 + m.tsNs.length + (m.attrs === undefined ? 0 : 2 + Buffer.byteLength(JSON.stringify(m.attrs)))
-      return [p, at - head, at + needle.length + 4]
+      const first = Number(name.slice(0, 16))
+      for (const c of chunksOf(readFileSync(p))) {
+        const seqs = c.indexes.map((x) => first + x)
+        if (seqs.includes(q)) return { path: p, start: c.start, end: c.end, seqs, last: i === files.length - 1 }
+      }
     }
     return null
   }
@@ -139,7 +166,7 @@ async function run (seed: number): Promise<void> {
         const limit = int(40)
         let n = 0
         spool.read((seq, tags, tsNs, message, attrs) => {
-          if (n === limit) return false
+          if (n === limit) { if (seq > 0 && locate(seq)?.seqs.includes(seq - 1) === true) covered.readStoppedInside++; return false }
           while (readPoint < seq && broken.has(readPoint)) readPoint++
           assert.equal(seq, readPoint, `read ${seq}, expected ${readPoint}`)
           const m = msgs.get(seq)!
@@ -150,8 +177,8 @@ async function run (seed: number): Promise<void> {
           return true
         })
         // Counted when passed: by the next message read, or when the next segment starts.
-        const passed = [...broken].filter((b) => b >= instStart && b < readPoint).length
-        const all = [...broken].filter((b) => b >= instStart).length
+        const passed = [...broken].filter((b) => b >= instStart && b < readPoint && !uncounted.has(b)).length
+        const all = [...broken].filter((b) => b >= instStart && !uncounted.has(b)).length
         assert.ok(dropped >= passed && dropped <= all, `dropped ${dropped}; broken records passed ${passed}, in all ${all}`)
         steps.push(`read ${n}/${limit} → ${readPoint}`)
       } else if (r < 0.74) {
@@ -180,9 +207,10 @@ async function run (seed: number): Promise<void> {
           const last = join(dir.path, files[files.length - 1]!)
           // Only bytes no fsync covered can be lost: not the records handed out.
           let min = 0
-          if (everRead >= 0 && msgs.has(everRead)) { const at = locate(everRead); if (at !== null && at[0] === last) min = at[2] }
+          if (everRead >= 0 && msgs.has(everRead)) { const at = locate(everRead); if (at !== null && at.path === last) min = at.end }
           const size = statSync(last).size
           const to = min + int(size - min + 1)
+          if (chunksOf(readFileSync(last)).some((c) => c.start < to && to < c.end)) covered.tornTailChunk++
           truncateSync(last, to)
           how = `crash, ${files[files.length - 1]} cut to ${to} of ${size}`
         }
@@ -190,24 +218,33 @@ async function run (seed: number): Promise<void> {
         steps.push(`${how} → acked ${acked}, next ${next}, segments ${segFiles().map((n) => Number(n.slice(0, 16))).join(' ')}`)
       } else if (r < 0.93) {
         await tick()
-        // Never one handed out: a broken record at the very end of the last segment is taken
-        // for a write cut short at the next start, and its sequence number is used again.
-        const cands = [...msgs.keys()].filter((q) => q > everRead && !broken.has(q))
-        if (cands.length > 0) {
-          const q = cands[int(cands.length)]!
-          const at = locate(q)
-          if (at !== null) {
-            const [p, a, b] = at
-            const off = a + int(b - a)
-            const fd = openSync(p, 'r+')
-            const one = Buffer.alloc(1)
-            const data = readFileSync(p)
-            one[0] = data[off]! ^ (1 + int(255))
-            writeSync(fd, one, 0, 1, off)
-            closeSync(fd)
-            broken.add(q)
-            steps.push(`flip message ${q} at ${p.slice(-20)}:${off} (record ${a}..${b})`)
+        // In the last segment, never a chunk with a message handed out: a broken chunk at the
+        // very end of it is taken for a write cut short at the next start, and its sequence
+        // numbers are used again. In a rolled segment, any chunk: often the one the reader
+        // stopped inside, or one it read all of (read again after a restart).
+        const cands = [...msgs.keys()].filter((q) => !broken.has(q))
+        const q = rand() < 0.5 && msgs.has(readPoint) && !broken.has(readPoint) ? readPoint : cands[int(cands.length)]
+        const at = q === undefined ? null : locate(q)
+        if (at !== null && (!at.last || at.seqs.every((x) => x > everRead))) {
+          // Anywhere in it, a quarter of the time in its head (TYPE, LENGTH) or its CRC.
+          const r2 = rand()
+          const off = r2 < 0.125 ? at.start + int(5) : r2 < 0.25 ? at.end - 1 - int(4) : at.start + int(at.end - at.start)
+          const fd = openSync(at.path, 'r+')
+          const one = Buffer.alloc(1)
+          one[0] = readFileSync(at.path)[off]! ^ (1 + int(255))
+          writeSync(fd, one, 0, 1, off)
+          closeSync(fd)
+          for (const x of at.seqs) {
+            if (!msgs.has(x)) continue // acknowledged and gone from the model
+            broken.add(x)
+            if (x < readPoint) uncounted.add(x)
           }
+          if (off < at.start + 5) covered.flipHead++
+          else if (off >= at.end - 4) covered.flipCrc++
+          else covered.flipInside++
+          if (at.seqs.some((x) => x < readPoint) && at.seqs.some((x) => x >= readPoint)) covered.flipSpanningRead++
+          if (!at.last && at.seqs.some((x) => x <= everRead)) covered.flipRolledRead++
+          steps.push(`flip chunk of ${at.seqs[0]}..${at.seqs[at.seqs.length - 1]} at ${at.path.slice(-20)}:${off} (chunk ${at.start}..${at.end}), read point ${readPoint}`)
         }
       } else if (blocked === null) {
         await tick()
@@ -262,4 +299,10 @@ async function run (seed: number): Promise<void> {
 
 for (const seed of SEEDS) {
   test(`spool against a model: random appends, reads, acks, restarts, crashes, flipped bytes, failing unlinks (seed ${seed})`, async () => { await run(seed) })
+}
+
+if (process.env.SPOOL_MODEL_SEED === undefined) {
+  test('the seeds above covered chunks: flipped heads, CRCs and insides, a chunk the reader stopped inside, a rolled one read before, torn tail chunks', () => {
+    for (const [what, n] of Object.entries(covered)) assert.ok(n > 0, `${what}: ${n} (${JSON.stringify(covered)})`)
+  })
 }
